@@ -1,0 +1,9 @@
+"""anaconda-storage-cli."""
+
+from __future__ import annotations
+
+from importlib.metadata import version as _version
+
+__version__ = _version("anaconda-storage-cli")
+
+__all__ = ["__version__"]
