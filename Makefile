@@ -14,8 +14,8 @@ MIN_PYTHON ?= $(or $(call find_python,3.10),$(PYTHON))
 VENV := .venv
 VENV_MIN := .venv-min
 BIN := $(VENV)/bin
-PACKAGES := -e packages/storage-core -e packages/storage-fsspec -e packages/storage-cli -e packages/storage-server
-PROJECT_FILES := $(wildcard packages/*/pyproject.toml) requirements/test.txt requirements/ecosystem.txt
+PROJECT_FILES := $(wildcard packages/*/pyproject.toml) requirements/test.txt requirements/ecosystem.txt \
+  scripts/install_dev.py scripts/min_constraints.py
 PYTEST_ARGS ?=
 
 .PHONY: help demo test check matrix lint format types pytest test-min clean
@@ -32,15 +32,13 @@ $(VENV)/.installed: $(PROJECT_FILES)
 	  { echo "Python 3.10+ is needed (found $$($(PYTHON) --version)); set PYTHON=..."; exit 1; }
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check uv
-	$(BIN)/uv pip install --quiet --python $(BIN)/python $(PACKAGES) \
-	  -r requirements/test.txt -r requirements/ecosystem.txt
+	$(BIN)/python scripts/install_dev.py latest
 	touch $@
 
-$(VENV_MIN)/.installed: $(PROJECT_FILES) scripts/min_constraints.py $(VENV)/.installed
-	test -x $(VENV_MIN)/bin/python || $(BIN)/uv venv --quiet --python $(MIN_PYTHON) $(VENV_MIN)
-	$(BIN)/python scripts/min_constraints.py > requirements/min-constraints.txt
-	$(BIN)/uv pip install --quiet --python $(VENV_MIN)/bin/python $(PACKAGES) \
-	  -r requirements/test.txt -r requirements/ecosystem.txt -c requirements/min-constraints.txt
+$(VENV_MIN)/.installed: $(PROJECT_FILES) $(VENV)/.installed
+	test -x $(VENV_MIN)/bin/python || $(BIN)/uv venv --quiet --seed --python $(MIN_PYTHON) $(VENV_MIN)
+	$(VENV_MIN)/bin/python -m pip install --quiet --disable-pip-version-check uv 'tomli>=2.0; python_version < "3.11"'
+	$(VENV_MIN)/bin/python scripts/install_dev.py minimum
 	touch $@
 
 demo: $(VENV)/.installed
