@@ -42,7 +42,7 @@ $(VENV_MIN)/.installed: $(PROJECT_FILES) $(VENV)/.installed
 	touch $@
 
 demo: $(VENV)/.installed
-	$(BIN)/python -m anaconda_storage_server.demo
+	$(BIN)/python scripts/demo.py
 
 lint: $(VENV)/.installed
 	$(BIN)/ruff check .

@@ -1,0 +1,327 @@
+"""Changing files and directories in place: ``mkdir``, ``rmdir``, ``rm`` and ``touch``.
+
+Nothing here loses history: ``rm`` of a file records a deletion revision, which
+``cat o/p/f#-1`` still reads. Only deleting a whole project (``rm -r o/p``) drops history,
+so it asks first.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+from anaconda_storage_cli import remote
+from anaconda_storage_cli.errors import UsageProblem
+from anaconda_storage_cli.options import (
+    DryRunOpt,
+    ForceOpt,
+    JsonOpt,
+    PathsArg,
+    QuietOpt,
+    RecursiveOpt,
+    YesOpt,
+)
+from anaconda_storage_cli.output import Output
+from anaconda_storage_cli.targets import Kind
+from anaconda_storage_cli.transfers import Job, Outcome, Summary, finish, run_jobs
+
+if TYPE_CHECKING:
+    from anaconda_storage_core import StorageClient, StorageURI
+
+__all__ = ["COMMANDS", "mkdir", "rm", "rmdir", "touch"]
+
+
+# -- mkdir / rmdir ---------------------------------------------------------------------
+
+
+def mkdir(
+    paths: PathsArg,
+    parents: Annotated[
+        bool,
+        typer.Option(
+            "-p",
+            "--parents",
+            help="Create the project too if needed; no error if it exists.",
+            show_default=False,
+        ),
+    ] = False,
+    quiet: QuietOpt = False,
+) -> None:
+    """Create a new project or empty directory within a project.
+
+    owner/project creates a project; owner/project/a/b an empty directory (it writes the
+    marker a/b/.keep, which listings hide).
+    """
+    from anaconda_storage_core import Conflict, NotFound
+
+    output = Output(quiet=quiet)
+    uris = [_in_project(remote.parse(path), "mkdir") for path in paths]
+    with remote.connect() as client:
+        for uri in uris:
+            if not uri.path:
+                try:
+                    client.create_project(uri)
+                except Conflict:
+                    if not parents:
+                        raise
+                    continue
+                output.success(f"created project {uri}")
+                continue
+            try:
+                client.make_directory(uri)
+            except NotFound as exc:
+                if not parents or exc.missing != "project":
+                    raise _with_project_hint(exc, uri) from None
+                client.create_project(uri.project_uri)
+                output.success(f"created project {uri.project_uri}")
+                client.make_directory(uri)
+            output.success(f"made directory {uri}")
+
+
+def rmdir(paths: PathsArg, quiet: QuietOpt = False) -> None:
+    """Delete a project or empty directories within a project.
+
+    A project goes only if it holds no files, a directory only if it holds nothing but its
+    .keep marker; use rm -r for the rest.
+    """
+    output = Output(quiet=quiet)
+    uris = [_in_project(remote.parse(path), "rmdir") for path in paths]
+    with remote.connect() as client:
+        for uri in uris:
+            client.remove_directory(uri)
+            output.success(f"removed {'project' if not uri.path else 'directory'} {uri}")
+
+
+# -- rm --------------------------------------------------------------------------------
+
+
+def rm(
+    paths: PathsArg,
+    recursive: RecursiveOpt = False,
+    force: ForceOpt = False,
+    dry_run: DryRunOpt = False,
+    yes: YesOpt = False,
+    quiet: QuietOpt = False,
+    json: JsonOpt = False,
+) -> None:
+    """Remove files or directories within a project.
+
+    A file's history stays: rm records a deletion, and PATH#-1 still reads what was there.
+    rm -r removes a directory, or a whole project with all its history, after asking
+    (--yes skips the question, and is needed when there is no terminal to ask on). A path
+    that cannot be removed does not stop the others.
+    """
+    from anaconda_storage_cli.progress import SilentReporter
+
+    output = Output(json=json, quiet=quiet)
+    uris = [_in_project(remote.parse(path), "rm") for path in paths]
+    summary = Summary("remove", dry_run=dry_run)
+    jobs: list[Job] = []
+    with remote.connect() as client:
+        for uri in uris:
+            try:
+                job = _removal(client, uri, output, recursive, force, dry_run, yes)
+            except Exception as exc:  # reported with the others, after the rest is done
+                job = Job(str(uri), "", None, _raise(exc))
+            if job is not None:
+                jobs.append(job)
+        run_jobs("remove", jobs, workers=4, reporter=SilentReporter(), summary=summary)
+    # One outcome per file removed, rather than per argument.
+    summary.done = [
+        Outcome(Job(path, "", None, outcome.job.run))
+        for outcome in summary.done
+        for path in outcome.result
+    ]
+    if dry_run and not json:
+        output.lines(f"would remove {outcome.job.source}" for outcome in summary.done)
+    finish(summary, output)
+
+
+def _raise(exc: Exception) -> Callable[[Callable[[int], None]], list[str]]:
+    def run(advance: Callable[[int], None]) -> list[str]:
+        raise exc
+
+    return run
+
+
+def _removal(
+    client: StorageClient,
+    uri: StorageURI,
+    output: Output,
+    recursive: bool,
+    force: bool,
+    dry_run: bool,
+    yes: bool,
+) -> Job | None:
+    """The job that removes ``uri`` and returns the files removed (in a dry run, the job
+    only returns them); None when there is nothing to do."""
+    from anaconda_storage_core import NotFound, ReadOnlyError
+
+    if uri.is_versioned:
+        raise ReadOnlyError(f"cannot remove {uri}: history is read-only (drop the '#...')")
+    if not uri.path:
+        if not recursive:
+            raise UsageProblem(
+                f"{uri} is a project: rm -r deletes it with all its files and history"
+                " (rmdir deletes an empty one)"
+            )
+        project = client.get_project(uri)
+        files = [str(uri.join(e.path)) for e in client.list_tree(uri, include_markers=True)]
+        if dry_run:
+            output.info(f"would delete project {uri} and its history")
+            return Job(str(uri), "", None, lambda advance: files)
+        if not _confirmed(uri, project.file_count, yes):
+            output.info(f"kept project {uri}")
+            return None
+
+        def delete_project(advance: Callable[[int], None]) -> list[str]:
+            client.delete_project(uri, recursive=True)
+            output.success(f"deleted project {uri} and its history")
+            return files
+
+        return Job(str(uri), "", None, delete_project)
+    try:
+        found = remote.describe_remote(client, uri)
+    except NotFound:
+        if force:
+            return None
+        raise
+    if found.kind is Kind.MISSING:
+        if force:
+            return None
+        raise NotFound(f"{uri} not found: no such file or directory", missing="path")
+    if found.kind is Kind.DIRECTORY:
+        if not recursive:
+            raise UsageProblem(f"{uri} is a directory: use rm -r to remove it and all below it")
+        if dry_run:
+            listed = [
+                str(uri.project_uri.join(e.path))
+                for e in client.list_tree(uri, include_markers=True)
+            ]
+            return Job(str(uri), "", None, lambda advance: listed)
+
+        def delete_directory(advance: Callable[[int], None]) -> list[str]:
+            result = client.delete_many(uri)
+            return [str(uri.project_uri.join(path)) for path in result.deleted]
+
+        return Job(str(uri), "", None, delete_directory)
+
+    def delete_file(advance: Callable[[int], None]) -> list[str]:
+        if not dry_run:
+            client.delete(uri)
+        return [str(uri)]
+
+    return Job(str(uri), "", None, delete_file)
+
+
+def _confirmed(uri: StorageURI, files: int, yes: bool) -> bool:
+    if yes:
+        return True
+    if not sys.stdin.isatty():
+        raise UsageProblem(
+            f"rm -r {uri} deletes the project and all its history: there is no terminal to"
+            " ask for confirmation, so add --yes"
+        )
+    noun = "file" if files == 1 else "files"
+    return typer.confirm(
+        f"Delete project {uri} with its {files} {noun} and all their history? This cannot be"
+        " undone",
+        default=False,
+        err=True,
+    )
+
+
+# -- touch -----------------------------------------------------------------------------
+
+
+def touch(
+    paths: PathsArg,
+    truncate: Annotated[
+        bool,
+        typer.Option("--truncate", help="Empty files that exist.", show_default=False),
+    ] = False,
+    quiet: QuietOpt = False,
+) -> None:
+    """Create a new empty file. Use --truncate to overwrite an existing file.
+
+    An existing file is left alone (no new revision) unless --truncate empties it, which
+    records a revision: its content before stays readable as PATH#-1.
+    """
+    from anaconda_storage_core import PreconditionFailed
+
+    output = Output(quiet=quiet)
+    uris = [_in_project(remote.parse(path), "touch") for path in paths]
+    with remote.connect() as client:
+        for uri in uris:
+            if not uri.path:
+                raise UsageProblem(f"{uri} is a project: touch creates files (owner/project/path)")
+            if truncate:
+                client.upload(uri, b"")
+                output.success(f"truncated {uri}")
+                continue
+            try:
+                client.upload(uri, b"", if_none_match="*")
+            except PreconditionFailed:
+                output.info(f"{uri} exists: left as it is (--truncate empties it)")
+            else:
+                output.success(f"created {uri}")
+
+
+# -- shared ----------------------------------------------------------------------------
+
+
+def _in_project(uri: StorageURI, command: str) -> StorageURI:
+    if uri.project is None:
+        what = f"owner {uri.owner}" if uri.owner else "the root"
+        raise UsageProblem(
+            f"{command} works in a project: {what} is not one (owner/project[/path])"
+        )
+    return uri
+
+
+def _with_project_hint(exc: Exception, uri: StorageURI) -> Exception:
+    from anaconda_storage_core import NotFound
+
+    if isinstance(exc, NotFound) and exc.missing == "project":
+        return NotFound(
+            f"{exc} (create it with `{remote.project_hint(uri)}`, or use mkdir -p)",
+            missing="project",
+        )
+    return exc
+
+
+COMMANDS: dict[str, tuple[Callable[..., Any], tuple[str, ...]]] = {
+    "mkdir": (
+        mkdir,
+        (
+            "anaconda storage mkdir alice/sales",
+            "anaconda storage mkdir alice/sales/2024/raw",
+            "anaconda storage mkdir -p alice/new-project/inbox",
+        ),
+    ),
+    "rmdir": (
+        rmdir,
+        (
+            "anaconda storage rmdir alice/sales/2024/raw",
+            "anaconda storage rmdir alice/empty-project",
+        ),
+    ),
+    "rm": (
+        rm,
+        (
+            "anaconda storage rm alice/sales/2024/q1.csv",
+            "anaconda storage rm -r --dry-run alice/sales/2024",
+            "anaconda storage rm -r --yes alice/old-project",
+        ),
+    ),
+    "touch": (
+        touch,
+        (
+            "anaconda storage touch alice/sales/README.md",
+            "anaconda storage touch --truncate alice/sales/log.txt",
+        ),
+    ),
+}

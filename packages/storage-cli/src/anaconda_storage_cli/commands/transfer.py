@@ -1,0 +1,464 @@
+"""Moving files: ``upload``, ``download``, ``cp`` and ``mv``, by the rsync rule.
+
+``SRC/`` means the contents of SRC; ``SRC`` without the slash puts the directory itself
+inside the destination (``upload ./data o/p/in`` gives ``o/p/in/data/...``). ``targets``
+computes where each file goes; this module lists the sources, runs the plan (many files at
+once, a failure not stopping the others) and sums it up. ``cp`` and ``mv`` between
+projects run on the server: no content passes through this machine.
+"""
+
+from __future__ import annotations
+
+import errno
+import sys
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any, List  # noqa: UP035
+
+import typer
+
+from anaconda_storage_cli import remote
+from anaconda_storage_cli.errors import UsageProblem
+from anaconda_storage_cli.local import has_trailing_separator, local_kind, local_listing
+from anaconda_storage_cli.options import DryRunOpt, JobsOpt, JsonOpt, QuietOpt, RecursiveOpt
+from anaconda_storage_cli.output import Output
+from anaconda_storage_cli.progress import make_reporter
+from anaconda_storage_cli.targets import Destination, Kind, Source, check_destination, plan
+from anaconda_storage_cli.transfers import Job, Outcome, Summary, finish, run_jobs
+
+if TYPE_CHECKING:
+    from anaconda_storage_core import CopyResult, StorageClient, StorageURI
+
+__all__ = ["COMMANDS", "cp", "download", "mv", "upload"]
+
+Advance = Callable[[int], None]
+
+SourcesAndDestination = Annotated[
+    List[str],  # noqa: UP006
+    typer.Argument(
+        metavar="SRC... DST",
+        help="One or more sources, then the destination. SRC/ (trailing slash) means the"
+        " contents of SRC; SRC alone puts SRC itself inside DST.",
+        show_default=False,
+    ),
+]
+
+_VERBS = {"upload": "Uploading", "download": "Downloading", "copy": "Copying", "move": "Moving"}
+
+
+def _split(paths: list[str], command: str) -> tuple[list[str], str]:
+    if len(paths) < 2:
+        raise UsageProblem(f"{command} needs a source and a destination: {command} SRC... DST")
+    return paths[:-1], paths[-1]
+
+
+def _run(
+    operation: str,
+    jobs: list[Job],
+    directories: list[str],
+    output: Output,
+    *,
+    dry_run: bool,
+    workers: int,
+    make_directories: Callable[[], None] = lambda: None,
+) -> Summary:
+    summary = Summary(operation, directories=directories, dry_run=dry_run)
+    if dry_run:
+        lines = [f"would make directory {d}" for d in directories]
+        lines += [f"would {operation} {job.source} -> {job.destination}" for job in jobs]
+        if not output.json:
+            output.lines(lines)
+        summary.done = [Outcome(job) for job in jobs]
+        return summary
+    make_directories()
+    reporter = make_reporter(output.stderr, verb=_VERBS[operation], quiet=output.quiet)
+    return run_jobs(operation, jobs, workers=workers, reporter=reporter, summary=summary)
+
+
+def _failing(error: Exception) -> Callable[[Advance], Any]:
+    def run(advance: Advance) -> Any:
+        raise error
+
+    return run
+
+
+def _contents(text: str) -> bool:
+    """Whether a local source means its contents: ``dir/``, or ``.`` / ``..`` (as rsync)."""
+    return has_trailing_separator(text) or Path(text).name in ("", ".", "..")
+
+
+# -- upload ----------------------------------------------------------------------------
+
+
+def upload(
+    paths: SourcesAndDestination,
+    jobs: JobsOpt = 8,
+    dry_run: DryRunOpt = False,
+    quiet: QuietOpt = False,
+    json: JsonOpt = False,
+) -> None:
+    """Upload files or directories.
+
+    Directories go as they are (no -r needed), with their empty subdirectories. The
+    destination directory is created if needed; the project must exist (mkdir it).
+    """
+    output = Output(json=json, quiet=quiet)
+    sources, destination = _split(paths, "upload")
+    dst = remote.parse(destination)
+    if dst.is_versioned:
+        raise UsageProblem(f"cannot upload to {dst}: history is read-only (drop the '#...')")
+    work: list[Job] = []
+    directories: list[StorageURI] = []
+    with remote.connect() as client:
+        target = _destination(client, dst, destination)
+        check_destination(target, len(sources))
+        for text in sources:
+            path = Path(text)
+            kind = local_kind(path)
+            if kind is Kind.MISSING:
+                raise FileNotFoundError(errno.ENOENT, "No such file or directory", text)
+            files: tuple[str, ...] = ()
+            empty: tuple[str, ...] = ()
+            if kind is Kind.DIRECTORY:
+                files, empty, skipped = local_listing(path)
+                for link in skipped:
+                    output.warning(f"skipped {path / link}: a symlink to a directory")
+            name = path.resolve().name if kind is Kind.DIRECTORY else path.name
+            source = Source(text, name, kind, _contents(text), files, empty)
+            result = plan(source, target, many=len(sources) > 1)
+            for item in result.files:
+                local = path / item.source if item.source else path
+                work.append(_upload_job(client, local, dst, item.destination))
+            directories += [remote.below(dst, d) for d in result.directories]
+
+        def make_directories() -> None:
+            for directory in directories:
+                client.make_directory(directory)
+
+        summary = _run(
+            "upload",
+            work,
+            [str(d) for d in directories],
+            output,
+            dry_run=dry_run,
+            workers=jobs,
+            make_directories=make_directories,
+        )
+    finish(summary, output)
+
+
+def _upload_job(client: StorageClient, local: Path, dst: StorageURI, relative: str) -> Job:
+    try:
+        target = remote.below(dst, relative)
+    except ValueError as exc:  # a local name the store cannot hold (InvalidURI)
+        return Job(str(local), f"{dst}/{relative}", None, _failing(exc))
+
+    def run(advance: Advance) -> str:
+        return client.upload(target, local, progress=advance).revision
+
+    return Job(str(local), str(target), local.stat().st_size, run)
+
+
+def _destination(client: StorageClient, uri: StorageURI, text: str) -> Destination:
+    """The remote destination: what it is now, and whether it was written with a slash."""
+    from anaconda_storage_core import NotFound, has_trailing_slash
+
+    try:
+        found = remote.describe_remote(client, uri)
+    except NotFound as exc:
+        if exc.missing == "project":
+            raise NotFound(
+                f"{exc} (create it with `{remote.project_hint(uri)}`)", missing="project"
+            ) from None
+        raise
+    return Destination(text, found.kind, has_trailing_slash(text))
+
+
+# -- download --------------------------------------------------------------------------
+
+
+def download(
+    paths: SourcesAndDestination,
+    jobs: JobsOpt = 8,
+    dry_run: DryRunOpt = False,
+    quiet: QuietOpt = False,
+    json: JsonOpt = False,
+) -> None:
+    """Download whole projects, files, or directories.
+
+    Sources may be read as they were: a project at a #<checkpoint>, a file at a
+    #<revision>. Empty directories arrive as empty directories (their .keep markers stay
+    on the server). Existing local files are replaced.
+    """
+    from anaconda_storage_core import NotFound, has_trailing_slash
+
+    output = Output(json=json, quiet=quiet)
+    sources, destination = _split(paths, "download")
+    root = Path(destination)
+    target = Destination(destination, local_kind(root), has_trailing_separator(destination))
+    check_destination(target, len(sources))
+    work: list[Job] = []
+    directories: list[Path] = []
+    with remote.connect() as client:
+        for text in sources:
+            uri = remote.parse(text)
+            found = remote.describe_remote(client, uri)
+            if found.kind is Kind.MISSING:
+                raise NotFound(f"{uri} not found: no such file or directory", missing="path")
+            listing = remote.Listing((), (), {})
+            if found.kind is Kind.DIRECTORY:
+                listing = remote.listing(client, uri)
+            name = uri.name
+            source = Source(
+                text, name, found.kind, has_trailing_slash(text), listing.files, listing.directories
+            )
+            result = plan(source, target, many=len(sources) > 1)
+            for item in result.files:
+                size = listing.sizes.get(item.source) if item.source else _size(found.entry)
+                work.append(
+                    _download_job(
+                        client, remote.below(uri, item.source), root, item.destination, size
+                    )
+                )
+            directories += [root / d if d else root for d in result.directories]
+
+        def make_directories() -> None:
+            for directory in directories:
+                directory.mkdir(parents=True, exist_ok=True)
+
+        summary = _run(
+            "download",
+            work,
+            [str(d) for d in directories],
+            output,
+            dry_run=dry_run,
+            workers=jobs,
+            make_directories=make_directories,
+        )
+    finish(summary, output)
+
+
+def _size(entry: object) -> int | None:
+    size = getattr(entry, "size", None)
+    return size if isinstance(size, int) else None
+
+
+def _download_job(
+    client: StorageClient, source: StorageURI, root: Path, relative: str, size: int | None
+) -> Job:
+    local = root.joinpath(*relative.split("/")) if relative else root
+
+    def run(advance: Advance) -> str:
+        local.parent.mkdir(parents=True, exist_ok=True)
+        return client.download(source, local, progress=advance).revision
+
+    return Job(str(source), str(local), size, run)
+
+
+# -- cp / mv ---------------------------------------------------------------------------
+
+
+def cp(
+    paths: SourcesAndDestination,
+    recursive: RecursiveOpt = False,
+    jobs: JobsOpt = 8,
+    dry_run: DryRunOpt = False,
+    quiet: QuietOpt = False,
+    json: JsonOpt = False,
+) -> None:
+    """Copy files and folders within and between projects.
+
+    The copy happens on the server: no content passes through this machine. A source may
+    be history (a #<revision> or a project #<checkpoint>): copying an old revision onto
+    its own path restores it. A directory needs -r, as with Unix cp. `-` as the source
+    reads stdin, as the destination writes to stdout.
+    """
+    output = Output(json=json, quiet=quiet)
+    sources, destination = _split(paths, "cp")
+    if destination == "-":
+        _copy_to_stdout(sources, output)
+        return
+    if "-" in sources:
+        _copy_from_stdin(sources, destination, output)
+        return
+    _server_side(
+        "copy", sources, destination, output, recursive=recursive, dry_run=dry_run, workers=jobs
+    )
+
+
+def mv(
+    paths: SourcesAndDestination,
+    jobs: JobsOpt = 8,
+    dry_run: DryRunOpt = False,
+    quiet: QuietOpt = False,
+    json: JsonOpt = False,
+) -> None:
+    """Move/rename files and folders within and between projects.
+
+    The move happens on the server, in one transaction per source: the sources get a
+    deletion revision (their history stays), the destinations a new one. Directories move
+    as they are (no -r needed).
+    """
+    output = Output(json=json, quiet=quiet)
+    sources, destination = _split(paths, "mv")
+    _server_side(
+        "move", sources, destination, output, recursive=True, dry_run=dry_run, workers=jobs
+    )
+
+
+def _server_side(
+    operation: str,
+    sources: list[str],
+    destination: str,
+    output: Output,
+    *,
+    recursive: bool,
+    dry_run: bool,
+    workers: int,
+) -> None:
+    dst = remote.parse(destination)
+    if dst.is_versioned:
+        raise UsageProblem(f"cannot {operation} to {dst}: history is read-only (drop the '#...')")
+    uris = [remote.parse(text) for text in sources]
+    if operation == "move":
+        for uri in uris:
+            if uri.is_versioned:
+                raise UsageProblem(
+                    f"cannot move {uri}: history stays where it is (cp copies an old revision)"
+                )
+    work: list[Job] = []
+    with remote.connect() as client:
+        target = _destination(client, dst, destination)
+        check_destination(target, len(sources))
+        from anaconda_storage_core import NotFound, has_trailing_slash
+
+        for text, uri in zip(sources, uris, strict=True):
+            found = remote.describe_remote(client, uri)
+            if found.kind is Kind.MISSING:
+                raise NotFound(f"{uri} not found: no such file or directory", missing="path")
+            is_directory = found.kind is Kind.DIRECTORY
+            if is_directory and not recursive:
+                raise UsageProblem(f"{uri} is a directory: use cp -r to copy it")
+            files: tuple[str, ...] = ()
+            if is_directory and dry_run:
+                files = remote.listing(client, uri).files
+            source = Source(text, uri.name, found.kind, has_trailing_slash(text), files)
+            result = plan(source, target, many=len(sources) > 1)
+            if dry_run:
+                for item in result.files:
+                    work.append(
+                        Job(
+                            str(remote.below(uri, item.source)),
+                            str(remote.below(dst, item.destination)),
+                            None,
+                            _failing(RuntimeError("dry run")),
+                        )
+                    )
+                continue
+            work.append(
+                _server_job(client, operation, uri, remote.below(dst, result.root), is_directory)
+            )
+        summary = _run(operation, work, [], output, dry_run=dry_run, workers=workers)
+    if not dry_run:
+        _per_file(summary)
+    finish(summary, output)
+
+
+def _server_job(
+    client: StorageClient,
+    operation: str,
+    source: StorageURI,
+    destination: StorageURI,
+    recursive: bool,
+) -> Job:
+    def run(advance: Advance) -> CopyResult:
+        send = client.copy if operation == "copy" else client.move
+        return send(source, destination, recursive=recursive)
+
+    return Job(str(source), str(destination), None, run)
+
+
+def _per_file(summary: Summary) -> None:
+    """One outcome per file the server copied or moved, rather than one per source."""
+    done: list[Outcome] = []
+    for outcome in summary.done:
+        source = remote.parse(outcome.job.source).project_uri
+        destination = remote.parse(outcome.job.destination).project_uri.with_checkpoint(None)
+        for item in outcome.result.items:
+            job = Job(
+                str(source.join(item.source)),
+                str(destination.join(item.destination)),
+                None,
+                outcome.job.run,
+            )
+            done.append(Outcome(job, result=item.revision))
+    summary.done = done
+
+
+def _copy_to_stdout(sources: list[str], output: Output) -> None:
+    uris = [remote.parse(text) for text in sources]
+    with remote.connect() as client:
+        for uri in uris:
+            if not uri.path:
+                raise UsageProblem(f"{uri} is not a file: only files can be copied to stdout")
+            client.download(uri, output.binary_stdout)
+    output.flush()
+
+
+def _copy_from_stdin(sources: list[str], destination: str, output: Output) -> None:
+    from anaconda_storage_core import has_trailing_slash
+
+    if len(sources) > 1:
+        raise UsageProblem("cp - reads stdin: it is the only source")
+    dst = remote.parse(destination)
+    with remote.connect() as client:
+        found = _destination(client, dst, destination)
+        if found.kind is Kind.DIRECTORY or has_trailing_slash(destination):
+            raise UsageProblem(f"cp - needs a file to write to: {dst} is a directory")
+        info = client.upload(dst, _stdin_chunks())
+    output.success(f"copied stdin -> {dst} ({info.size} bytes, revision {info.revision})")
+
+
+def _stdin_chunks() -> Iterator[bytes]:
+    stream = sys.stdin.buffer
+    while chunk := stream.read(1024 * 1024):
+        yield chunk
+
+
+COMMANDS: dict[str, tuple[Callable[..., Any], tuple[str, ...]]] = {
+    "upload": (
+        upload,
+        (
+            "anaconda storage upload ./data alice/sales/in      # gives alice/sales/in/data/...",
+            "anaconda storage upload ./data/ alice/sales/in     # gives alice/sales/in/...",
+            "anaconda storage upload q1.csv q2.csv alice/sales/2024",
+            "anaconda storage upload --dry-run ./data/ alice/sales",
+        ),
+    ),
+    "download": (
+        download,
+        (
+            "anaconda storage download alice/sales .            # gives ./sales/...",
+            "anaconda storage download alice/sales/ ./sales-copy # gives ./sales-copy/...",
+            "anaconda storage download 'alice/sales/q1.csv#-1' q1-before.csv",
+            "anaconda storage download 'alice/sales#2024-05-01T12:00:00/' ./as-of-may",
+        ),
+    ),
+    "cp": (
+        cp,
+        (
+            "anaconda storage cp alice/sales/q1.csv bob/shared/",
+            "anaconda storage cp -r alice/sales/2024 alice/archive  # gives archive/2024/...",
+            "anaconda storage cp 'alice/sales/q1.csv#-1' alice/sales/q1.csv  # restore",
+            "echo hello | anaconda storage cp - alice/sales/hello.txt",
+        ),
+    ),
+    "mv": (
+        mv,
+        (
+            "anaconda storage mv alice/sales/q1.csv alice/sales/2024/",
+            "anaconda storage mv alice/sales/draft.csv alice/sales/final.csv",
+            "anaconda storage mv alice/sales/old/ alice/sales/new  # old's contents into new",
+        ),
+    ),
+}

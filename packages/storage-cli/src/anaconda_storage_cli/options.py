@@ -1,0 +1,103 @@
+"""The arguments and options the commands share, declared once as `Annotated` aliases.
+
+A command writes ``json: JsonOpt = False`` and gets the same flag, spelling and help as
+every other command. The aliases use ``Optional[...]`` and ``List[...]`` rather than
+PEP 604 unions because typer 0.12 (our lower bound) cannot read ``str | None``.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, List, Optional  # noqa: UP035
+
+import typer
+
+__all__ = [
+    "DryRunOpt",
+    "ForceOpt",
+    "JobsOpt",
+    "JsonOpt",
+    "LongOpt",
+    "OptionalPathArg",
+    "PathArg",
+    "PathsArg",
+    "QuietOpt",
+    "RecursiveOpt",
+    "YesOpt",
+]
+
+# An Anaconda Storage URI, with or without anaconda://, with a checkpoint or revision where
+# reading makes sense. The metavar says so in every usage line.
+PathArg = Annotated[
+    str,
+    typer.Argument(
+        metavar="PATH",
+        help="owner/project[#checkpoint]/path[#revision], anaconda:// optional.",
+        show_default=False,
+    ),
+]
+OptionalPathArg = Annotated[
+    Optional[str],  # noqa: UP045
+    typer.Argument(
+        metavar="[PATH]",
+        help="Nothing (the owners), an owner, a project, a directory or a file;"
+        " anaconda:// optional.",
+        show_default=False,
+    ),
+]
+PathsArg = Annotated[
+    List[str],  # noqa: UP006
+    typer.Argument(
+        metavar="PATH...",
+        help="owner/project[/path], anaconda:// optional.",
+        show_default=False,
+    ),
+]
+
+JsonOpt = Annotated[
+    bool,
+    typer.Option("--json", help="Print JSON on stdout instead of text.", show_default=False),
+]
+QuietOpt = Annotated[
+    bool,
+    typer.Option(
+        "-q", "--quiet", help="No progress and no messages; errors only.", show_default=False
+    ),
+]
+LongOpt = Annotated[
+    bool,
+    typer.Option(
+        "-l", "--long", help="Long listing: size, modified time, revision.", show_default=False
+    ),
+]
+RecursiveOpt = Annotated[
+    bool,
+    typer.Option("-r", "-R", "--recursive", help="Act on directories too.", show_default=False),
+]
+DryRunOpt = Annotated[
+    bool,
+    typer.Option(
+        "-n",
+        "--dry-run",
+        help="Print what would be done, change nothing.",
+        show_default=False,
+    ),
+]
+YesOpt = Annotated[
+    bool,
+    typer.Option("-y", "--yes", help="Do not ask for confirmation.", show_default=False),
+]
+ForceOpt = Annotated[
+    bool,
+    typer.Option("-f", "--force", help="Ignore paths that do not exist.", show_default=False),
+]
+JobsOpt = Annotated[
+    int,
+    typer.Option(
+        "-j",
+        "--jobs",
+        min=1,
+        max=64,
+        help="How many files to transfer at once.",
+        show_default=True,
+    ),
+]

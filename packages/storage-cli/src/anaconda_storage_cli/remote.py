@@ -1,0 +1,145 @@
+"""What the commands ask about remote paths: the client, what a URI names, what lies below it.
+
+Every call goes through the core client (``anaconda_storage_core.StorageClient``); this
+module only puts its answers in the terms of the rsync planner (``targets``). The client
+is imported when a command first needs it, never when the ``anaconda`` CLI starts.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from anaconda_storage_cli.errors import UsageProblem
+from anaconda_storage_cli.targets import Kind
+
+if TYPE_CHECKING:
+    from anaconda_storage_core import (
+        DirectoryInfo,
+        FileInfo,
+        ProjectInfo,
+        StorageClient,
+        StorageURI,
+    )
+
+__all__ = [
+    "KEEP",
+    "Listing",
+    "Remote",
+    "below",
+    "connect",
+    "describe_remote",
+    "listing",
+    "parse",
+    "project_hint",
+]
+
+KEEP = ".keep"
+"""The marker file that keeps an empty directory (DESIGN.md: listings hide it)."""
+
+
+def connect() -> StorageClient:
+    """A client configured as the core resolves it: ``ANACONDA_CLOUD_API_KEY``,
+    ``ANACONDA_CLOUD_API_DOMAIN`` (or ``ANACONDA_CLOUD_DOMAIN``), then ``anaconda login``."""
+    from anaconda_storage_core import StorageClient
+
+    return StorageClient()
+
+
+def parse(text: str) -> StorageURI:
+    """A command-line argument as a URI (``anaconda://`` optional).
+
+    Raises:
+        InvalidURI: It breaks the grammar; the message says where.
+    """
+    from anaconda_storage_core.uri import parse_uri
+
+    return parse_uri(text)
+
+
+def project_hint(uri: StorageURI) -> str:
+    """The command that creates the project a URI is in."""
+    return f"anaconda storage mkdir {uri.owner}/{uri.project}"
+
+
+@dataclass(frozen=True)
+class Remote:
+    """A remote path and what it is.
+
+    Attributes:
+        uri: The parsed URI.
+        kind: Missing, a file or a directory (a project is a directory).
+        entry: The file's or directory's metadata, the project's for a project, or None.
+    """
+
+    uri: StorageURI
+    kind: Kind
+    entry: FileInfo | DirectoryInfo | ProjectInfo | None = None
+
+
+def describe_remote(client: StorageClient, uri: StorageURI) -> Remote:
+    """Find out what ``uri`` names: a file, a directory, a project, or nothing yet.
+
+    Raises:
+        UsageProblem: The URI names the root or an owner, not something in a project.
+        NotFound: The project does not exist (a missing path is ``Kind.MISSING``).
+    """
+    from anaconda_storage_core import DirectoryInfo, NotFound
+
+    if uri.project is None:
+        what = "an owner" if uri.owner else "nothing"
+        raise UsageProblem(f"{uri} names {what}: give owner/project[/path]")
+    if not uri.path:
+        return Remote(uri, Kind.DIRECTORY, client.get_project(uri))
+    try:
+        entry = client.info(uri)
+    except NotFound as exc:
+        if exc.missing not in (None, "path"):
+            raise
+        if uri.revision is None and uri.checkpoint is None:
+            # Distinguish "no such path" from "no such project" for the caller's message.
+            client.get_project(uri.project_uri)
+        return Remote(uri, Kind.MISSING)
+    kind = Kind.DIRECTORY if isinstance(entry, DirectoryInfo) else Kind.FILE
+    return Remote(uri, kind, entry)
+
+
+@dataclass(frozen=True)
+class Listing:
+    """What lies below a remote directory, relative to it.
+
+    Attributes:
+        files: Every file, without the ``.keep`` markers.
+        directories: The directories that hold a marker (``""`` for the listed one).
+        sizes: Each file's size.
+    """
+
+    files: tuple[str, ...]
+    directories: tuple[str, ...]
+    sizes: dict[str, int]
+
+
+def listing(client: StorageClient, uri: StorageURI) -> Listing:
+    """Every file below a remote directory (or project), maybe at a checkpoint."""
+    from anaconda_storage_core import FileInfo
+
+    base = f"{uri.path}/" if uri.path else ""
+    files: list[str] = []
+    directories: list[str] = []
+    sizes: dict[str, int] = {}
+    for entry in client.list_tree(uri, include_markers=True):
+        if not isinstance(entry, FileInfo):
+            continue
+        relative = entry.path[len(base) :] if entry.path.startswith(base) else entry.path
+        parent, _, name = relative.rpartition("/")
+        if name == KEEP:
+            directories.append(parent)
+        else:
+            files.append(relative)
+            sizes[relative] = entry.size
+    return Listing(tuple(files), tuple(directories), sizes)
+
+
+def below(uri: StorageURI, relative: str) -> StorageURI:
+    """``uri`` joined with a relative path; ``uri`` itself for ``""``."""
+    return uri.join(relative) if relative else uri

@@ -1,0 +1,904 @@
+"""`AsyncStorageClient`: every call of the Storage API, on `httpx.AsyncClient`.
+
+The client only sends: each method builds its request(s) with the sans-IO `operations`
+(or runs a flow of `transfer`) and hands them to its runner. `client.py` is generated from
+this module by `packages/storage-core/scripts/unasync.py`: edit this one, then run the
+script (a test fails while the two disagree).
+
+By default requests go through the `httpx-aiohttp` transport, which keeps its throughput
+under hundreds of concurrent requests where httpx's own pool does not (DESIGN.md).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
+from typing import IO, Any, TypeVar
+
+import httpx
+
+from . import locations
+from .async_runner import AsyncContentStream, AsyncRunner, default_http_client
+from .attributes import validate_file_attributes, validate_project_attributes
+from .config import StorageConfig, VerifyTypes, resolve_config
+from .effects import Flow
+from .locations import Location
+from .models import (
+    Account,
+    Checkpoint,
+    ContentInfo,
+    CopyResult,
+    DeleteResult,
+    DirectoryInfo,
+    Entry,
+    FileInfo,
+    Health,
+    Owner,
+    Page,
+    Permissions,
+    Project,
+    ProjectInfo,
+    Revision,
+    Upload,
+    UploadPart,
+)
+from .operations import (
+    account,
+    batch,
+    checkpoints,
+    directories,
+    files,
+    owners,
+    permissions,
+    projects,
+    tree,
+    uploads,
+)
+from .operations.call import Api, Call
+from .permission import PermissionChange, parse_permissions
+from .retry import RetryPolicy, send
+from .transfer import download as downloads
+from .transfer import upload as uploading
+from .transfer.upload import Source, UploadSettings
+from .uri import InvalidURI, parse_uri
+
+__all__ = ["AsyncStorageClient"]
+
+T = TypeVar("T")
+
+DEFAULT_TIMEOUT = httpx.Timeout(60.0, connect=15.0)
+DEFAULT_LIMITS = httpx.Limits(max_connections=100, max_keepalive_connections=100)
+KEEP = ".keep"
+
+
+def _not_a_marker(entry: Entry) -> bool:
+    return not (isinstance(entry, FileInfo) and entry.path.rsplit("/", 1)[-1] == KEEP)
+
+
+class AsyncStorageClient:
+    """A client of the Storage API (asyncio).
+
+    Every location is a `str` or a `StorageURI`: `"alice/sales"`,
+    `"anaconda://alice/sales/2024/q1.csv#-1"`, `"alice/sales#2024-01-01T00:00:00/dir"`.
+
+    Example:
+        >>> async with AsyncStorageClient(domain="http://127.0.0.1:8765") as client:
+        ...     await client.upload("alice/sales/q1.csv", b"a,b\\n1,2\\n")
+        ...     data = await client.read_bytes("alice/sales/q1.csv")
+
+    Args:
+        api_key: The API key; default: the URI option, `ANACONDA_CLOUD_API_KEY`, then
+            what `anaconda login` stored (see `config.resolve_config`).
+        domain: The Storage API's domain (`anaconda.com`, `http://127.0.0.1:8765`).
+        api_version: Sent as `Api-Version` (default `2023.11.28`).
+        extra_headers: More headers, a dict or a JSON string; never overriding the client's.
+        verify: TLS verification: True (default), False, a CA bundle path, an SSLContext.
+        options: Query options of a URI (`StorageURI.options`), below the arguments.
+        config: An already resolved configuration (then the arguments above are unused).
+        timeout: Per-request timeouts (default 60 s, 15 s to connect).
+        retry: A `RetryPolicy`, or how many attempts (default 5).
+        http_client: An `httpx.AsyncClient` to send with (not closed by this client).
+        transport: An `httpx.AsyncBaseTransport` for a client made here (tests, proxies).
+        limits: Connection pool limits of a client made here (default 100 connections).
+        trust_env: Whether a client made here reads proxies and CA settings from the
+            environment (`HTTPS_PROXY`, `SSL_CERT_FILE`...).
+        upload_settings: Part size, multipart threshold, concurrency and resume defaults.
+    """
+
+    def __init__(
+        self,
+        *,
+        api_key: str | None = None,
+        domain: str | None = None,
+        api_version: str | None = None,
+        extra_headers: Mapping[str, str] | str | None = None,
+        verify: VerifyTypes | None = None,
+        options: Mapping[str, str] | None = None,
+        config: StorageConfig | None = None,
+        timeout: httpx.Timeout | float | None = None,
+        retry: RetryPolicy | int | None = None,
+        http_client: httpx.AsyncClient | None = None,
+        transport: httpx.AsyncBaseTransport | None = None,
+        limits: httpx.Limits = DEFAULT_LIMITS,
+        trust_env: bool = True,
+        upload_settings: UploadSettings | None = None,
+    ) -> None:
+        self.config = config or resolve_config(
+            api_key=api_key,
+            domain=domain,
+            api_version=api_version,
+            extra_headers=extra_headers,
+            verify=verify,
+            options=options,
+        )
+        self._api = Api.from_config(self.config)
+        if isinstance(retry, int):
+            retry = RetryPolicy(attempts=retry)
+        self.retry = retry or RetryPolicy()
+        self.upload_settings = upload_settings or UploadSettings()
+        if http_client is not None and transport is not None:
+            raise ValueError("give http_client or transport, not both")
+        self._owns_http = http_client is None
+        self.http = http_client or default_http_client(self.config, limits, transport, trust_env)
+        if timeout is None:
+            timeout = DEFAULT_TIMEOUT
+        elif not isinstance(timeout, httpx.Timeout):
+            timeout = httpx.Timeout(timeout)
+        self._runner = AsyncRunner(self.http, timeout, max_workers=self.upload_settings.concurrency)
+
+    @classmethod
+    def from_uri(cls, uri: Location, **kwargs: Any) -> AsyncStorageClient:
+        """A client configured by a URI's query options (`?api_key=&domain=...`) and kwargs.
+
+        Args:
+            uri: Any URI; only its options are used.
+            **kwargs: As for the constructor; they take precedence over the options.
+        """
+        return cls(options=parse_uri(uri).options, **kwargs)
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(domain={self.config.domain!r})"
+
+    async def __aenter__(self) -> AsyncStorageClient:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        """Close the connections (of an `http_client` made here; an injected one stays open)."""
+        if self._owns_http:
+            await self.http.aclose()
+
+    # -- plumbing --------------------------------------------------------------------------
+
+    async def _send(self, call: Call[T]) -> T:
+        return await self._runner.run(send(call, self.retry))
+
+    async def _items(
+        self,
+        page: Callable[[str | None], Call[Page[T]]],
+        keep: Callable[[T], bool] | None = None,
+    ) -> AsyncIterator[T]:
+        cursor: str | None = None
+        while True:
+            result = await self._send(page(cursor))
+            for item in result.items:
+                if keep is None or keep(item):
+                    yield item
+            if not result.next_cursor:
+                return
+            cursor = result.next_cursor
+
+    @staticmethod
+    def _project(uri: Location) -> tuple[str, str]:
+        parsed = locations.project_location(uri)
+        assert parsed.owner is not None
+        assert parsed.project is not None
+        return parsed.owner, parsed.project
+
+    @staticmethod
+    def _writable_project(uri: Location, action: str) -> tuple[str, str]:
+        parsed = locations.writable(uri, action)
+        if parsed.path:
+            raise InvalidURI(parsed.format(), "names a path: write owner/project")
+        assert parsed.owner is not None
+        assert parsed.project is not None
+        return parsed.owner, parsed.project
+
+    @staticmethod
+    def _writable_file(uri: Location, action: str) -> locations.FileLocation:
+        return locations.file_location(locations.writable(uri, action))
+
+    # -- the caller and owners -------------------------------------------------------------
+
+    async def health(self) -> Health:
+        """Whether the server is up (`GET /api/health`; no key needed)."""
+        return await self._send(account.get_health(self._api))
+
+    async def account(self) -> Account:
+        """The caller: the user the API key belongs to, and its organizations.
+
+        Raises:
+            AuthenticationRequired: No API key, or an unknown one.
+        """
+        return await self._send(account.get_account(self._api))
+
+    def list_owners(self, *, page_size: int | None = None) -> AsyncIterator[Owner]:
+        """The owners the caller can see: itself, its organizations, and the owners of
+        projects shared with it, by name (paged transparently).
+
+        Args:
+            page_size: Items per request (1 to 1000; server default 100).
+        """
+        return self._items(
+            lambda cursor: owners.list_owners(self._api, limit=page_size, cursor=cursor)
+        )
+
+    async def get_owner(self, owner: str) -> Owner:
+        """A user or organization by name or UUID.
+
+        Raises:
+            NotFound: No such owner (`missing == "owner"`).
+        """
+        return await self._send(owners.get_owner(self._api, owner))
+
+    # -- projects --------------------------------------------------------------------------
+
+    def list_projects(
+        self, owner: Location, *, include_hidden: bool = False, page_size: int | None = None
+    ) -> AsyncIterator[Project]:
+        """The owner's projects the caller can read, by name (paged transparently).
+
+        Args:
+            owner: The owner (`"alice"`, `"anaconda://alice"`).
+            include_hidden: Include hidden projects.
+            page_size: Items per request.
+        """
+        name = parse_uri(owner).owner
+        if name is None:
+            raise InvalidURI(str(owner), "names no owner")
+        return self._items(
+            lambda cursor: projects.list_projects(
+                self._api, name, include_hidden=include_hidden, limit=page_size, cursor=cursor
+            )
+        )
+
+    async def create_project(
+        self,
+        uri: Location,
+        *,
+        title: str | None = None,
+        description: str | None = None,
+        tags: Iterable[str] | None = None,
+        hidden: bool | None = None,
+    ) -> Project:
+        """Create the project `owner/project`.
+
+        Args:
+            uri: `owner/project`; the owner is the caller or one of its organizations.
+            title: At most 120 characters.
+            description: At most 1024 characters.
+            tags: A subset of `data`, `notebook`.
+            hidden: Whether listings leave it out.
+
+        Raises:
+            Conflict: The name is taken.
+            PermissionDenied: The owner is not the caller or one of its organizations.
+            InvalidAttribute: An attribute breaks its rule (checked before sending).
+        """
+        owner, name = self._writable_project(uri, "create the project")
+        given = {"title": title, "description": description, "tags": tags, "hidden": hidden}
+        attributes = (
+            validate_project_attributes(**given)  # type: ignore[arg-type]
+            if any(value is not None for value in given.values())
+            else {}
+        )
+        return await self._send(projects.create_project(self._api, owner, name, attributes))
+
+    async def get_project(self, uri: Location) -> ProjectInfo:
+        """A project with its permissions and its 100 most recent checkpoints.
+
+        Raises:
+            NotFound: No such project, or one the caller cannot read.
+        """
+        return await self._send(projects.get_project(self._api, *self._project(uri)))
+
+    async def update_project(
+        self,
+        uri: Location,
+        *,
+        name: str | None = None,
+        title: str | None = None,
+        description: str | None = None,
+        tags: Iterable[str] | None = None,
+        hidden: bool | None = None,
+    ) -> Project:
+        """Change a project's attributes (chattr); owner permission.
+
+        Args:
+            uri: `owner/project`.
+            name: A new name (`[a-z0-9-_]{1,120}`): renames the project.
+            title: At most 120 characters (`""` clears it).
+            description: At most 1024 characters (`""` clears it).
+            tags: A subset of `data`, `notebook` (`[]` clears them).
+            hidden: Whether listings leave it out.
+
+        Raises:
+            InvalidAttribute: No attribute given, or one breaks its rule.
+            Conflict: The new name is taken.
+            PermissionDenied: The caller is not an owner.
+        """
+        owner, project = self._writable_project(uri, "change the attributes of")
+        attributes = validate_project_attributes(
+            name=name, title=title, description=description, tags=tags, hidden=hidden
+        )
+        return await self._send(projects.update_project(self._api, owner, project, attributes))
+
+    async def delete_project(self, uri: Location, *, recursive: bool = False) -> None:
+        """Delete a project and its whole history; owner permission.
+
+        Args:
+            uri: `owner/project`.
+            recursive: Delete it even if it holds files (else only if it holds nothing but
+                `.keep` markers).
+
+        Raises:
+            Conflict: It holds files and `recursive` is False.
+        """
+        owner, project = self._writable_project(uri, "delete the project")
+        await self._send(projects.delete_project(self._api, owner, project, recursive=recursive))
+
+    # -- checkpoints -----------------------------------------------------------------------
+
+    async def create_checkpoint(self, uri: Location, message: str = "") -> Checkpoint:
+        """Create an ad-hoc checkpoint of a project as it is now; write permission."""
+        owner, project = self._writable_project(uri, "create a checkpoint of")
+        return await self._send(checkpoints.create_checkpoint(self._api, owner, project, message))
+
+    def list_checkpoints(
+        self, uri: Location, *, page_size: int | None = None
+    ) -> AsyncIterator[Checkpoint]:
+        """A project's ad-hoc checkpoints, newest first (paged transparently)."""
+        owner, project = self._project(uri)
+        return self._items(
+            lambda cursor: checkpoints.list_checkpoints(
+                self._api, owner, project, limit=page_size, cursor=cursor
+            )
+        )
+
+    async def get_checkpoint(self, uri: Location, ref: str | None = None) -> Checkpoint:
+        """Resolve a checkpoint reference: `-N`, a UUID, or a time point.
+
+        Args:
+            uri: The project, maybe with its checkpoint (`alice/sales#-1`).
+            ref: The reference, if not in the URI. A time point answers a `Checkpoint`
+                whose `id` is None and `created_at` the instant.
+
+        Raises:
+            NotFound: No such checkpoint (`missing == "checkpoint"`).
+        """
+        parsed = locations.project_location(uri)
+        reference = ref if ref is not None else parsed.checkpoint
+        if reference is None:
+            raise InvalidURI(parsed.format(), "names no checkpoint: write owner/project#<ref>")
+        owner, project = self._project(parsed)
+        return await self._send(checkpoints.get_checkpoint(self._api, owner, project, reference))
+
+    # -- permissions -----------------------------------------------------------------------
+
+    async def get_permissions(self, uri: Location) -> Permissions:
+        """A project's owner and grants."""
+        return await self._send(permissions.get_permissions(self._api, *self._project(uri)))
+
+    async def chmod(self, uri: Location, changes: Iterable[str | PermissionChange]) -> Permissions:
+        """Grant, revoke or transfer (all changes or none); owner permission.
+
+        Args:
+            uri: `owner/project`.
+            changes: Permission strings (`u/bob+r`, `o/team-w`, `o/team+o`) or
+                `PermissionChange`s.
+
+        Returns:
+            The permissions after the change. After a transfer (`+o`) the project lives
+            at `<org>/<project>`.
+
+        Raises:
+            InvalidPermission: A change is malformed (checked before sending).
+            NotFound: A principal is unknown (`missing == "owner"`).
+            PermissionDenied: The caller is not an owner, or not a member of the
+                organization it transfers to.
+        """
+        owner, project = self._writable_project(uri, "change the permissions of")
+        body = [
+            {
+                "principal_type": change.principal_type,
+                "principal": change.principal,
+                "grant": change.grant,
+                "level": change.level,
+            }
+            for change in parse_permissions(changes)
+        ]
+        return await self._send(permissions.change_permissions(self._api, owner, project, body))
+
+    # -- listing and metadata --------------------------------------------------------------
+
+    def list_tree(
+        self,
+        uri: Location,
+        *,
+        prefix: str | None = None,
+        delimiter: str | None = None,
+        include_markers: bool = False,
+        page_size: int | None = None,
+    ) -> AsyncIterator[Entry]:
+        """The files (and with `delimiter="/"` the directories) of a project, by path.
+
+        Args:
+            uri: A project, maybe at a checkpoint (`alice/sales#2024-01-01T00:00:00`), or a
+                directory in it (`alice/sales/2024`, then paths start with `2024/`).
+            prefix: Only paths starting with it, below the URI's directory (`q1`, `dir/`).
+            delimiter: `/` lists one level (S3-style directories); None every file.
+            include_markers: Include the `.keep` files that keep empty directories.
+            page_size: Items per request.
+
+        Yields:
+            `FileInfo` and `DirectoryInfo` entries, paths relative to the project.
+        """
+        parsed = locations.project_location(uri)
+        owner, project = self._project(parsed)
+        full_prefix = (f"{parsed.path}/" if parsed.path else "") + (prefix or "")
+        return self._items(
+            lambda cursor: tree.list_tree(
+                self._api,
+                owner,
+                project,
+                prefix=full_prefix or None,
+                delimiter=delimiter,
+                checkpoint=parsed.checkpoint,
+                limit=page_size,
+                cursor=cursor,
+            ),
+            keep=None if include_markers else _not_a_marker,
+        )
+
+    async def info(self, uri: Location) -> Entry:
+        """A file's metadata, or a `DirectoryInfo` for a virtual directory.
+
+        Args:
+            uri: A path, maybe at a revision (`...q1.csv#-1`) or in a checkpoint.
+
+        Raises:
+            NotFound: No live file or directory there (`missing == "path"`).
+        """
+        where = locations.file_location(uri)
+        return await self._send(
+            files.get_file_info(
+                self._api,
+                where.owner,
+                where.project,
+                where.path,
+                revision=where.revision,
+                checkpoint=where.checkpoint,
+            )
+        )
+
+    def list_revisions(
+        self, uri: Location, *, page_size: int | None = None
+    ) -> AsyncIterator[Revision]:
+        """A file's revisions, newest first, deletions included (paged transparently).
+
+        Raises:
+            NotFound: The path never held a file.
+        """
+        where = locations.file_location(uri)
+        return self._items(
+            lambda cursor: files.list_revisions(
+                self._api, where.owner, where.project, where.path, limit=page_size, cursor=cursor
+            )
+        )
+
+    async def update_file(
+        self,
+        uri: Location,
+        *,
+        description: str | None = None,
+        metadata: Mapping[str, str] | None = None,
+        if_match: str | None = None,
+    ) -> FileInfo:
+        """Change a file's description and/or metadata (chattr): a new revision with the
+        same content.
+
+        Args:
+            uri: The file (not at a revision or checkpoint).
+            description: At most 1024 characters (`""` clears it).
+            metadata: String keys and values (`{}` clears it).
+            if_match: Only if this is the current revision.
+
+        Raises:
+            InvalidAttribute: No attribute given, or one breaks its rule.
+            PreconditionFailed: `if_match` is not the current revision.
+        """
+        where = self._writable_file(uri, "change the attributes of")
+        attributes = validate_file_attributes(description=description, metadata=metadata)
+        return await self._send(
+            files.update_file(
+                self._api, where.owner, where.project, where.path, attributes, if_match=if_match
+            )
+        )
+
+    # -- reading content -------------------------------------------------------------------
+
+    async def content_info(self, uri: Location) -> ContentInfo:
+        """The content's size, revision and sha256 (`HEAD`), without the content."""
+        where = locations.file_location(uri)
+        return await self._runner.run(downloads.head(self._api, self.retry, where))
+
+    async def read_bytes(
+        self, uri: Location, start: int | None = None, end: int | None = None
+    ) -> bytes:
+        """A file's content, or the bytes `[start, end)` of it (Python slice bounds).
+
+        Args:
+            uri: The file, maybe at a revision or a checkpoint.
+            start: First byte (negative: from the end).
+            end: Byte after the last (negative: from the end); None: to the end.
+
+        Returns:
+            The bytes; `b""` for a range past the end.
+
+        Raises:
+            NotFound: No such file.
+            StorageConnectionError: The read kept breaking (it resumes where it broke).
+        """
+        where = locations.file_location(uri)
+        return await self._runner.run(
+            downloads.read_bytes(self._api, self.retry, where, start, end)
+        )
+
+    @contextlib.asynccontextmanager
+    async def stream(
+        self, uri: Location, start: int | None = None, end: int | None = None
+    ) -> AsyncIterator[AsyncContentStream]:
+        """Open a file's content for reading chunk by chunk.
+
+        Example:
+            >>> async with client.stream("alice/sales/big.bin") as content:
+            ...     print(content.info.size)
+            ...     async for chunk in content:
+            ...         sink.write(chunk)
+
+        Args:
+            uri: The file, maybe at a revision or a checkpoint.
+            start: First byte (negative: from the end).
+            end: Byte after the last; None: to the end.
+
+        Yields:
+            The open content: its `info`, then its chunks. A broken connection is resumed
+            at the same revision.
+        """
+        where = locations.file_location(uri)
+
+        def flow(
+            sink: Callable[[bytes], object], opened: Callable[[ContentInfo], None]
+        ) -> Flow[ContentInfo]:
+            return downloads.read_range(self._api, self.retry, where, sink, start, end, opened)
+
+        content = AsyncContentStream(self._runner, flow)
+        try:
+            await content.open()
+            yield content
+        finally:
+            await content.aclose()
+
+    async def download(
+        self,
+        uri: Location,
+        dest: str | os.PathLike[str] | IO[bytes],
+        *,
+        progress: Callable[[int], None] | None = None,
+    ) -> ContentInfo:
+        """Download a file, checked against the server's sha256.
+
+        To a path, the download is atomic: it is written to a temporary file beside the
+        target (`.name.<revision>.part`) and renamed only once complete and verified. A
+        broken connection is resumed with a `Range` request at the same revision, and a
+        download that failed for good resumes from its temporary file when run again.
+
+        Args:
+            uri: The file, maybe at a revision or a checkpoint.
+            dest: A local path, or an open binary file (written from its position).
+            progress: Called with the size of each chunk written.
+
+        Returns:
+            What was downloaded: size, revision, sha256.
+
+        Raises:
+            ChecksumMismatch: The content is not what the server announced (a target path
+                is then left untouched).
+            NotFound: No such file.
+        """
+        where = locations.file_location(uri)
+        if isinstance(dest, (str, os.PathLike)):
+            flow = downloads.download_to_path(self._api, self.retry, where, dest, progress=progress)
+        else:
+            flow = downloads.download_to_file(self._api, self.retry, where, dest, progress=progress)
+        return await self._runner.run(flow)
+
+    # -- writing ---------------------------------------------------------------------------
+
+    async def upload(
+        self,
+        uri: Location,
+        source: Source,
+        *,
+        if_match: str | None = None,
+        if_none_match: str | None = None,
+        part_size: int | None = None,
+        multipart_threshold: int | None = None,
+        concurrency: int | None = None,
+        resume: bool | None = None,
+        progress: Callable[[int], None] | None = None,
+    ) -> FileInfo:
+        """Write a file: its new revision's content is `source`, streamed.
+
+        Up to `multipart_threshold` bytes go in one `PUT`; more go in parts, memory
+        bounded by a part whatever the size. An interrupted upload of a local file,
+        run again, sends only the parts the server does not already hold.
+
+        Args:
+            uri: The file (not at a revision or checkpoint).
+            source: bytes, a local path, a binary file (from its position), or an iterable
+                of bytes (sent one part at a time; never resumed).
+            if_match: Only if this revision is the current one.
+            if_none_match: `"*"`: only if the path holds no live file.
+            part_size: Bytes per part (default 16 MiB, at least 5 MiB).
+            multipart_threshold: Larger sources go in parts (default 64 MiB).
+            concurrency: Parts sent at once (default 4).
+            resume: Continue an interrupted upload of the same path (default True).
+            progress: Called with the size of each chunk sent.
+
+        Returns:
+            The new revision's metadata.
+
+        Raises:
+            ReadOnlyError: The URI is at a revision or checkpoint (nothing is sent).
+            PreconditionFailed: A condition does not hold.
+            Conflict: A directory has that path.
+            ChecksumMismatch: The server received other bytes than those sent.
+        """
+        where = self._writable_file(uri, "upload to")
+        settings = self.upload_settings
+        settings = UploadSettings(
+            part_size=part_size or settings.part_size,
+            multipart_threshold=(
+                settings.multipart_threshold if multipart_threshold is None else multipart_threshold
+            ),
+            concurrency=concurrency or settings.concurrency,
+            resume=settings.resume if resume is None else resume,
+        )
+        return await self._runner.run(
+            uploading.upload(
+                self._api,
+                self.retry,
+                where,
+                source,
+                settings,
+                if_match=if_match,
+                if_none_match=if_none_match,
+                progress=progress,
+            )
+        )
+
+    async def delete(self, uri: Location, *, if_match: str | None = None) -> None:
+        """Delete a file (a deletion revision: its history stays).
+
+        Raises:
+            NotFound: No live file there.
+            PreconditionFailed: `if_match` is not the current revision.
+        """
+        where = self._writable_file(uri, "delete")
+        await self._send(
+            files.delete_file(self._api, where.owner, where.project, where.path, if_match=if_match)
+        )
+
+    async def delete_many(
+        self,
+        uri: Location,
+        paths: Sequence[str] | None = None,
+        *,
+        prefix: str | None = None,
+    ) -> DeleteResult:
+        """Delete many files of a project, 1,000 per request, each request one transaction.
+
+        Args:
+            uri: The project (or a directory in it, which `paths` and `prefix` are below).
+            paths: The files to delete, relative to `uri`; or
+            prefix: everything below it (`"dir/"`), `.keep` markers included.
+
+        Returns:
+            The paths deleted and those that held no live file.
+        """
+        parsed = locations.writable(uri, "delete from")
+        owner, project = self._project(parsed)
+        base = f"{parsed.path}/" if parsed.path else ""
+        if paths is None and prefix is None:
+            if not base:
+                raise ValueError("give paths or a prefix (prefix='' deletes every file)")
+            prefix = ""
+        if paths is None:
+            return await self._send(
+                batch.delete_files(self._api, owner, project, prefix=base + (prefix or ""))
+            )
+        deleted: list[str] = []
+        missing: list[str] = []
+        listed = [base + path for path in paths]
+        for start in range(0, len(listed), batch.MAX_DELETE_PATHS):
+            chunk = listed[start : start + batch.MAX_DELETE_PATHS]
+            result = await self._send(batch.delete_files(self._api, owner, project, paths=chunk))
+            deleted += result.deleted
+            missing += result.missing
+        return DeleteResult(deleted=tuple(deleted), missing=tuple(missing))
+
+    async def make_directory(self, uri: Location) -> DirectoryInfo:
+        """Make a directory (writes `path/.keep`); a project URI creates the project.
+
+        Raises:
+            Conflict: A file has that path (or the project exists, for a project URI).
+        """
+        parsed = locations.writable(uri, "make a directory at")
+        if not parsed.path:
+            await self.create_project(parsed)
+            return DirectoryInfo(path="")
+        where = locations.file_location(parsed)
+        return await self._send(
+            directories.make_directory(self._api, where.owner, where.project, where.path)
+        )
+
+    async def remove_directory(self, uri: Location) -> None:
+        """Remove an empty directory (only its `.keep`); a project URI deletes an empty
+        project.
+
+        Raises:
+            Conflict: The directory (or project) is not empty.
+            NotFound: No such directory.
+        """
+        parsed = locations.writable(uri, "remove the directory")
+        if not parsed.path:
+            await self.delete_project(parsed)
+            return
+        where = locations.file_location(parsed)
+        await self._send(
+            directories.remove_directory(self._api, where.owner, where.project, where.path)
+        )
+
+    async def copy(
+        self,
+        source: Location,
+        destination: Location,
+        *,
+        recursive: bool = False,
+        overwrite: bool = True,
+    ) -> CopyResult:
+        """Copy on the server (no content is sent): a file to exactly `destination`, or
+        with `recursive` everything below a directory (or a whole project) to below it.
+
+        Args:
+            source: A file or directory, maybe at a revision or checkpoint.
+            destination: Where to (a file path, or the directory to copy into).
+            recursive: Copy a directory's contents, keeping relative paths.
+            overwrite: False makes an existing destination file a `Conflict`.
+        """
+        src = locations.project_location(source)
+        dst = locations.writable(destination, "copy to")
+        return await self._send(
+            batch.copy_files(
+                self._api,
+                (src.owner or "", src.project or "", src.path),
+                (dst.owner or "", dst.project or "", dst.path),
+                revision=src.revision,
+                checkpoint=src.checkpoint,
+                recursive=recursive,
+                overwrite=overwrite,
+            )
+        )
+
+    async def move(
+        self,
+        source: Location,
+        destination: Location,
+        *,
+        recursive: bool = False,
+        overwrite: bool = True,
+    ) -> CopyResult:
+        """Move on the server: a copy that deletes its sources in the same transaction.
+
+        Raises:
+            InvalidRequest: A move onto itself or into its own subtree.
+        """
+        src = locations.writable(source, "move")
+        dst = locations.writable(destination, "move to")
+        return await self._send(
+            batch.move_files(
+                self._api,
+                (src.owner or "", src.project or "", src.path),
+                (dst.owner or "", dst.project or "", dst.path),
+                recursive=recursive,
+                overwrite=overwrite,
+            )
+        )
+
+    # -- multipart primitives --------------------------------------------------------------
+
+    async def create_upload(
+        self, uri: Location, *, if_match: str | None = None, if_none_match: str | None = None
+    ) -> Upload:
+        """Open a multipart upload session for a file (`upload` does all of this for you)."""
+        where = self._writable_file(uri, "upload to")
+        return await self._send(
+            uploads.create_upload(
+                self._api,
+                where.owner,
+                where.project,
+                where.path,
+                if_match=if_match,
+                if_none_match=if_none_match,
+            )
+        )
+
+    def list_uploads(self, uri: Location, *, page_size: int | None = None) -> AsyncIterator[Upload]:
+        """The sessions in progress in a project (for one path, if the URI names one)."""
+        parsed = locations.project_location(uri)
+        owner, project = self._project(parsed)
+        return self._items(
+            lambda cursor: uploads.list_uploads(
+                self._api, owner, project, path=parsed.path or None, limit=page_size, cursor=cursor
+            )
+        )
+
+    async def get_upload(self, uri: Location, upload_id: str) -> Upload:
+        """A session with its parts. `uri` names the project (or the file)."""
+        owner, project = self._project(uri)
+        return await self._send(uploads.get_upload(self._api, owner, project, upload_id))
+
+    async def put_part(self, uri: Location, upload_id: str, number: int, data: bytes) -> UploadPart:
+        """Send part `number` (1 to 10,000) of a session; sent again, it replaces the earlier.
+
+        Raises:
+            ChecksumMismatch: The server received other bytes.
+        """
+        parsed = locations.writable(uri, "upload to")
+        owner, project = self._project(parsed)
+        where = locations.FileLocation(owner, project, parsed.path, None, None)
+        return await self._runner.run(
+            uploading.send_part(self._api, self.retry, where, upload_id, number, data)
+        )
+
+    async def complete_upload(
+        self,
+        uri: Location,
+        upload_id: str,
+        parts: Sequence[UploadPart | tuple[int, str | None]] | None = None,
+    ) -> FileInfo:
+        """Join a session's parts into the file's new revision.
+
+        Args:
+            uri: The project (or the file).
+            upload_id: The session.
+            parts: The parts in order, with their sha256 (checked by the server); None:
+                every uploaded part, by number.
+
+        Raises:
+            InvalidRequest: A listed part is missing or has another sha256.
+            PreconditionFailed: The session's condition no longer holds.
+        """
+        owner, project = self._project(uri)
+        return await self._send(
+            uploads.complete_upload(self._api, owner, project, upload_id, parts)
+        )
+
+    async def abort_upload(self, uri: Location, upload_id: str) -> None:
+        """Discard a session and its parts."""
+        owner, project = self._project(uri)
+        await self._send(uploads.abort_upload(self._api, owner, project, upload_id))

@@ -1,0 +1,207 @@
+"""How `AsyncStorageClient` runs flows: each effect (see `effects.py`) performed with an
+`httpx.AsyncClient` on asyncio; `Gather` as a few worker tasks.
+
+`runner.py` is its blocking counterpart. The two are the only code that performs I/O for
+the client, and they share no logic with each other beyond this vocabulary.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import deque
+from collections.abc import AsyncIterator, Callable
+from typing import Any, Generic, TypeVar
+
+import httpx
+
+from .config import StorageConfig
+from .effects import Attempt, Close, Effect, Flow, Gather, Read, Sleep
+from .models import ContentInfo
+
+__all__ = ["AsyncContentStream", "AsyncRunner", "default_http_client"]
+
+T = TypeVar("T")
+
+
+class AsyncFlowRun(Generic[T]):
+    """One flow being run: what to send it next, the responses it holds open, its result."""
+
+    __slots__ = ("done", "error", "flow", "open", "result", "value")
+
+    def __init__(self, flow: Flow[T]) -> None:
+        self.flow = flow
+        self.value: Any = None
+        self.error: BaseException | None = None
+        self.open: dict[int, tuple[httpx.Response, AsyncIterator[bytes]]] = {}
+        self.done = False
+        self.result: T | None = None
+
+
+class AsyncRunner:
+    """Runs flows with an `httpx.AsyncClient`.
+
+    Args:
+        http: The client that sends every request.
+        timeout: Applied to each request (a built request carries no timeout of its own).
+        max_workers: The most flows of one `Gather` run at once.
+    """
+
+    def __init__(
+        self, http: httpx.AsyncClient, timeout: httpx.Timeout, max_workers: int = 8
+    ) -> None:
+        self.http = http
+        self.timeout = timeout.as_dict()
+        self.max_workers = max_workers
+        self.sleep = asyncio.sleep  # replaceable, for tests of retry timing
+
+    async def run(self, flow: Flow[T]) -> T:
+        """Run `flow` to its end and return its result (or raise its exception)."""
+        run = AsyncFlowRun(flow)
+        try:
+            while not await self.step(run):
+                pass
+        finally:
+            await self.close(run)
+        return run.result  # type: ignore[return-value]
+
+    async def step(self, run: AsyncFlowRun[Any]) -> bool:
+        """Advance `run` by one effect; True once the flow has returned."""
+        try:
+            if run.error is not None:
+                error, run.error = run.error, None
+                effect = run.flow.throw(error)
+            else:
+                effect = run.flow.send(run.value)
+        except StopIteration as stop:
+            run.done, run.result = True, stop.value
+            return True
+        run.value = None
+        try:
+            run.value = await self.perform(effect, run)
+        except Exception as exc:  # handed to the flow, which handles or re-raises it
+            run.error = exc
+        return False
+
+    async def close(self, run: AsyncFlowRun[Any]) -> None:
+        """End `run`: close its generator and the responses it holds open."""
+        run.flow.close()
+        while run.open:
+            _, (response, _) = run.open.popitem()
+            await response.aclose()
+
+    async def perform(self, effect: Effect, run: AsyncFlowRun[Any]) -> Any:
+        """Do what `effect` asks and return its result."""
+        if type(effect) is Read:  # the hot path of a download
+            return await anext(run.open[id(effect.response)][1], b"")
+        if isinstance(effect, Attempt):
+            request = effect.request
+            request.extensions.setdefault("timeout", self.timeout)
+            response = await self.http.send(request, stream=effect.stream)
+            if effect.stream:
+                if response.status_code >= 400:
+                    try:
+                        await response.aread()  # an error's JSON body, for its typed exception
+                    finally:
+                        await response.aclose()
+                else:
+                    run.open[id(response)] = (response, response.aiter_bytes())
+            return response
+        if isinstance(effect, Close):
+            run.open.pop(id(effect.response), None)
+            await effect.response.aclose()
+            return None
+        if isinstance(effect, Sleep):
+            await self.sleep(effect.seconds)
+            return None
+        if isinstance(effect, Gather):
+            return await self.gather(effect)
+        raise TypeError(f"not an effect: {effect!r}")
+
+    async def gather(self, effect: Gather) -> list[Any]:
+        """Run the flows of `effect`, `limit` at a time; results in order."""
+        limit = min(effect.limit, self.max_workers)
+        if limit <= 1:
+            return [await self.run(flow) for flow in effect.flows]
+        results: dict[int, Any] = {}
+        flows = enumerate(effect.flows)
+
+        async def worker() -> None:
+            # The workers share one iterator: each takes the next flow when it is free, so
+            # a lazy iterable is read only as fast as flows finish.
+            for index, flow in flows:
+                results[index] = await self.run(flow)
+
+        workers = [asyncio.ensure_future(worker()) for _ in range(limit)]
+        try:
+            await asyncio.gather(*workers)
+        except BaseException:
+            for task in workers:
+                task.cancel()
+            await asyncio.gather(*workers, return_exceptions=True)
+            raise
+        return [results[index] for index in range(len(results))]
+
+
+class AsyncContentStream:
+    """An open read of a file's content: iterate it (`async for`) for its chunks.
+
+    Made by `AsyncStorageClient.stream`. A read that breaks mid-body is resumed with a
+    `Range` request at the same revision, transparently.
+
+    Attributes:
+        info: The answer's `ContentInfo` (size, revision, sha256), known on opening.
+    """
+
+    def __init__(
+        self,
+        runner: AsyncRunner,
+        flow: Callable[[Callable[[bytes], object], Callable[[ContentInfo], None]], Flow[Any]],
+    ) -> None:
+        self._runner = runner
+        self._chunks: deque[bytes] = deque()
+        self.info: ContentInfo | None = None
+        self._run: AsyncFlowRun[Any] = AsyncFlowRun(flow(self._chunks.append, self._opened))
+
+    def _opened(self, info: ContentInfo) -> None:
+        self.info = info
+
+    async def open(self) -> None:
+        """Send the request and read the answer's headers."""
+        while self.info is None and not self._run.done:
+            await self._runner.step(self._run)
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        while True:
+            while self._chunks:
+                yield self._chunks.popleft()
+            if self._run.done:
+                return
+            await self._runner.step(self._run)
+
+    async def read(self) -> bytes:
+        """The rest of the content, at once."""
+        return b"".join([chunk async for chunk in self])
+
+    async def aclose(self) -> None:
+        """Stop reading and release the connection."""
+        await self._runner.close(self._run)
+
+
+def default_http_client(
+    config: StorageConfig,
+    limits: httpx.Limits,
+    transport: httpx.AsyncBaseTransport | None,
+    trust_env: bool,
+) -> httpx.AsyncClient:
+    """The `httpx.AsyncClient` an `AsyncStorageClient` makes when none is given: on the
+    httpx-aiohttp transport (DESIGN.md: it keeps its throughput under hundreds of
+    concurrent requests), proxies from the environment included, unless `transport` is
+    given."""
+    if transport is not None:
+        return httpx.AsyncClient(transport=transport, trust_env=trust_env)
+    from httpx_aiohttp import HttpxAiohttpClient
+
+    client: httpx.AsyncClient = HttpxAiohttpClient(
+        verify=config.ssl_context(), limits=limits, trust_env=trust_env
+    )
+    return client

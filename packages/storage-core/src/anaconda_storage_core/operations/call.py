@@ -1,0 +1,160 @@
+"""The sans-IO unit of the client: a `Call` is a built request and the function that reads
+its answer.
+
+Operation modules (one per resource of docs/api.md) only build `Call`s; no module of
+`operations` does I/O. `StorageClient` and `AsyncStorageClient` send `call.request` and
+hand the response to `call.parse`, which returns a model or raises the typed error (the
+shape of h11 and of httpx's `_auth.py`: one definition of each API call, two senders).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
+from urllib.parse import quote
+
+import httpx
+
+from ..config import StorageConfig
+from ..errors import raise_for_response
+from ..transfer.bodies import CHUNK_SIZE, BytesBody
+
+__all__ = [
+    "Api",
+    "Call",
+    "parse_json",
+    "parse_nothing",
+    "project_route",
+    "quote_path",
+    "quote_segment",
+]
+
+T = TypeVar("T")
+
+JSONObject = Mapping[str, Any]
+
+
+def quote_segment(name: str) -> str:
+    """Percent-encode one URL path segment (an owner, a project, a reference): even `/`."""
+    return quote(name, safe="")
+
+
+def quote_path(path: str) -> str:
+    """Percent-encode a file path for the URL: everything but `/` (docs/api.md, "Names and
+    paths"), so `#`, `?`, `%` and spaces are always encoded."""
+    return quote(path, safe="/")
+
+
+@dataclass(frozen=True)
+class Api:
+    """Where requests go and the headers they carry: the part of a client's configuration
+    an operation needs to build a request."""
+
+    base_url: str
+    headers: Mapping[str, str]
+
+    @classmethod
+    def from_config(cls, config: StorageConfig) -> Api:
+        """The `Api` of a resolved configuration."""
+        return cls(base_url=config.base_url, headers=config.headers)
+
+    def __repr__(self) -> str:  # the headers hold the API key
+        return f"Api(base_url={self.base_url!r})"
+
+    def url(self, route: str) -> str:
+        """The absolute URL of `route` (already quoted, starting with `/api/`)."""
+        return f"{self.base_url}{route}"
+
+    def request(
+        self,
+        method: str,
+        route: str,
+        *,
+        params: Mapping[str, str | int | bool | None] | None = None,
+        json: Any = None,
+        content: bytes | None = None,
+        stream: httpx.SyncByteStream | httpx.AsyncByteStream | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> httpx.Request:
+        """Build a request to `route` with the client's headers.
+
+        Args:
+            method: The HTTP method.
+            route: The quoted route, e.g. `/api/storage/owners`.
+            params: Query parameters; None values are left out, booleans sent as
+                `true`/`false`.
+            json: A JSON body.
+            content: A bytes body.
+            stream: A streamed body (sync and async; see `transfer.bodies`).
+            headers: Headers of this request only.
+        """
+        query = {
+            k: ("true" if v else "false") if isinstance(v, bool) else str(v)
+            for k, v in (params or {}).items()
+            if v is not None
+        }
+        url = httpx.URL(self.url(route))
+        all_headers = dict(self.headers)
+        if content is not None and len(content) > CHUNK_SIZE:
+            stream, content = BytesBody(content), None
+            all_headers["Content-Length"] = str(len(stream.data))
+        if stream is not None:
+            # httpx adds no header to a request made with `stream=` (not even Host).
+            all_headers["Host"] = url.netloc.decode("ascii")
+        if headers:
+            all_headers.update(headers)
+        return httpx.Request(
+            method,
+            url,
+            params=query or None,
+            headers=all_headers,
+            json=json,
+            content=content,
+            stream=stream,
+        )
+
+
+@dataclass(frozen=True)
+class Call(Generic[T]):
+    """A request and how to read its answer.
+
+    Attributes:
+        request: The request to send.
+        parse: Reads the response (its body already read, unless `stream`): returns the
+            result or raises a `StorageError`.
+        idempotent: Whether sending it twice does what sending it once does, so that a
+            failure after it was sent (a reset connection, a 503) may be retried.
+        target: What it is about (`alice/sales/q1.csv`), for messages and logs.
+        stream: Whether the answer's body is streamed (file content) rather than read.
+    """
+
+    request: httpx.Request
+    parse: Callable[[httpx.Response], T]
+    idempotent: bool
+    target: str = ""
+    stream: bool = False
+
+
+def parse_json(read: Callable[[JSONObject], T], target: str) -> Callable[[httpx.Response], T]:
+    """A parser that raises the typed error of an error answer, else reads its JSON body."""
+
+    def parse(response: httpx.Response) -> T:
+        raise_for_response(response, target)
+        return read(response.json())
+
+    return parse
+
+
+def parse_nothing(target: str) -> Callable[[httpx.Response], None]:
+    """A parser for answers without a body (`204`): raises the typed error of an error."""
+
+    def parse(response: httpx.Response) -> None:
+        raise_for_response(response, target)
+
+    return parse
+
+
+def project_route(owner: str, project: str) -> str:
+    """The route of a project: `/api/storage/projects/{owner}/{project}`, quoted."""
+    return f"/api/storage/projects/{quote_segment(owner)}/{quote_segment(project)}"

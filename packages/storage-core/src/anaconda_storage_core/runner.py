@@ -1,0 +1,205 @@
+"""How `StorageClient` runs flows: each effect (see `effects.py`) performed with an
+`httpx.Client`, blocking; `Gather` on a small thread pool (httpx.Client is thread-safe).
+
+`async_runner.py` is its asyncio counterpart. The two are the only code that performs I/O
+for the client, and they share no logic with each other beyond this vocabulary.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import deque
+from collections.abc import Callable, Iterator
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from typing import Any, Generic, TypeVar
+
+import httpx
+
+from .config import StorageConfig
+from .effects import Attempt, Close, Effect, Flow, Gather, Read, Sleep
+from .models import ContentInfo
+
+__all__ = ["ContentStream", "Runner", "default_http_client"]
+
+T = TypeVar("T")
+
+
+class FlowRun(Generic[T]):
+    """One flow being run: what to send it next, the responses it holds open, its result."""
+
+    __slots__ = ("done", "error", "flow", "open", "result", "value")
+
+    def __init__(self, flow: Flow[T]) -> None:
+        self.flow = flow
+        self.value: Any = None
+        self.error: BaseException | None = None
+        self.open: dict[int, tuple[httpx.Response, Iterator[bytes]]] = {}
+        self.done = False
+        self.result: T | None = None
+
+
+class Runner:
+    """Runs flows with an `httpx.Client`.
+
+    Args:
+        http: The client that sends every request.
+        timeout: Applied to each request (a built request carries no timeout of its own).
+        max_workers: Threads for `Gather` effects (parts of an upload sent at once).
+    """
+
+    def __init__(self, http: httpx.Client, timeout: httpx.Timeout, max_workers: int = 8) -> None:
+        self.http = http
+        self.timeout = timeout.as_dict()
+        self.max_workers = max_workers
+        self.sleep = time.sleep  # replaceable, for tests of retry timing
+
+    def run(self, flow: Flow[T]) -> T:
+        """Run `flow` to its end and return its result (or raise its exception)."""
+        run = FlowRun(flow)
+        try:
+            while not self.step(run):
+                pass
+        finally:
+            self.close(run)
+        return run.result  # type: ignore[return-value]
+
+    def step(self, run: FlowRun[Any]) -> bool:
+        """Advance `run` by one effect; True once the flow has returned."""
+        try:
+            if run.error is not None:
+                error, run.error = run.error, None
+                effect = run.flow.throw(error)
+            else:
+                effect = run.flow.send(run.value)
+        except StopIteration as stop:
+            run.done, run.result = True, stop.value
+            return True
+        run.value = None
+        try:
+            run.value = self.perform(effect, run)
+        except Exception as exc:  # handed to the flow, which handles or re-raises it
+            run.error = exc
+        return False
+
+    def close(self, run: FlowRun[Any]) -> None:
+        """End `run`: close its generator and the responses it holds open."""
+        run.flow.close()
+        while run.open:
+            _, (response, _) = run.open.popitem()
+            response.close()
+
+    def perform(self, effect: Effect, run: FlowRun[Any]) -> Any:
+        """Do what `effect` asks and return its result."""
+        if type(effect) is Read:  # the hot path of a download
+            return next(run.open[id(effect.response)][1], b"")
+        if isinstance(effect, Attempt):
+            request = effect.request
+            request.extensions.setdefault("timeout", self.timeout)
+            response = self.http.send(request, stream=effect.stream)
+            if effect.stream:
+                if response.status_code >= 400:
+                    try:
+                        response.read()  # an error's JSON body, for its typed exception
+                    finally:
+                        response.close()
+                else:
+                    run.open[id(response)] = (response, response.iter_bytes())
+            return response
+        if isinstance(effect, Close):
+            run.open.pop(id(effect.response), None)
+            effect.response.close()
+            return None
+        if isinstance(effect, Sleep):
+            self.sleep(effect.seconds)
+            return None
+        if isinstance(effect, Gather):
+            return self.gather(effect)
+        raise TypeError(f"not an effect: {effect!r}")
+
+    def gather(self, effect: Gather) -> list[Any]:
+        """Run the flows of `effect`, `limit` at a time on threads; results in order."""
+        limit = min(effect.limit, self.max_workers)
+        if limit <= 1:
+            return [self.run(flow) for flow in effect.flows]
+        results: dict[int, Any] = {}
+        flows = enumerate(effect.flows)
+        pending: set[Future[None]] = set()
+
+        def run_one(index: int, flow: Flow[Any]) -> None:
+            results[index] = self.run(flow)
+
+        with ThreadPoolExecutor(max_workers=limit, thread_name_prefix="anaconda-storage") as pool:
+            try:
+                for index, flow in flows:
+                    while len(pending) >= limit:
+                        done, pending = wait(pending, return_when=FIRST_COMPLETED)
+                        for future in done:
+                            future.result()  # the first failure stops the rest
+                    pending.add(pool.submit(run_one, index, flow))
+                while pending:
+                    done, pending = wait(pending, return_when=FIRST_COMPLETED)
+                    for future in done:
+                        future.result()
+            except BaseException:
+                for future in pending:
+                    future.cancel()
+                raise
+        return [results[index] for index in range(len(results))]
+
+
+class ContentStream:
+    """An open read of a file's content: iterate it for its chunks.
+
+    Made by `StorageClient.stream`. A read that breaks mid-body is resumed with a `Range`
+    request at the same revision, transparently.
+
+    Attributes:
+        info: The answer's `ContentInfo` (size, revision, sha256), known on opening.
+    """
+
+    def __init__(
+        self,
+        runner: Runner,
+        flow: Callable[[Callable[[bytes], object], Callable[[ContentInfo], None]], Flow[Any]],
+    ) -> None:
+        self._runner = runner
+        self._chunks: deque[bytes] = deque()
+        self.info: ContentInfo | None = None
+        self._run: FlowRun[Any] = FlowRun(flow(self._chunks.append, self._opened))
+
+    def _opened(self, info: ContentInfo) -> None:
+        self.info = info
+
+    def open(self) -> None:
+        """Send the request and read the answer's headers."""
+        while self.info is None and not self._run.done:
+            self._runner.step(self._run)
+
+    def __iter__(self) -> Iterator[bytes]:
+        while True:
+            while self._chunks:
+                yield self._chunks.popleft()
+            if self._run.done:
+                return
+            self._runner.step(self._run)
+
+    def read(self) -> bytes:
+        """The rest of the content, at once."""
+        return b"".join(self)
+
+    def close(self) -> None:
+        """Stop reading and release the connection."""
+        self._runner.close(self._run)
+
+
+def default_http_client(
+    config: StorageConfig,
+    limits: httpx.Limits,
+    transport: httpx.BaseTransport | None,
+    trust_env: bool,
+) -> httpx.Client:
+    """The `httpx.Client` a `StorageClient` makes when none is given (proxies from the
+    environment included), on `transport` if given."""
+    if transport is not None:
+        return httpx.Client(transport=transport, trust_env=trust_env)
+    return httpx.Client(verify=config.ssl_context(), limits=limits, trust_env=trust_env)

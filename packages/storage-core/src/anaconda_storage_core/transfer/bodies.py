@@ -1,0 +1,121 @@
+"""Request bodies read from a local file, streamed to either client, sent again on retry.
+
+`FileSlice` is an `httpx.SyncByteStream` and an `httpx.AsyncByteStream` at once, so the
+same built request serves `StorageClient` and `AsyncStorageClient`. Each iteration reads
+the slice again from the start (what makes it retryable) and computes its sha256 on the
+way, so content is read once per send and never held whole in memory.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import threading
+from collections.abc import AsyncIterator, Callable, Iterator
+from typing import IO
+
+import httpx
+
+__all__ = ["CHUNK_SIZE", "BytesBody", "FileSlice", "sha256_of"]
+
+CHUNK_SIZE = 1024 * 1024
+"""How much of a local file is read at a time."""
+
+
+class FileSlice(httpx.SyncByteStream, httpx.AsyncByteStream):
+    """`length` bytes of a file from `offset`: a path, or an open seekable binary file.
+
+    Attributes:
+        sha256: The hex digest of the bytes sent by the last complete iteration, else None.
+    """
+
+    def __init__(
+        self,
+        source: str | os.PathLike[str] | IO[bytes],
+        offset: int,
+        length: int,
+        *,
+        progress: Callable[[int], None] | None = None,
+        lock: threading.Lock | None = None,
+    ) -> None:
+        self._source = source
+        self.offset = offset
+        self.length = length
+        self.sha256: str | None = None
+        self._progress = progress
+        # A shared file object is read under a lock: parts may be sent from several threads.
+        self._lock = lock or threading.Lock()
+
+    def _chunks(self) -> Iterator[bytes]:
+        self.sha256 = None
+        digest = hashlib.sha256()
+        remaining = self.length
+        if isinstance(self._source, (str, os.PathLike)):
+            with open(self._source, "rb") as file:
+                file.seek(self.offset)
+                while remaining > 0:
+                    chunk = file.read(min(CHUNK_SIZE, remaining))
+                    if not chunk:
+                        raise OSError(f"{os.fspath(self._source)} is shorter than expected")
+                    remaining -= len(chunk)
+                    digest.update(chunk)
+                    yield chunk
+        else:
+            position = self.offset
+            while remaining > 0:
+                with self._lock:
+                    self._source.seek(position)
+                    chunk = self._source.read(min(CHUNK_SIZE, remaining))
+                if not chunk:
+                    raise OSError("the file is shorter than expected")
+                position += len(chunk)
+                remaining -= len(chunk)
+                digest.update(chunk)
+                yield chunk
+        self.sha256 = digest.hexdigest()
+
+    def __iter__(self) -> Iterator[bytes]:
+        for chunk in self._chunks():
+            if self._progress:
+                self._progress(len(chunk))
+            yield chunk
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        for chunk in self._chunks():
+            if self._progress:
+                self._progress(len(chunk))
+            yield chunk
+
+
+class BytesBody(httpx.SyncByteStream, httpx.AsyncByteStream):
+    """A bytes body sent in chunks of `CHUNK_SIZE`.
+
+    aiohttp warns (ResourceWarning) about bytes bodies over 1 MiB, which it writes in one
+    piece; chunks keep the event loop responsive and the warning away.
+    """
+
+    def __init__(self, data: bytes) -> None:
+        self.data = data
+
+    def __iter__(self) -> Iterator[bytes]:
+        view = memoryview(self.data)
+        for start in range(0, len(view), CHUNK_SIZE):
+            yield bytes(view[start : start + CHUNK_SIZE])
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        for chunk in self:
+            yield chunk
+
+
+def sha256_of(
+    source: str | os.PathLike[str] | IO[bytes],
+    offset: int,
+    length: int,
+    lock: threading.Lock | None = None,
+) -> str:
+    """The sha256 of `length` bytes of a file from `offset`, read in chunks."""
+    stream = FileSlice(source, offset, length, lock=lock)
+    for _ in stream._chunks():
+        pass
+    assert stream.sha256 is not None
+    return stream.sha256

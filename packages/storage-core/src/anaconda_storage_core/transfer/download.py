@@ -1,0 +1,360 @@
+"""Reading a file's content: ranges, streaming, and downloads that survive broken
+connections, as flows (see `effects.py`) that both clients run.
+
+A read that breaks mid-body (a reset connection, a timeout) is resumed with a `Range`
+request from the first byte not received, pinned to the revision the first answer named
+(its ETag), so the bytes put together all come from one revision even if the file changes
+meanwhile. A download to a path writes a temporary file beside the target, named after the
+revision (`.q1.csv.<revision>.part`), checks the whole content's sha256 against the
+server's `X-Storage-Sha256`, and only then renames it onto the target. A download that
+fails for good leaves that temporary file, and the next download of the same target and
+revision continues from its end.
+"""
+
+from __future__ import annotations
+
+import glob
+import hashlib
+import logging
+import os
+from collections.abc import Callable
+from pathlib import Path
+from typing import IO
+
+import httpx
+
+from ..effects import Close, Flow, Read, Sleep
+from ..errors import (
+    ChecksumMismatch,
+    RangeNotSatisfiable,
+    ServerError,
+    StorageConnectionError,
+    StorageError,
+)
+from ..locations import FileLocation
+from ..models import ContentInfo
+from ..operations.call import Api
+from ..operations.files import byte_range, get_content, head_content
+from ..retry import RetryPolicy, attempt, connection_error, send
+
+__all__ = [
+    "download_to_file",
+    "download_to_path",
+    "partial_path",
+    "read_bytes",
+    "read_content",
+    "read_range",
+    "resolve_range",
+]
+
+logger = logging.getLogger("anaconda_storage_core")
+
+Progress = Callable[[int], None]
+
+
+def head(
+    api: Api, policy: RetryPolicy, where: FileLocation, revision: str | None = None
+) -> Flow[ContentInfo]:
+    """The content's headers (`HEAD`), at `revision` if given, else as `where` says."""
+    call = head_content(
+        api,
+        where.owner,
+        where.project,
+        where.path,
+        revision=revision or where.revision,
+        checkpoint=None if revision else where.checkpoint,
+    )
+    return (yield from send(call, policy))
+
+
+def resolve_range(
+    api: Api, policy: RetryPolicy, where: FileLocation, start: int | None, end: int | None
+) -> Flow[tuple[int, int | None, str | None]]:
+    """Python-slice bounds as non-negative `(start, end)`, asking the size only when a
+    negative bound needs it (a lone negative start is a suffix range, no size needed).
+
+    Returns:
+        `(start, end, revision)`: the revision is set when a `HEAD` was needed, so the read
+        that follows is pinned to the revision the size belongs to.
+    """
+    needs_size = (end is not None and end < 0) or (
+        start is not None and start < 0 and end is not None
+    )
+    if not needs_size:
+        return (0 if start is None else start), end, None
+    info = yield from head(api, policy, where)
+    size = info.size
+    first = 0 if start is None else (max(0, size + start) if start < 0 else start)
+    last = size if end is None else (max(0, size + end) if end < 0 else min(end, size))
+    return first, last, info.revision
+
+
+def read_content(
+    api: Api,
+    policy: RetryPolicy,
+    where: FileLocation,
+    sink: Callable[[bytes], object],
+    *,
+    start: int = 0,
+    end: int | None = None,
+    revision: str | None = None,
+    on_info: Callable[[ContentInfo], None] | None = None,
+) -> Flow[ContentInfo]:
+    """Stream the bytes `[start, end)` of a file into `sink`, resuming broken reads.
+
+    Args:
+        where: The file (and the revision or checkpoint it is read at).
+        sink: Called with each chunk, in order, exactly once per byte.
+        start: The first byte; negative: that many bytes before the end (with `end` None).
+        end: The byte after the last; None: to the end.
+        revision: Read this revision (pins the read from the start).
+        on_info: Called once with the first answer's `ContentInfo`, before any chunk.
+
+    Returns:
+        The first answer's `ContentInfo` (whole size, revision, sha256).
+
+    Raises:
+        StorageConnectionError: The read kept breaking, `policy.attempts` times.
+        StorageError: The typed error of an error answer (`NotFound`, ...).
+    """
+    if end is not None and start >= 0 and end <= start:
+        info = yield from head(api, policy, where, revision)
+        if on_info:
+            on_info(info)
+        return info
+    position = start  # the next byte the sink expects (negative: a suffix not started)
+    first: ContentInfo | None = None
+    pinned = revision
+    breaks = 0
+    while True:
+        call = get_content(
+            api,
+            where.owner,
+            where.project,
+            where.path,
+            revision=pinned or where.revision,
+            checkpoint=None if pinned else where.checkpoint,
+            range=byte_range(position, end),
+        )
+        response: httpx.Response = yield from attempt(call, policy)
+        info = call.parse(response)  # raises the typed error of an error answer
+        if first is None:
+            first = info
+            pinned = info.revision or None
+            if on_info:
+                on_info(info)
+        if position < 0:
+            position = info.start  # a suffix range resolved: now an absolute position
+        skip = position - info.start  # a server that ignored the Range sends from 0
+        stop = first.size if end is None else min(end, first.size)
+        try:
+            while position < stop:
+                chunk: bytes = yield Read(response)
+                if not chunk:
+                    raise httpx.RemoteProtocolError("the body ended early")
+                if skip:
+                    dropped = min(skip, len(chunk))
+                    chunk, skip = chunk[dropped:], skip - dropped
+                chunk = chunk[: stop - position]
+                if chunk:
+                    sink(chunk)
+                    position += len(chunk)
+        except httpx.TransportError as exc:
+            yield Close(response)
+            breaks += 1
+            if breaks >= policy.attempts:
+                raise connection_error(call.request, exc) from exc
+            logger.info(
+                "resuming %s/%s/%s at byte %d after %s",
+                where.owner,
+                where.project,
+                where.path,
+                position,
+                type(exc).__name__,
+            )
+            yield Sleep(policy.delay(breaks - 1))
+            continue
+        yield Close(response)
+        return first
+
+
+def partial_path(dest: Path, revision: str) -> Path:
+    """Where the download of `revision` to `dest` is written until it is complete."""
+    return dest.with_name(f".{dest.name[:180]}.{revision}.part")
+
+
+def _verify(info: ContentInfo, digest: hashlib._Hash, what: str) -> None:
+    actual = digest.hexdigest()
+    if info.sha256 and actual != info.sha256.lower():
+        raise ChecksumMismatch(
+            f"checksum mismatch downloading {what}: the server announced sha256"
+            f" {info.sha256}, the content received has {actual}",
+            expected=info.sha256,
+            actual=actual,
+        )
+
+
+def download_to_path(
+    api: Api,
+    policy: RetryPolicy,
+    where: FileLocation,
+    dest: str | os.PathLike[str],
+    *,
+    progress: Progress | None = None,
+) -> Flow[ContentInfo]:
+    """Download a file to `dest` atomically, verified, resuming an earlier partial download.
+
+    Returns:
+        The content's `ContentInfo`.
+
+    Raises:
+        ChecksumMismatch: The content received is not what the server announced; `dest`
+            is left as it was and the temporary file removed.
+        StorageError: The typed error of an error answer.
+    """
+    target = Path(dest)
+    what = f"{where.owner}/{where.project}/{where.path}"
+    pattern = f".{glob.escape(target.name[:180])}.*.part"
+    earlier = sorted(target.parent.glob(pattern))
+    digest = hashlib.sha256()
+    offset, pinned = 0, None
+    if earlier:
+        current = yield from head(api, policy, where)
+        for candidate in earlier:
+            keep = candidate == partial_path(target, current.revision)
+            if keep and candidate.stat().st_size <= current.size:
+                offset, pinned = candidate.stat().st_size, current.revision
+                with open(candidate, "rb") as done:
+                    for block in iter(lambda: done.read(1024 * 1024), b""):
+                        digest.update(block)
+                logger.info("resuming the download of %s at byte %d", what, offset)
+            else:
+                candidate.unlink(missing_ok=True)
+        if pinned is not None and offset == current.size:
+            _finish(current, digest, partial_path(target, current.revision), target, what)
+            return current
+
+    partial = _PartialFile(target, offset, digest, progress)
+    try:
+        info = yield from read_content(
+            api, policy, where, partial.write, start=offset, revision=pinned, on_info=partial.open
+        )
+    except StorageError as exc:
+        # A connection or server failure (and an interruption: KeyboardInterrupt, a
+        # cancelled task) keeps the partial file, for the next download to resume from.
+        partial.close()
+        if not isinstance(exc, (StorageConnectionError, ServerError)):
+            partial.discard()
+        raise
+    finally:
+        partial.close()
+    _finish(info, digest, partial.path or partial.create(info), target, what)
+    return info
+
+
+class _PartialFile:
+    """The temporary file a download to a path is written to, opened on the first answer
+    (its name holds the revision that answer names)."""
+
+    def __init__(
+        self, target: Path, offset: int, digest: hashlib._Hash, progress: Progress | None
+    ) -> None:
+        self.target = target
+        self.offset = offset
+        self.digest = digest
+        self.progress = progress
+        self.path: Path | None = None
+        self.file: IO[bytes] | None = None
+
+    def open(self, info: ContentInfo) -> None:
+        self.path = partial_path(self.target, info.revision)
+        self.file = open(self.path, "ab" if self.offset else "wb")  # noqa: SIM115
+
+    def create(self, info: ContentInfo) -> Path:
+        """An empty partial file, for an answer that had no body to write."""
+        path = partial_path(self.target, info.revision)
+        path.touch()
+        return path
+
+    def write(self, chunk: bytes) -> None:
+        assert self.file is not None
+        self.file.write(chunk)
+        self.digest.update(chunk)
+        if self.progress:
+            self.progress(len(chunk))
+
+    def close(self) -> None:
+        if self.file is not None:
+            self.file.close()
+
+    def discard(self) -> None:
+        if self.path is not None:
+            self.path.unlink(missing_ok=True)
+
+
+def _finish(
+    info: ContentInfo, digest: hashlib._Hash, partial: Path, target: Path, what: str
+) -> None:
+    try:
+        _verify(info, digest, what)
+    except ChecksumMismatch:
+        partial.unlink(missing_ok=True)
+        raise
+    os.replace(partial, target)
+
+
+def download_to_file(
+    api: Api,
+    policy: RetryPolicy,
+    where: FileLocation,
+    file: IO[bytes],
+    *,
+    progress: Progress | None = None,
+) -> Flow[ContentInfo]:
+    """Download a file into an open binary file, verified once all is written.
+
+    Raises:
+        ChecksumMismatch: The content written is not what the server announced (the
+            file object already holds it: it cannot be taken back).
+    """
+    digest = hashlib.sha256()
+
+    def write(chunk: bytes) -> None:
+        file.write(chunk)
+        digest.update(chunk)
+        if progress:
+            progress(len(chunk))
+
+    info = yield from read_content(api, policy, where, write)
+    _verify(info, digest, f"{where.owner}/{where.project}/{where.path}")
+    return info
+
+
+def read_range(
+    api: Api,
+    policy: RetryPolicy,
+    where: FileLocation,
+    sink: Callable[[bytes], object],
+    start: int | None = None,
+    end: int | None = None,
+    on_info: Callable[[ContentInfo], None] | None = None,
+) -> Flow[ContentInfo]:
+    """`read_content` with Python-slice bounds, negative ones included."""
+    first, last, revision = yield from resolve_range(api, policy, where, start, end)
+    return (
+        yield from read_content(
+            api, policy, where, sink, start=first, end=last, revision=revision, on_info=on_info
+        )
+    )
+
+
+def read_bytes(
+    api: Api, policy: RetryPolicy, where: FileLocation, start: int | None, end: int | None
+) -> Flow[bytes]:
+    """The bytes `[start, end)` of a file; `b""` for a range past its end (as slicing)."""
+    chunks: list[bytes] = []
+    try:
+        yield from read_range(api, policy, where, chunks.append, start, end)
+    except RangeNotSatisfiable:
+        return b""
+    return b"".join(chunks)

@@ -1,0 +1,163 @@
+"""Bytes in and out: ``cat``, ``pipe``, ``get``, ``put`` and ``open``.
+
+Each file is one request each way (a range read, a streamed ``PUT``), so fsspec's batched
+``cat``/``get``/``put`` of many files keep ``batch_size`` requests in flight. Downloads are
+core's: written beside the target, checked against the server's sha256, renamed into place,
+resumed at the same revision when a connection breaks. Uploads stream from disk; large ones
+go in parts (core decides, by size).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Coroutine, Sequence
+from typing import Any, TypeVar
+
+from fsspec.asyn import sync
+from fsspec.callbacks import DEFAULT_CALLBACK, Callback
+from fsspec.utils import isfilelike
+
+from anaconda_storage_core.models import FileInfo, Upload, UploadPart
+from anaconda_storage_core.uri import StorageURI
+
+from .files import AnacondaFile
+from .namespace import Namespace
+
+__all__ = ["Content"]
+
+T = TypeVar("T")
+
+
+async def _result(coroutine: Coroutine[Any, Any, T]) -> T:
+    return await coroutine
+
+
+class Content(Namespace):
+    """Reading and writing file content."""
+
+    def _sync(self, coroutine: Coroutine[Any, Any, T]) -> T:
+        """Run one of this filesystem's coroutines from blocking code, on its loop."""
+        result: T = sync(self.loop, _result, coroutine)
+        return result
+
+    async def _cat_file(
+        self, path: str | StorageURI, start: int | None = None, end: int | None = None, **kwargs: Any
+    ) -> bytes:
+        """The bytes ``[start, end)`` of a file (Python slice bounds; negative from the
+        end), one request. ``b""`` for a range past the end."""
+        client = await self._client()
+        return await client.read_bytes(self._uri(path), start, end)
+
+    async def _pipe_file(
+        self, path: str, value: bytes, mode: str = "overwrite", **kwargs: Any
+    ) -> None:
+        """Write ``value`` as the file's new revision.
+
+        Args:
+            mode: ``"create"`` writes only if the path holds no file
+                (``FileExistsError`` otherwise, decided atomically by the server).
+        """
+        uri = self._uri(path)
+        await self._upload_bytes(uri, value, if_none_match="*" if mode == "create" else None)
+
+    async def _upload_bytes(
+        self,
+        uri: StorageURI,
+        data: bytes,
+        *,
+        if_match: str | None = None,
+        if_none_match: str | None = None,
+    ) -> FileInfo:
+        client = await self._client()
+        try:
+            return await client.upload(
+                uri, data, if_match=if_match, if_none_match=if_none_match
+            )
+        finally:
+            self.invalidate_cache(uri.fs_path)
+
+    async def _put_file(
+        self,
+        lpath: str,
+        rpath: str,
+        callback: Callback = DEFAULT_CALLBACK,
+        mode: str = "overwrite",
+        **kwargs: Any,
+    ) -> None:
+        """Upload a local file, streamed from disk (in parts when it is large)."""
+        if os.path.isdir(lpath):
+            return  # directories are virtual: they appear with their first file
+        uri = self._uri(rpath)
+        callback.set_size(os.path.getsize(lpath))
+        client = await self._client()
+        try:
+            await client.upload(
+                uri,
+                lpath,
+                if_none_match="*" if mode == "create" else None,
+                progress=callback.relative_update,
+            )
+        finally:
+            self.invalidate_cache(uri.fs_path)
+
+    async def _get_file(
+        self, rpath: str, lpath: Any, callback: Callback = DEFAULT_CALLBACK, **kwargs: Any
+    ) -> None:
+        """Download a file: to a path atomically and verified, or into an open file."""
+        if not isfilelike(lpath) and os.path.isdir(lpath):
+            return  # a directory fsspec's get already made
+        uri = self._uri(rpath)
+        client = await self._client()
+        try:
+            await client.download(uri, lpath, progress=callback.relative_update)
+        except FileNotFoundError:
+            if isfilelike(lpath) or not await self._isdir(uri.fs_path):
+                raise
+            os.makedirs(lpath, exist_ok=True)  # an empty directory (only its .keep)
+
+    def _open(
+        self,
+        path: str,
+        mode: str = "rb",
+        block_size: int | None = None,
+        autocommit: bool = True,
+        cache_options: dict[str, Any] | None = None,
+        **kwargs: Any,
+    ) -> AnacondaFile:
+        """Open a file (``rb``, ``wb``, ``ab`` or ``xb``); see :class:`AnacondaFile`."""
+        return AnacondaFile(
+            self,
+            path,
+            mode,
+            block_size=block_size,
+            autocommit=autocommit,
+            cache_options=cache_options,
+            **kwargs,
+        )
+
+    # -- the multipart primitives a writer uses --------------------------------------------
+
+    async def _create_upload(
+        self, uri: StorageURI, *, if_match: str | None, if_none_match: str | None
+    ) -> Upload:
+        client = await self._client()
+        return await client.create_upload(uri, if_match=if_match, if_none_match=if_none_match)
+
+    async def _put_part(
+        self, uri: StorageURI, session: str, number: int, data: bytes
+    ) -> UploadPart:
+        client = await self._client()
+        return await client.put_part(uri, session, number, data)
+
+    async def _complete_upload(
+        self, uri: StorageURI, session: str, parts: Sequence[UploadPart]
+    ) -> FileInfo:
+        client = await self._client()
+        try:
+            return await client.complete_upload(uri, session, parts)
+        finally:
+            self.invalidate_cache(uri.fs_path)
+
+    async def _abort_upload(self, uri: StorageURI, session: str) -> None:
+        client = await self._client()
+        await client.abort_upload(uri, session)

@@ -1,0 +1,181 @@
+"""The ASGI application: routes of docs/api.md, error mapping, start-up and background work."""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+import anyio
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.requests import ClientDisconnect, Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route, Router
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from anaconda_storage_server import (
+    __version__,
+    checkpoints,
+    directories,
+    files,
+    owners,
+    permissions,
+    projects,
+    recovery,
+    transfer,
+    tree,
+    uploads,
+)
+from anaconda_storage_server.blobs import Blobs
+from anaconda_storage_server.context import Context
+from anaconda_storage_server.database import Database
+from anaconda_storage_server.errors import ApiError, error_response
+from anaconda_storage_server.faults import Faults
+
+API_VERSION = "2023.11.28"
+DEFAULT_UPLOAD_EXPIRY = 86400.0
+logger = logging.getLogger("anaconda_storage_server")
+
+
+async def health(request: Request) -> JSONResponse:
+    return JSONResponse({"status": "ok", "version": __version__})
+
+
+async def _api_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, ApiError)
+    return error_response(exc)
+
+
+async def _http_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    if exc.status_code == 404:
+        error = ApiError(404, f"no route {request.method} {request.url.path}")
+    elif exc.status_code == 405:
+        error = ApiError(
+            405,
+            f"{request.method} is not allowed on {request.url.path}",
+            headers=exc.headers or {},
+        )
+    else:
+        error = ApiError(exc.status_code, exc.detail, headers=exc.headers or {})
+    return error_response(error)
+
+
+async def _disconnected(request: Request, exc: Exception) -> Response:
+    # The client is gone mid-request; nobody reads this answer.
+    return Response(status_code=400)
+
+
+async def _internal(request: Request, exc: Exception) -> Response:
+    logger.exception("internal error on %s %s", request.method, request.url.path, exc_info=exc)
+    return error_response(ApiError(500, f"internal error: {type(exc).__name__}"))
+
+
+class _ApiVersion:
+    """Adds `Api-Version` to every response."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with_version(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message["headers"] = [
+                    *message.get("headers", []),
+                    (b"api-version", API_VERSION.encode()),
+                ]
+            await send(message)
+
+        await self.app(scope, receive, send_with_version)
+
+
+def open_context(data_dir: Path, *, upload_expiry: float = DEFAULT_UPLOAD_EXPIRY) -> Context:
+    """Open (creating if needed) the data directory: database, blobs and upload parts."""
+    data_dir.mkdir(parents=True, exist_ok=True)
+    uploads_dir = data_dir / "uploads"
+    uploads_dir.mkdir(exist_ok=True)
+    return Context(
+        data_dir=data_dir,
+        database=Database(data_dir / "storage.db"),
+        blobs=Blobs(data_dir / "blobs"),
+        uploads_dir=uploads_dir,
+        upload_expiry=upload_expiry,
+    )
+
+
+def create_app(
+    data_dir: Path,
+    *,
+    latency_ms: float = 0,
+    fault_rate: float = 0.0,
+    cut_rate: float = 0.0,
+    upload_expiry: float = DEFAULT_UPLOAD_EXPIRY,
+) -> ASGIApp:
+    """The Storage API application over a data directory.
+
+    Args:
+        data_dir: Where the database, blobs and upload parts live (created if absent).
+        latency_ms: Test aid: added to every request.
+        fault_rate: Test aid: the fraction of requests answered `503 unavailable`.
+        cut_rate: Test aid: the fraction of content responses cut off mid-body.
+        upload_expiry: Seconds after which an untouched multipart session is removed.
+
+    Returns:
+        An ASGI application (Starlette inside the fault-injection middleware).
+    """
+    state = open_context(data_dir, upload_expiry=upload_expiry)
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        await anyio.to_thread.run_sync(recovery.recover, state)
+        async with anyio.create_task_group() as tasks:
+            tasks.start_soon(_expire_uploads, state)
+            yield
+            tasks.cancel_scope.cancel()
+
+    routes: list[Route] = [
+        Route("/api/health", health, methods=["GET"]),
+        *owners.routes,
+        *projects.routes,
+        *checkpoints.routes,
+        *permissions.routes,
+        *tree.routes,
+        *files.routes,
+        *directories.routes,
+        *transfer.routes,
+        *uploads.routes,
+    ]
+    app = Starlette(
+        routes=routes,
+        exception_handlers={
+            ApiError: _api_error,
+            HTTPException: _http_error,
+            ClientDisconnect: _disconnected,
+            Exception: _internal,
+        },
+        lifespan=lifespan,
+    )
+    assert isinstance(app.router, Router)
+    app.router.redirect_slashes = False
+    app.state.context = state
+    return Faults(_ApiVersion(app), latency_ms=latency_ms, fault_rate=fault_rate, cut_rate=cut_rate)
+
+
+async def _expire_uploads(state: Context) -> None:
+    """Remove multipart sessions idle for longer than the expiry, now and then."""
+    interval = min(60.0, max(0.05, state.upload_expiry / 4))
+    while True:
+        try:
+            removed = await state.run(uploads.expire, state)
+            if removed:
+                logger.info("removed %d expired upload session(s)", removed)
+        except Exception:  # pragma: no cover - keep the sweeper alive, report the bug
+            logger.exception("upload expiry failed")
+        await anyio.sleep(interval if math.isfinite(interval) else 60.0)

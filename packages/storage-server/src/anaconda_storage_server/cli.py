@@ -1,0 +1,183 @@
+"""The command line: `serve`, `users add`, `orgs add`.
+
+```
+anaconda-storage-server serve --data DIR [--host 127.0.0.1] [--port 8765]
+anaconda-storage-server users add NAME --data DIR    # the API key, alone on stdout's last line
+anaconda-storage-server orgs add NAME --member USER [--member USER ...] --data DIR
+```
+
+`users add` and `orgs add` only touch the database, so they import neither Starlette nor
+uvicorn (the test fixtures run `users add` once per test; it must start fast), and they work
+while a server is serving the same directory (SQLite WAL, see `database.py`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import socket
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from anaconda_storage_server import __version__
+
+LOG_LEVELS = ("critical", "error", "warning", "info", "debug")
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="anaconda-storage-server",
+        description="A local server speaking the Anaconda Cloud Storage API.",
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    serve = commands.add_parser("serve", help="serve a data directory over HTTP")
+    serve.add_argument("--data", type=Path, required=True, help="the data directory")
+    serve.add_argument("--host", default="127.0.0.1", help="address to listen on")
+    serve.add_argument("--port", type=int, default=8765, help="port (0: any free port)")
+    serve.add_argument(
+        "--log-level", choices=LOG_LEVELS, default="info", help="logging threshold (stderr)"
+    )
+    aids = serve.add_argument_group("test aids (off by default)")
+    aids.add_argument(
+        "--latency", type=float, default=0, metavar="MS", help="add MS milliseconds to requests"
+    )
+    aids.add_argument(
+        "--fault-rate",
+        type=_fraction,
+        default=0.0,
+        metavar="F",
+        help="answer this fraction of requests 503 unavailable (Retry-After: 0)",
+    )
+    aids.add_argument(
+        "--cut-rate",
+        type=_fraction,
+        default=0.0,
+        metavar="F",
+        help="cut this fraction of content responses off after half of their body",
+    )
+    aids.add_argument(
+        "--upload-expiry",
+        type=float,
+        default=86400.0,
+        metavar="SECONDS",
+        help="remove multipart upload sessions idle for longer (default: 86400)",
+    )
+
+    users = commands.add_parser("users", help="manage users").add_subparsers(
+        dest="action", required=True, metavar="ACTION"
+    )
+    add_user = users.add_parser("add", help="create a user; prints its new API key")
+    add_user.add_argument("name")
+    add_user.add_argument("--data", type=Path, required=True, help="the data directory")
+
+    orgs = commands.add_parser("orgs", help="manage organizations").add_subparsers(
+        dest="action", required=True, metavar="ACTION"
+    )
+    add_org = orgs.add_parser("add", help="create an organization")
+    add_org.add_argument("name")
+    add_org.add_argument(
+        "--member", action="append", required=True, metavar="USER", help="a member (repeat)"
+    )
+    add_org.add_argument("--data", type=Path, required=True, help="the data directory")
+    return parser
+
+
+def _fraction(text: str) -> float:
+    value = float(text)
+    if not 0.0 <= value <= 1.0:
+        raise argparse.ArgumentTypeError(f"{text} is not a fraction from 0 to 1")
+    return value
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; returns the exit status."""
+    arguments = _parser().parse_args(argv)
+    if arguments.command == "serve":
+        return _serve(arguments)
+    from anaconda_storage_server.accounts import AccountError, create_org, create_user
+    from anaconda_storage_server.database import Database
+
+    arguments.data.mkdir(parents=True, exist_ok=True)
+    database = Database(arguments.data / "storage.db")
+    try:
+        if arguments.command == "users":
+            user, api_key = create_user(database, arguments.name)
+            print(f"created user {user.name} ({user.id}); its API key:", file=sys.stderr)
+            print(api_key, flush=True)
+        else:
+            org = create_org(database, arguments.name, arguments.member)
+            print(f"created organization {org.name} ({org.id})", flush=True)
+    except AccountError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        database.close()
+    return 0
+
+
+def _serve(arguments: argparse.Namespace) -> int:
+    import logging
+
+    import uvicorn
+
+    from anaconda_storage_server.app import create_app
+    from anaconda_storage_server.faults import quiet_cut_logs
+
+    logging.basicConfig(
+        stream=sys.stderr,
+        level=arguments.log_level.upper(),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    if arguments.cut_rate > 0:
+        quiet_cut_logs()
+    app = create_app(
+        arguments.data,
+        latency_ms=arguments.latency,
+        fault_rate=arguments.fault_rate,
+        cut_rate=arguments.cut_rate,
+        upload_expiry=arguments.upload_expiry,
+    )
+    family = socket.AF_INET6 if ":" in arguments.host else socket.AF_INET
+    try:
+        sock = _listening_socket(family, arguments.host, arguments.port)
+    except OSError as exc:
+        print(f"error: cannot listen on {arguments.host}:{arguments.port}: {exc}", file=sys.stderr)
+        return 1
+    port = sock.getsockname()[1]
+    host = f"[{arguments.host}]" if family == socket.AF_INET6 else arguments.host
+    config = uvicorn.Config(
+        app,
+        log_config=None,
+        log_level=arguments.log_level,
+        access_log=arguments.log_level == "debug",
+        timeout_graceful_shutdown=5,
+        lifespan="on",
+    )
+
+    class Server(uvicorn.Server):
+        async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+            await super().startup(sockets=sockets)
+            if not self.should_exit:
+                print(f"anaconda-storage-server listening on http://{host}:{port}", flush=True)
+
+    server = Server(config)
+    server.run(sockets=[sock])
+    return 0 if server.started else 1
+
+
+def _listening_socket(family: socket.AddressFamily, host: str, port: int) -> socket.socket:
+    # Bound here rather than by uvicorn so that `--port 0` can print the port it got. The
+    # protocol must be IPPROTO_TCP (not 0): asyncio sets TCP_NODELAY only on sockets that
+    # say so, and without it every keep-alive response waits 40 ms for a delayed ACK.
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        sock.bind((host, port))
+        sock.listen(2048)
+    except OSError:
+        sock.close()
+        raise
+    return sock

@@ -1,0 +1,234 @@
+"""The metadata store: one SQLite database in WAL mode, its schema and its transactions.
+
+Durability choices:
+
+- `journal_mode=WAL`: readers never block the writer nor each other, so many concurrent
+  downloads never wait on an upload's commit.
+- `synchronous=FULL`: every commit fsyncs the WAL before it returns, so a `201` that the
+  client has seen survives a power cut, not only a crash of the process. `NORMAL` would
+  keep the database consistent too, but could lose the last acknowledged commits on power
+  loss; the data blobs are fsynced before their commit anyway, so FULL costs one more fsync
+  per change and keeps "acknowledged means stored" true.
+- One `BEGIN IMMEDIATE` transaction per change: it takes the write lock up front (no
+  deadlock-prone lock upgrade), and `busy_timeout` queues concurrent writers, in this
+  process or another (the `users add` command runs while the server serves).
+
+Connections are per thread (SQLite connections must not be shared between threads); the
+server runs every transaction in a worker thread (see `app.py`). Instants are integer
+microseconds since the epoch, strictly increasing across all changes (`Transaction.now_us`),
+so "at or before an instant" is exact and never ambiguous between two changes.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+SCHEMA_VERSION = 1
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS owners (
+    id TEXT PRIMARY KEY,
+    name TEXT NOT NULL UNIQUE,
+    kind TEXT NOT NULL CHECK (kind IN ('user', 'org')),
+    created_us INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS api_keys (
+    key_hash TEXT PRIMARY KEY,
+    user_id TEXT NOT NULL,
+    created_us INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS members (
+    org_id TEXT NOT NULL,
+    user_id TEXT NOT NULL,
+    PRIMARY KEY (org_id, user_id)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS members_by_user ON members (user_id, org_id);
+CREATE TABLE IF NOT EXISTS projects (
+    id TEXT PRIMARY KEY,
+    owner_id TEXT NOT NULL,
+    name TEXT NOT NULL,
+    title TEXT NOT NULL DEFAULT '',
+    description TEXT NOT NULL DEFAULT '',
+    tags TEXT NOT NULL DEFAULT '[]',
+    hidden INTEGER NOT NULL DEFAULT 0,
+    created_us INTEGER NOT NULL,
+    updated_us INTEGER NOT NULL,
+    UNIQUE (owner_id, name)
+);
+CREATE TABLE IF NOT EXISTS grants (
+    project_id TEXT NOT NULL,
+    principal_id TEXT NOT NULL,
+    level TEXT NOT NULL CHECK (level IN ('r', 'w')),
+    PRIMARY KEY (project_id, principal_id)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS grants_by_principal ON grants (principal_id, project_id);
+CREATE TABLE IF NOT EXISTS revisions (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    id TEXT NOT NULL UNIQUE,
+    project_id TEXT NOT NULL,
+    path TEXT NOT NULL,
+    created_us INTEGER NOT NULL,
+    created_by TEXT NOT NULL,
+    deleted INTEGER NOT NULL DEFAULT 0,
+    size INTEGER NOT NULL,
+    sha256 TEXT,
+    description TEXT NOT NULL DEFAULT '',
+    metadata TEXT NOT NULL DEFAULT '{}'
+);
+CREATE INDEX IF NOT EXISTS revisions_by_path ON revisions (project_id, path, seq);
+CREATE INDEX IF NOT EXISTS revisions_by_sha256 ON revisions (sha256);
+CREATE TABLE IF NOT EXISTS live (
+    project_id TEXT NOT NULL,
+    path TEXT NOT NULL,
+    seq INTEGER NOT NULL,
+    PRIMARY KEY (project_id, path)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS checkpoints (
+    id TEXT PRIMARY KEY,
+    project_id TEXT NOT NULL,
+    created_us INTEGER NOT NULL,
+    created_by TEXT NOT NULL,
+    message TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX IF NOT EXISTS checkpoints_by_project ON checkpoints (project_id, created_us);
+CREATE TABLE IF NOT EXISTS uploads (
+    id TEXT PRIMARY KEY,
+    project_id TEXT NOT NULL,
+    path TEXT NOT NULL,
+    created_us INTEGER NOT NULL,
+    touched_us INTEGER NOT NULL,
+    created_by TEXT NOT NULL,
+    if_match TEXT,
+    if_none_match INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX IF NOT EXISTS uploads_by_project ON uploads (project_id, created_us);
+CREATE TABLE IF NOT EXISTS upload_parts (
+    upload_id TEXT NOT NULL,
+    number INTEGER NOT NULL,
+    size INTEGER NOT NULL,
+    sha256 TEXT NOT NULL,
+    file TEXT NOT NULL,
+    PRIMARY KEY (upload_id, number)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS clock (
+    id INTEGER PRIMARY KEY CHECK (id = 0),
+    last_us INTEGER NOT NULL
+);
+INSERT OR IGNORE INTO clock (id, last_us) VALUES (0, 0);
+"""
+
+BUSY_TIMEOUT_MS = 60_000
+
+
+def wall_us() -> int:
+    """The wall clock in integer microseconds since the epoch."""
+    return time.time_ns() // 1000
+
+
+class Transaction:
+    """One write transaction: its connection, its instant and work to do after commit."""
+
+    def __init__(self, connection: sqlite3.Connection) -> None:
+        self.connection = connection
+        self._now_us: int | None = None
+        self._after_commit: list[Callable[[], object]] = []
+
+    def execute(self, sql: str, parameters: tuple[object, ...] = ()) -> sqlite3.Cursor:
+        return self.connection.execute(sql, parameters)
+
+    @property
+    def now_us(self) -> int:
+        """The instant of this change: the wall clock, but strictly after every earlier one."""
+        if self._now_us is None:
+            self.connection.execute(
+                "UPDATE clock SET last_us = max(last_us + 1, ?) WHERE id = 0", (wall_us(),)
+            )
+            self._now_us = int(
+                self.connection.execute("SELECT last_us FROM clock WHERE id = 0").fetchone()[0]
+            )
+        return self._now_us
+
+    def after_commit(self, action: Callable[[], object]) -> None:
+        """Run `action` once the transaction is committed (e.g. unlink files it released)."""
+        self._after_commit.append(action)
+
+
+class Database:
+    """The SQLite database of a data directory, with one connection per thread.
+
+    Args:
+        path: The database file; created with its schema if absent.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._local = threading.local()
+        self._write_lock = threading.Lock()
+        with self.write() as transaction:
+            version = transaction.execute("PRAGMA user_version").fetchone()[0]
+            if version > SCHEMA_VERSION:
+                raise RuntimeError(
+                    f"{path} was written by a newer server (schema {version} > {SCHEMA_VERSION})"
+                )
+            # One statement at a time: executescript() would commit the transaction first.
+            for statement in SCHEMA.split(";"):
+                if statement.strip():
+                    transaction.execute(statement)
+            transaction.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+
+    def connection(self) -> sqlite3.Connection:
+        """This thread's connection, opened on first use."""
+        connection: sqlite3.Connection | None = getattr(self._local, "connection", None)
+        if connection is None:
+            connection = sqlite3.connect(
+                self.path, isolation_level=None, check_same_thread=False, timeout=60
+            )
+            connection.row_factory = sqlite3.Row
+            connection.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+            connection.execute("PRAGMA journal_mode = WAL")
+            connection.execute("PRAGMA synchronous = FULL")
+            self._local.connection = connection
+        return connection
+
+    def close(self) -> None:
+        """Close this thread's connection (others close when their thread ends)."""
+        connection = getattr(self._local, "connection", None)
+        if connection is not None:
+            connection.close()
+            self._local.connection = None
+
+    @contextmanager
+    def read(self) -> Iterator[sqlite3.Connection]:
+        """A read transaction: every query inside sees one consistent snapshot."""
+        connection = self.connection()
+        connection.execute("BEGIN")
+        try:
+            yield connection
+        finally:
+            connection.execute("COMMIT")
+
+    @contextmanager
+    def write(self) -> Iterator[Transaction]:
+        """A write transaction (`BEGIN IMMEDIATE`): committed on success, else rolled back.
+
+        Writers of this process queue on a lock first: SQLite's own busy handler polls with
+        sleeps of up to 100 ms, which would turn a burst of concurrent uploads into seconds
+        of waiting; it is left for writers in other processes (the `users add` command).
+        """
+        connection = self.connection()
+        with self._write_lock:
+            connection.execute("BEGIN IMMEDIATE")
+            transaction = Transaction(connection)
+            try:
+                yield transaction
+            except BaseException:
+                connection.execute("ROLLBACK")
+                raise
+            connection.execute("COMMIT")
+        for action in transaction._after_commit:
+            action()

@@ -1,0 +1,90 @@
+"""The one error type of the server and the JSON body it becomes (docs/api.md, "Errors").
+
+Every failure a route can report is an `ApiError`; `error_response` is the one place that
+turns one into the documented body `{"error": {"code", "message", ...extra}}`. Starlette's own
+404/405 and any unexpected exception are mapped to the same shape by the handlers in
+`app.py`, so no response ever carries another error format.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from starlette.responses import JSONResponse
+
+# status -> code, exactly the table of docs/api.md.
+CODES: dict[int, str] = {
+    400: "invalid",
+    401: "auth_required",
+    403: "permission_denied",
+    404: "not_found",
+    405: "method_not_allowed",
+    409: "conflict",
+    412: "precondition_failed",
+    413: "too_large",
+    416: "range_not_satisfiable",
+    429: "too_many_requests",
+    500: "internal",
+    503: "unavailable",
+}
+
+
+class ApiError(Exception):
+    """A failure reported to the client as a documented JSON error.
+
+    Args:
+        status: The HTTP status.
+        message: A sentence for humans.
+        headers: Extra response headers (`Retry-After`, `Content-Range`, `WWW-Authenticate`).
+        **extra: Extra fields of the error object (`missing`, `required`, `field`, `current`).
+    """
+
+    def __init__(
+        self,
+        status: int,
+        message: str,
+        *,
+        headers: Mapping[str, str] | None = None,
+        **extra: object,
+    ) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+        self.headers = dict(headers or {})
+        self.extra = extra
+
+    @property
+    def code(self) -> str:
+        return CODES.get(self.status, "internal" if self.status >= 500 else "invalid")
+
+
+def invalid(message: str, *, field: str | None = None) -> ApiError:
+    """A `400 invalid`, optionally naming the offending field or parameter."""
+    return ApiError(400, message, field=field) if field else ApiError(400, message)
+
+
+def not_found(missing: str, message: str) -> ApiError:
+    """A `404 not_found` naming what is missing (owner, project, path, ...)."""
+    return ApiError(404, message, missing=missing)
+
+
+def conflict(message: str) -> ApiError:
+    """A `409 conflict`."""
+    return ApiError(409, message)
+
+
+def forbidden(required: str, message: str) -> ApiError:
+    """A `403 permission_denied` naming the level the action needs."""
+    return ApiError(403, message, required=required)
+
+
+def precondition_failed(current: str | None, message: str) -> ApiError:
+    """A `412 precondition_failed` carrying the current revision (or null)."""
+    return ApiError(412, message, current=current)
+
+
+def error_response(error: ApiError) -> JSONResponse:
+    """The documented JSON body of `error`, with its status and headers."""
+    body: dict[str, object] = {"code": error.code, "message": error.message}
+    body.update(error.extra)
+    return JSONResponse({"error": body}, status_code=error.status, headers=error.headers)

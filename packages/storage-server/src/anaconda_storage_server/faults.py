@@ -1,0 +1,150 @@
+"""Test aids, off by default: latency, injected 503s and connections cut mid-body.
+
+`Faults` is a pure ASGI middleware around the whole application:
+
+- `latency_ms`: every request first sleeps that long (`anyio.sleep`: the event loop serves
+  other requests meanwhile, so 100 concurrent requests take one latency, not 100).
+- `fault_rate`: that fraction of requests is answered `503 unavailable` with
+  `Retry-After: 0` before reaching the application (so nothing changes). `/api/health` is
+  exempt, so readiness checks stay reliable.
+- `cut_rate`: that fraction of content responses (200/206 with
+  `application/octet-stream`) sends its headers with the full `Content-Length`, then half
+  the body, then the connection is closed: what a client sees when a network drops.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import random
+from collections.abc import Callable
+
+import anyio
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+# What uvicorn logs when a response is abandoned on purpose; `quiet_cut_logs` hides it.
+INCOMPLETE_RESPONSE = "ASGI callable returned without completing response."
+
+
+class _Cut(BaseException):
+    """Raised from `send` to abandon a response half-way.
+
+    A BaseException, so that the application's handler of unexpected errors (which catches
+    Exception, and logs it) lets it through to `Faults`, which stops it.
+    """
+
+
+def _is_cut(exc: BaseException) -> bool:
+    # A response streamed from a task group raises its _Cut inside an exception group.
+    inner = getattr(exc, "exceptions", None)
+    if inner is not None:
+        return all(_is_cut(each) for each in inner)
+    return isinstance(exc, _Cut)
+
+
+class Faults:
+    """Latency, fault and cut injection around `app` (see the module docstring)."""
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        latency_ms: float = 0,
+        fault_rate: float = 0.0,
+        cut_rate: float = 0.0,
+        chance: Callable[[], float] = random.random,
+    ) -> None:
+        self.app = app
+        self.latency = latency_ms / 1000
+        self.fault_rate = fault_rate
+        self.cut_rate = cut_rate
+        self.chance = chance
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        if self.latency > 0:
+            await anyio.sleep(self.latency)
+        if (
+            self.fault_rate > 0
+            and scope["path"] != "/api/health"
+            and self.chance() < self.fault_rate
+        ):
+            await _unavailable(send)
+            return
+        if self.cut_rate > 0 and scope["method"] == "GET":
+            send = _Cutter(send, self.cut_rate, self.chance)
+            try:
+                await self.app(scope, receive, send)
+            except BaseException as exc:
+                if not _is_cut(exc):
+                    raise
+                # Returning with the response incomplete: uvicorn closes the connection.
+        else:
+            await self.app(scope, receive, send)
+
+
+async def _unavailable(send: Send) -> None:
+    body = json.dumps(
+        {"error": {"code": "unavailable", "message": "injected fault (--fault-rate)"}}
+    ).encode()
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 503,
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(body)).encode()),
+                (b"retry-after", b"0"),
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})
+
+
+class _Cutter:
+    """A `send` that may let only half of a content response's body through."""
+
+    def __init__(self, send: Send, rate: float, chance: Callable[[], float]) -> None:
+        self.send = send
+        self.rate = rate
+        self.chance = chance
+        self.budget: int | None = None  # bytes still allowed through, once cutting
+
+    async def __call__(self, message: Message) -> None:
+        if message["type"] == "http.response.start":
+            headers = dict(message.get("headers", []))
+            length = headers.get(b"content-length", b"")
+            if (
+                message["status"] in (200, 206)
+                and headers.get(b"content-type") == b"application/octet-stream"
+                and length.isdigit()
+                and int(length) > 0
+                and self.chance() < self.rate
+            ):
+                self.budget = int(length) // 2
+        elif message["type"] == "http.response.body" and self.budget is not None:
+            body: bytes = message.get("body", b"")
+            if len(body) >= self.budget:
+                if self.budget:
+                    await self.send(
+                        {
+                            "type": "http.response.body",
+                            "body": body[: self.budget],
+                            "more_body": True,
+                        }
+                    )
+                raise _Cut
+            self.budget -= len(body)
+        await self.send(message)
+
+
+class _QuietCuts(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.msg != INCOMPLETE_RESPONSE
+
+
+def quiet_cut_logs() -> None:
+    """Stop uvicorn logging an error for each connection cut on purpose."""
+    logging.getLogger("uvicorn.error").addFilter(_QuietCuts())

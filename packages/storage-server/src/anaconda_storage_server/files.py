@@ -1,0 +1,317 @@
+"""File routes: content (GET, HEAD, PUT, DELETE), metadata (GET, PATCH) and revisions.
+
+Content streams both ways. An upload is read from the request chunk by chunk into a temp
+file, hashed as it arrives (`blobs.receive`), and only then committed; a body cut off
+before its end raises in the middle of that loop, the temp file is removed and nothing
+changes. A download streams the blob in chunks (`content.BlobResponse`). Memory never grows
+with the size of a file.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from anaconda_storage_core.attributes import InvalidAttribute, validate_file_attributes
+from anaconda_storage_server import blobs
+from anaconda_storage_server.access import Project, open_project
+from anaconda_storage_server.accounts import Owner
+from anaconda_storage_server.changes import check_conditions, check_file_path, record
+from anaconda_storage_server.content import content_response, read_target
+from anaconda_storage_server.context import FILE_PATH, Context, caller, context, json_body
+from anaconda_storage_server.database import Transaction
+from anaconda_storage_server.errors import invalid, not_found
+from anaconda_storage_server.history import (
+    ReadPoint,
+    Version,
+    checkpoint_instant,
+    current_version,
+    directory_json,
+    format_instant,
+    has_history,
+    is_directory,
+    revision_list,
+    revision_of,
+    version_at,
+)
+from anaconda_storage_server.names import bad_reference, check_path
+from anaconda_storage_server.paging import Page
+
+FILE_ATTRIBUTES = ("description", "metadata")
+
+
+def write_path(request: Request) -> str:
+    """The `{path}` of a write route; `revision`/`checkpoint` are refused (history is read-only)."""
+    for field in ("revision", "checkpoint"):
+        if field in request.query_params:
+            raise bad_reference(field)
+    return check_path(request.path_params["path"])
+
+
+def conditions(request: Request) -> dict[str, str | None]:
+    return {
+        "if_match": request.headers.get("if-match"),
+        "if_none_match": request.headers.get("if-none-match"),
+    }
+
+
+def expected_sha256(request: Request) -> str | None:
+    """The `X-Storage-Sha256` header, checked for its form."""
+    value = request.headers.get("x-storage-sha256")
+    if value is None:
+        return None
+    value = value.strip().lower()
+    if not blobs.SHA256.fullmatch(value):
+        raise invalid("X-Storage-Sha256 must be 64 hex digits", field="X-Storage-Sha256")
+    return value
+
+
+def prepare_write(
+    transaction: Transaction,
+    user: Owner,
+    owner: str,
+    name: str,
+    path: str,
+    *,
+    if_match: str | None = None,
+    if_none_match: str | None = None,
+) -> tuple[Project, Version | None]:
+    """Check that `user` may write a file at `path` now; the project and current revision."""
+    project = open_project(transaction.connection, user, owner, name, "write")
+    current = current_version(transaction.connection, project.id, path)
+    if current is None:
+        check_file_path(transaction.connection, project.id, path)
+    check_conditions(current, if_match=if_match, if_none_match=if_none_match)
+    return project, current
+
+
+def commit_blob(
+    state: Context,
+    user: Owner,
+    owner: str,
+    name: str,
+    path: str,
+    writer: blobs.BlobWriter,
+    checks: dict[str, str | None],
+) -> tuple[dict[str, Any], bool]:
+    """Make a received blob the new revision of `path`; the `File` and whether it is new."""
+    try:
+        with state.database.write() as transaction:
+            project, current = prepare_write(transaction, user, owner, name, path, **checks)
+            state.blobs.store(writer)
+            version = record(
+                transaction,
+                project.id,
+                path,
+                user,
+                size=writer.size,
+                sha256=writer.sha256,
+                description=current.description if current else "",
+                metadata=current.metadata if current else {},
+            )
+            return version.file_json(), current is None
+    finally:
+        writer.discard()  # a no-op once stored
+
+
+def _check_write(
+    state: Context, user: Owner, owner: str, name: str, path: str, checks: dict[str, str | None]
+) -> None:
+    # Fail fast, before receiving the body; `commit_blob` checks again.
+    with state.database.read() as connection:
+        project = open_project(connection, user, owner, name, "write")
+        current = current_version(connection, project.id, path)
+        if current is None:
+            check_file_path(connection, project.id, path)
+        check_conditions(current, **checks)
+
+
+async def put_file(request: Request) -> JSONResponse:
+    user = await caller(request)
+    path = write_path(request)
+    checks = conditions(request)
+    sha256 = expected_sha256(request)
+    state = context(request)
+    owner, name = request.path_params["owner"], request.path_params["project"]
+    await state.run(_check_write, state, user, owner, name, path, checks)
+    writer = await blobs.receive(state.blobs.temp, request.stream(), expected_sha256=sha256)
+    file, created = await state.run(commit_blob, state, user, owner, name, path, writer, checks)
+    headers = {"ETag": f'"{file["revision"]}"'}
+    return JSONResponse(file, status_code=201 if created else 200, headers=headers)
+
+
+def _delete(
+    state: Context, user: Owner, owner: str, name: str, path: str, if_match: str | None
+) -> None:
+    with state.database.write() as transaction:
+        project = open_project(transaction.connection, user, owner, name, "write")
+        current = current_version(transaction.connection, project.id, path)
+        if current is None:
+            raise not_found("path", f"no file {path!r}")
+        check_conditions(current, if_match=if_match, if_none_match=None)
+        record(transaction, project.id, path, user, deleted=True)
+
+
+async def delete_file(request: Request) -> Response:
+    user = await caller(request)
+    path = write_path(request)
+    state = context(request)
+    params = request.path_params
+    await state.run(
+        _delete,
+        state,
+        user,
+        params["owner"],
+        params["project"],
+        path,
+        conditions(request)["if_match"],
+    )
+    return Response(status_code=204)
+
+
+async def get_content(request: Request) -> Response:
+    user = await caller(request)
+    point = ReadPoint.from_request(request)
+    path = check_path(request.path_params["path"])
+    state = context(request)
+    params = request.path_params
+    # Inline, not in a worker thread: two indexed queries and, for a small file, one read
+    # from the page cache take ~50 µs, less than a thread hop, and many concurrent small
+    # downloads are the case to serve fast.
+    target = read_target(state, user, params["owner"], params["project"], path, point)
+    return await content_response(request, state, target)
+
+
+def _meta(
+    state: Context, user: Owner, owner: str, name: str, path: str, point: ReadPoint
+) -> tuple[dict[str, Any], int | None]:
+    with state.database.read() as connection:
+        project = open_project(connection, user, owner, name, "read")
+        if point.revision is not None:
+            version = revision_of(connection, project.id, path, point.revision)
+            if version.deleted:
+                raise not_found("path", f"{path!r} was deleted at revision {version.id}")
+            return version.file_json(), None
+        instant = None
+        if point.checkpoint is not None:
+            instant = checkpoint_instant(connection, project.id, point.checkpoint)
+            found = version_at(connection, project.id, path, instant)
+        else:
+            found = current_version(connection, project.id, path)
+        if found is not None:
+            return found.file_json(), instant
+        if is_directory(connection, project.id, path, instant):
+            return directory_json(path), instant
+        raise not_found("path", f"no file or directory {path!r}")
+
+
+async def get_meta(request: Request) -> JSONResponse:
+    user = await caller(request)
+    point = ReadPoint.from_request(request)
+    path = check_path(request.path_params["path"])
+    state = context(request)
+    params = request.path_params
+    body, instant = await state.run(
+        _meta, state, user, params["owner"], params["project"], path, point
+    )
+    headers = {} if instant is None else {"X-Storage-Checkpoint-At": format_instant(instant)}
+    return JSONResponse(body, headers=headers)
+
+
+def _patch(
+    state: Context,
+    user: Owner,
+    owner: str,
+    name: str,
+    path: str,
+    attributes: dict[str, Any],
+    if_match: str | None,
+) -> dict[str, Any]:
+    with state.database.write() as transaction:
+        project = open_project(transaction.connection, user, owner, name, "write")
+        current = current_version(transaction.connection, project.id, path)
+        if current is None:
+            raise not_found("path", f"no file {path!r}")
+        check_conditions(current, if_match=if_match, if_none_match=None)
+        version = record(
+            transaction,
+            project.id,
+            path,
+            user,
+            size=current.size,
+            sha256=current.sha256,
+            description=attributes.get("description", current.description),
+            metadata=attributes.get("metadata", current.metadata),
+        )
+        return version.file_json()
+
+
+async def patch_meta(request: Request) -> JSONResponse:
+    user = await caller(request)
+    path = write_path(request)
+    body = await json_body(request)
+    unknown = sorted(set(body) - set(FILE_ATTRIBUTES))
+    if unknown:
+        raise invalid(f"unknown file attribute {unknown[0]!r}", field=unknown[0])
+    try:
+        attributes = dict(validate_file_attributes(**body))
+    except InvalidAttribute as exc:
+        raise invalid(str(exc), field=exc.attribute) from exc
+    state = context(request)
+    params = request.path_params
+    file = await state.run(
+        _patch,
+        state,
+        user,
+        params["owner"],
+        params["project"],
+        path,
+        attributes,
+        conditions(request)["if_match"],
+    )
+    return JSONResponse(file, headers={"ETag": f'"{file["revision"]}"'})
+
+
+def _revisions(
+    state: Context, user: Owner, owner: str, name: str, path: str, point: ReadPoint, page: Page
+) -> list[tuple[Version, int]]:
+    with state.database.read() as connection:
+        project = open_project(connection, user, owner, name, "read")
+        instant = None
+        if point.checkpoint is not None:
+            instant = checkpoint_instant(connection, project.id, point.checkpoint)
+        if not has_history(connection, project.id, path):
+            raise not_found("path", f"{path!r} never existed")
+        after = page.after if isinstance(page.after, int) else None
+        return revision_list(
+            connection, project.id, path, before_seq=after, instant=instant, limit=page.limit + 1
+        )
+
+
+async def list_revisions(request: Request) -> JSONResponse:
+    user = await caller(request)
+    point = ReadPoint.from_request(request, revision=False)
+    path = check_path(request.path_params["path"])
+    page = Page.from_request(request)
+    state = context(request)
+    params = request.path_params
+    items = await state.run(
+        _revisions, state, user, params["owner"], params["project"], path, point, page
+    )
+    return JSONResponse(
+        page.answer(items, lambda item: item[0].seq, lambda item: item[0].revision_json(item[1]))
+    )
+
+
+PROJECT = "/api/storage/projects/{owner}/{project}"
+routes = [
+    Route(f"{PROJECT}/files/{FILE_PATH}", get_content, methods=["GET", "HEAD"]),
+    Route(f"{PROJECT}/files/{FILE_PATH}", put_file, methods=["PUT"]),
+    Route(f"{PROJECT}/files/{FILE_PATH}", delete_file, methods=["DELETE"]),
+    Route(f"{PROJECT}/meta/{FILE_PATH}", get_meta, methods=["GET"]),
+    Route(f"{PROJECT}/meta/{FILE_PATH}", patch_meta, methods=["PATCH"]),
+    Route(f"{PROJECT}/revisions/{FILE_PATH}", list_revisions, methods=["GET"]),
+]

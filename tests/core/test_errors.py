@@ -1,0 +1,168 @@
+"""The one mapping from HTTP answers to typed exceptions, and the exceptions themselves."""
+
+from __future__ import annotations
+
+import pickle
+from typing import Any
+
+import httpx
+import pytest
+
+from anaconda_storage_core import errors
+from anaconda_storage_core.errors import (
+    AuthenticationRequired,
+    ChecksumMismatch,
+    Conflict,
+    InvalidRequest,
+    NotFound,
+    PermissionDenied,
+    PreconditionFailed,
+    RangeNotSatisfiable,
+    ReadOnlyError,
+    RequestTooLarge,
+    ServerError,
+    StorageConnectionError,
+    StorageError,
+    error_from_response,
+    raise_for_response,
+)
+
+
+def answer(status: int, error: dict[str, Any] | None = None, **headers: str) -> httpx.Response:
+    request = httpx.Request("GET", "https://storage.example/api/storage/owners/alice")
+    body = {"error": error} if error is not None else None
+    return httpx.Response(status, json=body, headers=headers, request=request)
+
+
+@pytest.mark.parametrize(
+    ("status", "code", "kind", "builtin"),
+    [
+        (400, "invalid", InvalidRequest, ValueError),
+        (401, "auth_required", AuthenticationRequired, PermissionError),
+        (403, "permission_denied", PermissionDenied, PermissionError),
+        (404, "not_found", NotFound, FileNotFoundError),
+        (409, "conflict", Conflict, FileExistsError),
+        (412, "precondition_failed", PreconditionFailed, FileExistsError),
+        (413, "too_large", RequestTooLarge, ValueError),
+        (416, "range_not_satisfiable", RangeNotSatisfiable, ValueError),
+        (429, "too_many_requests", ServerError, OSError),
+        (500, "internal", ServerError, OSError),
+        (503, "unavailable", ServerError, OSError),
+    ],
+)
+def test_status_table(status: int, code: str, kind: type, builtin: type) -> None:
+    error = error_from_response(answer(status, {"code": code, "message": "m"}))
+    assert type(error) is kind
+    assert isinstance(error, StorageError)
+    assert isinstance(error, builtin)
+    assert (error.status, error.code) == (status, code)
+
+
+def test_extra_fields() -> None:
+    missing = error_from_response(
+        answer(404, {"code": "not_found", "message": "m", "missing": "checkpoint"})
+    )
+    assert isinstance(missing, NotFound)
+    assert missing.missing == "checkpoint"
+    denied = error_from_response(
+        answer(403, {"code": "permission_denied", "message": "no", "required": "owner"})
+    )
+    assert isinstance(denied, PermissionDenied)
+    assert denied.required == "owner"
+    assert "owner permission required" in str(denied)
+    failed = error_from_response(
+        answer(412, {"code": "precondition_failed", "message": "m", "current": "r1"})
+    )
+    assert isinstance(failed, PreconditionFailed)
+    assert failed.current == "r1"
+    invalid = error_from_response(
+        answer(400, {"code": "invalid", "message": "bad", "field": "limit"})
+    )
+    assert isinstance(invalid, InvalidRequest)
+    assert invalid.field == "limit"
+    outside = error_from_response(
+        answer(
+            416,
+            {"code": "range_not_satisfiable", "message": "m"},
+            **{"Content-Range": "bytes */42"},
+        )
+    )
+    assert isinstance(outside, RangeNotSatisfiable)
+    assert outside.size == 42
+    limited = error_from_response(
+        answer(429, {"code": "too_many_requests", "message": "m"}, **{"Retry-After": "3"})
+    )
+    assert isinstance(limited, ServerError)
+    assert limited.retry_after == 3.0
+
+
+def test_messages_name_what_is_missing_and_how_to_log_in() -> None:
+    gone = error_from_response(
+        answer(404, {"code": "not_found", "missing": "path"}), "alice/sales/q1.csv"
+    )
+    assert str(gone) == "path not found: alice/sales/q1.csv"
+    told = error_from_response(
+        answer(
+            404,
+            {"code": "not_found", "message": "project alice/sales not found", "missing": "project"},
+        ),
+        "alice/sales/q1.csv",
+    )
+    assert "project alice/sales not found" in str(told)
+    assert "alice/sales/q1.csv" in str(told)
+    auth = error_from_response(answer(401, {"code": "auth_required", "message": "unknown key"}))
+    assert "anaconda login" in str(auth)
+    assert "ANACONDA_CLOUD_API_KEY" in str(auth)
+
+
+def test_a_body_that_is_not_the_contracts() -> None:
+    request = httpx.Request("GET", "https://storage.example/")
+    error = error_from_response(
+        httpx.Response(502, text="<html>bad gateway</html>", request=request)
+    )
+    assert isinstance(error, ServerError)
+    assert error.status == 502
+    assert error.code is None
+    assert isinstance(error_from_response(httpx.Response(404, request=request)), NotFound)
+    assert isinstance(error_from_response(httpx.Response(418, request=request)), InvalidRequest)
+
+
+def test_raise_for_response_chains_the_http_error() -> None:
+    raise_for_response(answer(200))
+    with pytest.raises(NotFound) as caught:
+        raise_for_response(answer(404, {"code": "not_found", "message": "m"}))
+    assert isinstance(caught.value.__cause__, httpx.HTTPStatusError)
+
+
+EXAMPLES = [
+    StorageError("base", status=500, code="internal"),
+    AuthenticationRequired("who", status=401, code="auth_required"),
+    PermissionDenied("no", required="write", status=403, code="permission_denied"),
+    ReadOnlyError("history is read-only"),
+    NotFound("gone", missing="path", status=404, code="not_found"),
+    Conflict("exists", status=409, code="conflict"),
+    PreconditionFailed("changed", current="r1", status=412, code="precondition_failed"),
+    InvalidRequest("bad", field="limit", status=400, code="invalid"),
+    RequestTooLarge("big", status=413, code="too_large"),
+    RangeNotSatisfiable("outside", size=42, status=416, code="range_not_satisfiable"),
+    ServerError("down", retry_after=3.0, status=503, code="unavailable"),
+    StorageConnectionError("refused"),
+    ChecksumMismatch("differs", expected="a" * 64, actual="b" * 64),
+]
+
+
+@pytest.mark.parametrize("error", EXAMPLES, ids=lambda e: type(e).__name__)
+def test_exceptions_pickle(error: StorageError) -> None:
+    copy = pickle.loads(pickle.dumps(error))
+    assert type(copy) is type(error)
+    assert str(copy) == str(error)
+    assert copy.__dict__ == error.__dict__
+
+
+def test_every_exception_is_in_the_tree() -> None:
+    documented = errors.__doc__ or ""
+    for name in errors.__all__:
+        item = getattr(errors, name)
+        if isinstance(item, type):
+            assert issubclass(item, StorageError)
+            assert name in documented

@@ -1,0 +1,334 @@
+"""Exact failure sequences, on `httpx.MockTransport`, with both clients: what is retried,
+how long it waits, what gives up, and resuming a body that breaks."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from anaconda_storage_core import (
+    AsyncStorageClient,
+    ChecksumMismatch,
+    RetryPolicy,
+    ServerError,
+    StorageClient,
+    StorageConnectionError,
+)
+from anaconda_storage_core.retry import RetryPolicy as Policy
+
+pytestmark = pytest.mark.anyio
+
+BASE = "https://storage.example"
+FILE = f"{BASE}/api/storage/projects/alice/sales/files/q1.csv"
+REVISION = "5f0c6ad4-0000-4000-8000-000000000001"
+
+
+def error(status: int, code: str, **headers: str) -> httpx.Response:
+    body = {"error": {"code": code, "message": f"{code} here"}}
+    return httpx.Response(status, json=body, headers=headers)
+
+
+def project_json() -> dict[str, Any]:
+    owner = {"id": "u1", "name": "alice", "kind": "user"}
+    return {"id": "p1", "owner": owner, "name": "sales", "created_at": "2024-05-01T12:00:00Z"}
+
+
+class Script:
+    """A MockTransport handler answering from a list, recording requests and sleeps."""
+
+    def __init__(self, *answers: httpx.Response | Exception | Callable[[httpx.Request], Any]):
+        self.answers = list(answers)
+        self.requests: list[httpx.Request] = []
+        self.sleeps: list[float] = []
+
+    def __call__(self, request: httpx.Request) -> httpx.Response:
+        self.requests.append(request)
+        answer = self.answers.pop(0)
+        if callable(answer) and not isinstance(answer, httpx.Response):
+            answer = answer(request)
+        if isinstance(answer, Exception):
+            raise answer
+        return answer
+
+
+class Clients:
+    """Make a sync or async client on a `Script`, with sleeps recorded, not slept."""
+
+    def __init__(self, kind: str) -> None:
+        self.kind = kind
+
+    def __call__(self, script: Script, **kwargs: Any) -> Any:
+        kwargs.setdefault("retry", RetryPolicy(attempts=4, backoff=0.5))
+        common = {"api_key": "secret-key", "domain": BASE, **kwargs}
+        if self.kind == "sync":
+            client: Any = StorageClient(transport=httpx.MockTransport(script), **common)
+            client._runner.sleep = script.sleeps.append
+            return _Awaitable(client)
+        client = AsyncStorageClient(transport=httpx.MockTransport(script), **common)
+
+        async def sleep(seconds: float) -> None:
+            script.sleeps.append(seconds)
+
+        client._runner.sleep = sleep
+        return client
+
+
+class _Awaitable:
+    def __init__(self, client: StorageClient) -> None:
+        self.client = client
+
+    def __getattr__(self, name: str) -> Any:
+        method = getattr(self.client, name)
+
+        async def call(*args: Any, **kwargs: Any) -> Any:
+            return method(*args, **kwargs)
+
+        return call
+
+
+@pytest.fixture(params=["sync", "async"])
+def make(request: pytest.FixtureRequest) -> Clients:
+    return Clients(request.param)
+
+
+def content(data: bytes, **headers: str) -> httpx.Response:
+    return httpx.Response(
+        200,
+        content=data,
+        headers={
+            "ETag": f'"{REVISION}"',
+            "X-Storage-Revision": REVISION,
+            "X-Storage-Sha256": hashlib.sha256(data).hexdigest(),
+            **headers,
+        },
+    )
+
+
+async def test_429_with_retry_after_then_success(make: Clients) -> None:
+    script = Script(
+        error(429, "too_many_requests", **{"Retry-After": "7"}),
+        httpx.Response(200, json={"id": "u1", "name": "alice", "kind": "user"}),
+    )
+    account = await make(script).account()
+    assert account.name == "alice"
+    assert script.sleeps == [7.0]
+    assert len(script.requests) == 2
+
+
+async def test_429_is_retried_even_for_a_post(make: Clients) -> None:
+    script = Script(
+        error(429, "too_many_requests", **{"Retry-After": "1"}),
+        httpx.Response(201, json=project_json()),
+    )
+    project = await make(script).create_project("alice/sales")
+    assert project.name == "sales"
+    assert script.sleeps == [1.0]
+
+
+async def test_retry_after_is_capped(make: Clients) -> None:
+    script = Script(
+        error(429, "too_many_requests", **{"Retry-After": "3600"}),
+        httpx.Response(200, json={"status": "ok", "version": "1"}),
+    )
+    await make(script, retry=RetryPolicy(max_retry_after=30)).health()
+    assert script.sleeps == [30]
+
+
+async def test_503_then_success(make: Clients) -> None:
+    script = Script(
+        error(503, "unavailable"),
+        error(502, "bad_gateway"),
+        httpx.Response(200, json={"status": "ok", "version": "1"}),
+    )
+    assert (await make(script).health()).status == "ok"
+    assert len(script.requests) == 3
+    # Full jitter: each wait is drawn below its exponential ceiling.
+    assert 0 <= script.sleeps[0] <= 0.5
+    assert 0 <= script.sleeps[1] <= 1.0
+
+
+async def test_503_until_attempts_run_out(make: Clients) -> None:
+    script = Script(*[error(503, "unavailable", **{"Retry-After": "0"}) for _ in range(4)])
+    with pytest.raises(ServerError) as caught:
+        await make(script).health()
+    assert caught.value.status == 503
+    assert caught.value.retry_after == 0
+    assert len(script.requests) == 4
+    assert isinstance(caught.value, OSError)
+
+
+async def test_non_idempotent_post_is_not_retried_on_503(make: Clients) -> None:
+    script = Script(error(503, "unavailable"), httpx.Response(201, json=project_json()))
+    with pytest.raises(ServerError) as caught:
+        await make(script).create_project("alice/sales")
+    assert caught.value.status == 503
+    assert len(script.requests) == 1
+    assert script.sleeps == []
+
+
+@pytest.mark.parametrize(
+    "failure",
+    [httpx.ReadError("reset"), httpx.RemoteProtocolError("closed"), httpx.ReadTimeout("slow")],
+)
+async def test_non_idempotent_post_is_not_retried_after_sending(
+    make: Clients, failure: Exception
+) -> None:
+    script = Script(failure, httpx.Response(201, json={}))
+    with pytest.raises(StorageConnectionError):
+        await make(script).create_checkpoint("alice/sales")
+    assert len(script.requests) == 1
+
+
+async def test_a_refused_connection_is_retried_even_for_a_post(make: Clients) -> None:
+    script = Script(httpx.ConnectError("refused"), httpx.Response(201, json=project_json()))
+    assert (await make(script).create_project("alice/sales")).name == "sales"
+    assert len(script.requests) == 2
+
+
+async def test_idempotent_calls_are_retried_after_a_reset(make: Clients) -> None:
+    script = Script(
+        httpx.ReadError("reset"),
+        httpx.Response(204),
+    )
+    await make(script).delete("alice/sales/q1.csv")
+    assert [r.method for r in script.requests] == ["DELETE", "DELETE"]
+
+
+async def test_connection_failure_gives_up_with_a_typed_error(make: Clients) -> None:
+    script = Script(*[httpx.ConnectError("refused") for _ in range(4)])
+    with pytest.raises(StorageConnectionError, match="connection failed") as caught:
+        await make(script).account()
+    assert isinstance(caught.value, OSError)
+    assert isinstance(caught.value.__cause__, httpx.ConnectError)
+
+
+async def test_upload_body_is_sent_again_on_retry(make: Clients, tmp_path: Path) -> None:
+    local = tmp_path / "f.bin"
+    local.write_bytes(b"x" * 100_000)
+    bodies: list[bytes] = []
+
+    def record(request: httpx.Request) -> httpx.Response:
+        bodies.append(request.read())
+        return httpx.Response(
+            201,
+            json={"path": "q1.csv", "size": 100_000, "sha256": "", "revision": REVISION},
+        )
+
+    def fail(request: httpx.Request) -> httpx.Response:
+        request.read()
+        return error(503, "unavailable")
+
+    script = Script(fail, record)
+    await make(script).upload("alice/sales/q1.csv", local)
+    assert bodies == [b"x" * 100_000]
+    sent = script.requests[1]
+    assert sent.headers["X-Storage-Sha256"] == hashlib.sha256(b"x" * 100_000).hexdigest()
+    assert sent.headers["Content-Length"] == "100000"
+
+
+class Broken(httpx.SyncByteStream, httpx.AsyncByteStream):
+    """A body that yields `data` then breaks, as a connection reset mid-body."""
+
+    def __init__(self, data: bytes) -> None:
+        self.data = data
+
+    def __iter__(self) -> Iterator[bytes]:
+        yield self.data
+        raise httpx.ReadError("connection reset by peer")
+
+    async def __aiter__(self) -> Any:
+        yield self.data
+        raise httpx.ReadError("connection reset by peer")
+
+
+async def test_connection_reset_mid_body_resumes_with_range(make: Clients, tmp_path: Path) -> None:
+    data = b"0123456789" * 1000
+    headers = {
+        "ETag": f'"{REVISION}"',
+        "X-Storage-Sha256": hashlib.sha256(data).hexdigest(),
+        "Content-Length": str(len(data)),
+    }
+    first = httpx.Response(200, headers=headers, stream=Broken(data[:4000]))
+    rest = httpx.Response(
+        206,
+        content=data[4000:],
+        headers={**headers, "Content-Range": f"bytes 4000-{len(data) - 1}/{len(data)}"},
+    )
+    script = Script(first, rest)
+    target = tmp_path / "q1.csv"
+    info = await make(script).download("alice/sales/q1.csv", target)
+    assert target.read_bytes() == data
+    assert info.size == len(data)
+    retry = script.requests[1]
+    assert retry.headers["Range"] == "bytes=4000-"
+    assert retry.url.params["revision"] == REVISION  # pinned to the first answer's ETag
+    assert "checkpoint" not in retry.url.params
+
+
+async def test_checksum_mismatch_leaves_no_file(make: Clients, tmp_path: Path) -> None:
+    script = Script(content(b"received", **{"X-Storage-Sha256": "0" * 64}))
+    target = tmp_path / "q1.csv"
+    with pytest.raises(ChecksumMismatch) as caught:
+        await make(script).download("alice/sales/q1.csv", target)
+    assert caught.value.expected == "0" * 64
+    assert caught.value.actual == hashlib.sha256(b"received").hexdigest()
+    assert not target.exists()
+    assert list(tmp_path.iterdir()) == []  # noqa: ASYNC240 - a test's own check
+
+
+async def test_checksum_mismatch_keeps_an_existing_target(make: Clients, tmp_path: Path) -> None:
+    target = tmp_path / "q1.csv"
+    target.write_bytes(b"before")
+    script = Script(content(b"received", **{"X-Storage-Sha256": "0" * 64}))
+    with pytest.raises(ChecksumMismatch):
+        await make(script).download("alice/sales/q1.csv", target)
+    assert target.read_bytes() == b"before"
+
+
+async def test_part_received_differently_is_a_checksum_mismatch(make: Clients) -> None:
+    script = Script(httpx.Response(200, json={"number": 1, "size": 3, "sha256": "0" * 64}))
+    with pytest.raises(ChecksumMismatch):
+        await make(script).put_part("alice/sales/q1.csv", "u1", 1, b"abc")
+
+
+def test_backoff_grows_exponentially_with_full_jitter() -> None:
+    policy = Policy(backoff=1.0, max_backoff=8.0)
+    for retry, ceiling in enumerate([1, 2, 4, 8, 8, 8]):
+        draws = [policy.delay(retry) for _ in range(200)]
+        assert all(0 <= d <= ceiling for d in draws)
+        assert max(draws) > ceiling / 2  # uniform over the whole interval
+    assert policy.delay(3, retry_after=2.5) == 2.5
+
+
+def test_what_is_retried() -> None:
+    policy = Policy()
+    assert policy.retries_status(429, idempotent=False)
+    assert policy.retries_status(408, idempotent=False)
+    assert not policy.retries_status(503, idempotent=False)
+    assert all(policy.retries_status(s, idempotent=True) for s in (500, 502, 503, 504))
+    assert not any(
+        policy.retries_status(s, idempotent=True) for s in (400, 401, 403, 404, 409, 412)
+    )
+    assert policy.retries_error(httpx.ConnectError("x"), idempotent=False)
+    assert not policy.retries_error(httpx.ReadError("x"), idempotent=False)
+    assert policy.retries_error(httpx.ReadError("x"), idempotent=True)
+    assert not policy.retries_error(httpx.UnsupportedProtocol("x"), idempotent=True)
+    with pytest.raises(ValueError, match="at least 1"):
+        Policy(attempts=0)
+
+
+def test_error_body_is_parsed_from_a_streamed_answer() -> None:
+    body = json.dumps({"error": {"code": "not_found", "message": "no", "missing": "path"}})
+    transport = httpx.MockTransport(lambda r: httpx.Response(404, content=body.encode()))
+    with StorageClient(api_key="k", domain=BASE, transport=transport) as client:
+        from anaconda_storage_core import NotFound
+
+        with pytest.raises(NotFound) as caught, client.stream("alice/sales/q1.csv"):
+            pass
+    assert caught.value.missing == "path"

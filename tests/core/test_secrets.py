@@ -1,0 +1,124 @@
+"""The API key never shows: not in a repr, a message, an exception (or its chain), a
+pickled exception, nor a log record, whatever fails."""
+
+from __future__ import annotations
+
+import logging
+import pickle
+import traceback
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from anaconda_storage_core import (
+    AsyncStorageClient,
+    RetryPolicy,
+    StorageClient,
+    StorageError,
+    parse_uri,
+)
+
+pytestmark = pytest.mark.anyio
+
+KEY = "sk-VERY-SECRET-0123456789"
+HEADER_SECRET = "hdr-ALSO-SECRET-987"
+
+
+def failures(request: httpx.Request) -> httpx.Response:
+    """A server that fails in every way the client handles."""
+    path = request.url.path
+    if path.endswith("/account"):
+        return httpx.Response(
+            401, json={"error": {"code": "auth_required", "message": "unknown key"}}
+        )
+    if "/owners/" in path:
+        return httpx.Response(404, json={"error": {"code": "not_found", "missing": "owner"}})
+    if path.endswith("/projects/alice"):
+        return httpx.Response(503, json={"error": {"code": "unavailable", "message": "down"}})
+    if "/files/" in path and request.method == "GET":
+        return httpx.Response(
+            200, content=b"x", headers={"ETag": '"r"', "X-Storage-Sha256": "0" * 64}
+        )
+    if "/files/" in path:
+        return httpx.Response(
+            403, json={"error": {"code": "permission_denied", "required": "write"}}
+        )
+    raise httpx.ConnectError("refused")
+
+
+async def exercise(client: Any, tmp_path: Path, awaiting: bool) -> list[BaseException]:
+    async def run(call: Any) -> Any:
+        return await call if awaiting else call
+
+    errors: list[BaseException] = []
+    calls = [
+        lambda: client.account(),
+        lambda: client.get_owner("ghost"),
+        lambda: client.create_project("alice/sales"),
+        lambda: client.download("alice/sales/f.bin", tmp_path / "f.bin"),
+        lambda: client.upload("alice/sales/f.bin", b"data"),
+        lambda: client.get_project("alice/sales"),
+        lambda: client.upload("alice/sales/f.bin#-1", b"data"),
+    ]
+    for call in calls:
+        try:
+            await run(call())
+        except StorageError as exc:
+            errors.append(exc)
+    return errors
+
+
+def assert_hidden(text: str) -> None:
+    assert KEY not in text
+    assert HEADER_SECRET not in text
+
+
+@pytest.mark.parametrize("kind", ["sync", "async"])
+async def test_the_key_never_shows(
+    kind: str, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    options = {"extra_headers": f'{{"X-Token": "{HEADER_SECRET}"}}'}
+    common: dict[str, Any] = {
+        "api_key": KEY,
+        "domain": "https://storage.example",
+        "options": options,
+        "retry": RetryPolicy(attempts=2, backoff=0.001),
+    }
+    if kind == "sync":
+        client: Any = StorageClient(transport=httpx.MockTransport(failures), **common)
+        errors = await exercise(client, tmp_path, awaiting=False)
+        client.close()
+    else:
+        client = AsyncStorageClient(transport=httpx.MockTransport(failures), **common)
+        errors = await exercise(client, tmp_path, awaiting=True)
+        await client.aclose()
+    assert len(errors) == 7
+    assert_hidden(repr(client))
+    assert_hidden(repr(client.config))
+    assert_hidden(repr(client._api))
+    for error in errors:
+        assert_hidden(str(error))
+        assert_hidden(repr(error))
+        assert_hidden("".join(traceback.format_exception(error)))
+        assert_hidden(repr(pickle.dumps(error)))
+        assert_hidden(repr(vars(error)))
+    assert caplog.records, "the retries are logged"
+    for record in caplog.records:
+        assert_hidden(record.getMessage())
+        assert_hidden(repr(record.args))
+
+
+def test_uri_options_stay_secret() -> None:
+    uri = parse_uri(f"anaconda://alice/sales/f.csv?api_key={KEY}&domain=http://127.0.0.1:1")
+    assert_hidden(repr(uri))
+    assert_hidden(str(uri))
+    client = StorageClient.from_uri(uri)
+    try:
+        assert client.config.api_key == KEY
+        assert_hidden(repr(client))
+        assert_hidden(repr(client.config))
+    finally:
+        client.close()

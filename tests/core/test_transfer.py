@@ -1,0 +1,354 @@
+"""Uploads and downloads end to end, with both clients: sources, multipart, resuming,
+atomic and verified downloads."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import re
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from anaconda_storage_core import (
+    ChecksumMismatch,
+    RetryPolicy,
+    StorageConnectionError,
+    UploadSettings,
+)
+
+pytestmark = pytest.mark.anyio
+
+MiB = 1024 * 1024
+SMALL_PARTS = UploadSettings(part_size=5 * MiB, multipart_threshold=5 * MiB, concurrency=1)
+
+
+def payload(size: int, seed: int = 0) -> bytes:
+    block = hashlib.sha256(str(seed).encode()).digest() * 2048  # 64 KiB, not all alike
+    return (block * (size // len(block) + 1))[:size]
+
+
+def part_numbers(tap: Any) -> list[int]:
+    return [int(m[1]) for m in (re.search(r"/parts/(\d+)$", r) for r in tap.routes("PUT")) if m]
+
+
+@pytest.mark.parametrize("kind", ["bytes", "path", "file", "iterator", "bytearray"])
+async def test_upload_sources(client: Any, project: str, tmp_path: Path, kind: str) -> None:
+    data = payload(300_000, seed=1)
+    local = tmp_path / "local.bin"
+    local.write_bytes(b"ignored-prefix" + data)
+    sources: dict[str, Any] = {
+        "bytes": data,
+        "bytearray": bytearray(data),
+        "path": str(tmp_path / "plain.bin"),
+        "iterator": (data[i : i + 70_000] for i in range(0, len(data), 70_000)),
+    }
+    (tmp_path / "plain.bin").write_bytes(data)
+    if kind == "file":
+        with open(local, "rb") as file:  # noqa: ASYNC230 - the source under test
+            file.seek(len(b"ignored-prefix"))  # a file object is read from its position
+            info = await client.upload(f"{project}/f.bin", file)
+    else:
+        info = await client.upload(f"{project}/f.bin", sources[kind])
+    assert info.size == len(data)
+    assert info.sha256 == hashlib.sha256(data).hexdigest()
+    assert await client.read_bytes(f"{project}/f.bin") == data
+
+
+async def test_upload_rejects_other_sources(client: Any, project: str) -> None:
+    with pytest.raises(TypeError, match="cannot upload"):
+        await client.upload(f"{project}/x", 42)
+
+
+async def test_multipart_from_path(
+    make_client: Any, user: Any, project: str, tmp_path: Path, tap_class: Any
+) -> None:
+    tap = tap_class()
+    client = make_client(user, tap=tap, upload_settings=SMALL_PARTS)
+    data = payload(12 * MiB + 123, seed=2)
+    local = tmp_path / "big.bin"
+    local.write_bytes(data)
+    seen: list[int] = []
+    info = await client.upload(f"{project}/big.bin", local, progress=seen.append)
+    assert info.size == len(data)
+    assert info.sha256 == hashlib.sha256(data).hexdigest()
+    assert part_numbers(tap) == [1, 2, 3]
+    assert sum(seen) == len(data)
+    assert await client.read_bytes(f"{project}/big.bin") == data
+    # No session is left behind.
+    assert [u async for u in client.list_uploads(project)] == []
+
+
+async def test_multipart_concurrent_parts(client: Any, project: str) -> None:
+    data = payload(16 * MiB, seed=3)
+    info = await client.upload(
+        f"{project}/c.bin", data, part_size=5 * MiB, multipart_threshold=5 * MiB, concurrency=3
+    )
+    assert info.sha256 == hashlib.sha256(data).hexdigest()
+    assert (
+        await client.read_bytes(f"{project}/c.bin", 5 * MiB - 3, 5 * MiB + 3)
+        == data[5 * MiB - 3 : 5 * MiB + 3]
+    )
+
+
+async def test_multipart_from_iterator_one_part_at_a_time(
+    make_client: Any, user: Any, project: str, tap_class: Any
+) -> None:
+    tap = tap_class()
+    client = make_client(user, tap=tap, upload_settings=SMALL_PARTS)
+    data = payload(11 * MiB, seed=4)
+    chunks = (data[i : i + 777_777] for i in range(0, len(data), 777_777))
+    info = await client.upload(f"{project}/it.bin", chunks)
+    assert info.sha256 == hashlib.sha256(data).hexdigest()
+    assert part_numbers(tap) == [1, 2, 3]
+    assert await client.read_bytes(f"{project}/it.bin") == data
+
+
+async def test_multipart_with_conditions(client: Any, project: str) -> None:
+    data = payload(6 * MiB, seed=5)
+    first = await client.upload(
+        f"{project}/cond.bin", data, if_none_match="*", part_size=5 * MiB, multipart_threshold=0
+    )
+    from anaconda_storage_core import PreconditionFailed
+
+    with pytest.raises(PreconditionFailed):
+        await client.upload(
+            f"{project}/cond.bin", data, if_none_match="*", part_size=5 * MiB, multipart_threshold=0
+        )
+    second = await client.upload(
+        f"{project}/cond.bin", data[::-1], if_match=first.revision, multipart_threshold=0
+    )
+    assert await client.read_bytes(f"{project}/cond.bin") == data[::-1]
+    assert second.revision != first.revision
+
+
+async def test_resumable_upload_sends_only_missing_parts(
+    make_client: Any, user: Any, project: str, tmp_path: Path, tap_class: Any
+) -> None:
+    data = payload(20 * MiB, seed=6)  # four parts of 5 MiB
+    local = tmp_path / "resume.bin"
+    local.write_bytes(data)
+    uri = f"{project}/resume.bin"
+
+    def fail_on_part_3(request: httpx.Request) -> None:
+        if request.method == "PUT" and request.url.path.endswith("/parts/3"):
+            raise httpx.ReadError("connection reset by peer (injected)")
+
+    broken = tap_class(fail=fail_on_part_3)
+    first = make_client(
+        user, tap=broken, upload_settings=SMALL_PARTS, retry=RetryPolicy(attempts=1)
+    )
+    with pytest.raises(StorageConnectionError):
+        await first.upload(uri, local)
+    assert part_numbers(broken) == [1, 2, 3]
+
+    tap = tap_class()
+    again = make_client(user, tap=tap, upload_settings=SMALL_PARTS)
+    info = await again.upload(uri, local)
+    assert info.sha256 == hashlib.sha256(data).hexdigest()
+    assert part_numbers(tap) == [3, 4]
+    assert [r.split("?")[0].rsplit("/", 1)[-1] for r in tap.routes("GET")][:1] == ["uploads"]
+    assert len(tap.routes("POST")) == 1  # complete; no new session
+    assert await again.read_bytes(uri) == data
+
+
+async def test_resume_resends_parts_that_changed(
+    make_client: Any, user: Any, project: str, tmp_path: Path, tap_class: Any
+) -> None:
+    data = payload(15 * MiB, seed=7)
+    local = tmp_path / "changed.bin"
+    local.write_bytes(data)
+    uri = f"{project}/changed.bin"
+
+    def fail_on_part_3(request: httpx.Request) -> None:
+        if request.url.path.endswith("/parts/3"):
+            raise httpx.ReadError("injected")
+
+    first = make_client(
+        user,
+        tap=tap_class(fail=fail_on_part_3),
+        upload_settings=SMALL_PARTS,
+        retry=RetryPolicy(attempts=1),
+    )
+    with pytest.raises(StorageConnectionError):
+        await first.upload(uri, local)
+    changed = bytearray(data)
+    changed[10] ^= 0xFF  # part 1 differs now
+    local.write_bytes(bytes(changed))
+    tap = tap_class()
+    again = make_client(user, tap=tap, upload_settings=SMALL_PARTS)
+    await again.upload(uri, local)
+    assert part_numbers(tap) == [1, 3]
+    assert await again.read_bytes(uri) == bytes(changed)
+
+
+async def test_resume_can_be_turned_off(
+    make_client: Any, user: Any, project: str, tmp_path: Path, tap_class: Any
+) -> None:
+    data = payload(10 * MiB + 1, seed=8)
+    local = tmp_path / "noresume.bin"
+    local.write_bytes(data)
+    uri = f"{project}/noresume.bin"
+    await make_client(user).create_upload(uri)  # a stale session for the same path
+    tap = tap_class()
+    client = make_client(user, tap=tap, upload_settings=SMALL_PARTS)
+    await client.upload(uri, local, resume=False)
+    assert part_numbers(tap) == [1, 2, 3]
+    assert not any("uploads?" in r for r in tap.routes("GET"))
+
+
+async def test_multipart_primitives(client: Any, project: str) -> None:
+    uri = f"{project}/manual.bin"
+    session = await client.create_upload(uri)
+    assert session.path == "manual.bin"
+    one = await client.put_part(uri, session.id, 1, b"hello ")
+    two = await client.put_part(project, session.id, 2, b"world")
+    assert (one.number, one.size) == (1, 6)
+    listed = [u async for u in client.list_uploads(uri)]
+    assert [u.id for u in listed] == [session.id]
+    fetched = await client.get_upload(project, session.id)
+    assert [p.number for p in fetched.parts] == [1, 2]
+    info = await client.complete_upload(project, session.id, [one, two])
+    assert info.size == 11
+    assert await client.read_bytes(uri) == b"hello world"
+
+    from anaconda_storage_core import NotFound
+
+    other = await client.create_upload(uri)
+    await client.put_part(uri, other.id, 1, b"x")
+    await client.abort_upload(uri, other.id)
+    with pytest.raises(NotFound) as caught:
+        await client.get_upload(uri, other.id)
+    assert caught.value.missing == "upload"
+    third = await client.create_upload(uri)
+    await client.put_part(uri, third.id, 2, b"b")
+    await client.put_part(uri, third.id, 1, b"a")
+    assert (await client.complete_upload(uri, third.id)).size == 2
+    assert await client.read_bytes(uri) == b"ab"
+
+
+async def test_download_to_path(client: Any, project: str, tmp_path: Path) -> None:
+    data = payload(3 * MiB + 5, seed=9)
+    written = await client.upload(f"{project}/d.bin", data)
+    target = tmp_path / "out" / "d.bin"
+    target.parent.mkdir()
+    seen: list[int] = []
+    info = await client.download(f"{project}/d.bin", target, progress=seen.append)
+    assert target.read_bytes() == data
+    assert (info.revision, info.size, info.sha256) == (written.revision, len(data), written.sha256)
+    assert sum(seen) == len(data)
+    assert sorted(p.name for p in target.parent.iterdir()) == ["d.bin"]
+    await client.upload(f"{project}/d.bin", b"new")
+    await client.download(f"{project}/d.bin#-1", str(target))
+    assert target.read_bytes() == data
+    await client.upload(f"{project}/empty.bin", b"")
+    await client.download(f"{project}/empty.bin", tmp_path / "empty.bin")
+    assert (tmp_path / "empty.bin").read_bytes() == b""
+
+
+async def test_download_to_file_object(client: Any, project: str) -> None:
+    data = payload(2 * MiB, seed=10)
+    await client.upload(f"{project}/f.bin", data)
+    buffer = io.BytesIO()
+    await client.download(f"{project}/f.bin", buffer)
+    assert buffer.getvalue() == data
+
+
+async def test_broken_download_resumes_with_range(
+    make_client: Any, user: Any, project: str, tmp_path: Path, tap_class: Any
+) -> None:
+    data = payload(4 * MiB, seed=11)
+    written = await make_client(user).upload(f"{project}/r.bin", data)
+    cuts = iter([1 * MiB, 2 * MiB + 7])
+
+    def cut(request: httpx.Request) -> int | None:
+        return next(cuts, None) if request.method == "GET" else None
+
+    tap = tap_class(cut=cut)
+    client = make_client(user, tap=tap, retry=RetryPolicy(attempts=3, backoff=0.01))
+    target = tmp_path / "r.bin"
+    await client.download(f"{project}/r.bin", target)
+    assert target.read_bytes() == data
+    gets = [r for r in tap.requests if r.method == "GET"]
+    assert [r.headers.get("Range") for r in gets] == [
+        None,
+        f"bytes={MiB}-",
+        f"bytes={3 * MiB + 7}-",
+    ]
+    assert [r.url.params.get("revision") for r in gets] == [
+        None,
+        written.revision,
+        written.revision,
+    ]
+    # Reading bytes resumes the same way.
+    cuts = iter([100_000])
+    assert await client.read_bytes(f"{project}/r.bin") == data
+
+
+async def test_failed_download_resumes_on_the_next_run(
+    make_client: Any, user: Any, project: str, tmp_path: Path, tap_class: Any
+) -> None:
+    data = payload(3 * MiB, seed=12)
+    written = await make_client(user).upload(f"{project}/again.bin", data)
+    target = tmp_path / "again.bin"
+    broken = make_client(
+        user,
+        tap=tap_class(cut=lambda r: MiB if r.method == "GET" else None),
+        retry=RetryPolicy(attempts=1),
+    )
+    with pytest.raises(StorageConnectionError):
+        await broken.download(f"{project}/again.bin", target)
+    assert not target.exists()
+    partial = tmp_path / f".again.bin.{written.revision}.part"
+    assert partial.stat().st_size == MiB
+
+    tap = tap_class()
+    client = make_client(user, tap=tap)
+    await client.download(f"{project}/again.bin", target)
+    assert target.read_bytes() == data
+    assert not partial.exists()
+    assert [r.method for r in tap.requests] == ["HEAD", "GET"]
+    assert tap.requests[1].headers["Range"] == f"bytes={MiB}-"
+
+
+async def test_stale_partial_of_another_revision_is_dropped(
+    client: Any, project: str, tmp_path: Path
+) -> None:
+    await client.upload(f"{project}/s.bin", b"current")
+    target = tmp_path / "s.bin"
+    stale = tmp_path / ".s.bin.00000000-0000-0000-0000-000000000000.part"
+    stale.write_bytes(b"stale bytes")
+    await client.download(f"{project}/s.bin", target)
+    assert target.read_bytes() == b"current"
+    assert not stale.exists()
+
+
+async def test_corrupted_download_is_not_kept(
+    make_client: Any, user: Any, project: str, tmp_path: Path, tap_class: Any
+) -> None:
+    await make_client(user).upload(f"{project}/bad.bin", b"the real content")
+
+    class Corrupt(tap_class):  # type: ignore[misc,valid-type]
+        def handle_request(self, request: httpx.Request) -> httpx.Response:
+            return self._corrupt(super().handle_request(request))
+
+        async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+            response = await super().handle_async_request(request)
+            await response.aread()
+            return httpx.Response(
+                response.status_code, headers=response.headers, content=response.content.upper()
+            )
+
+        def _corrupt(self, response: httpx.Response) -> httpx.Response:
+            response.read()
+            return httpx.Response(
+                response.status_code, headers=response.headers, content=response.content.upper()
+            )
+
+    client = make_client(user, tap=Corrupt())
+    target = tmp_path / "bad.bin"
+    with pytest.raises(ChecksumMismatch):
+        await client.download(f"{project}/bad.bin", target)
+    assert list(tmp_path.iterdir()) == []  # noqa: ASYNC240 - a test's own check

@@ -1,0 +1,130 @@
+"""The test aids: `--latency`, `--fault-rate`, `--cut-rate` (all off by default)."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import httpx
+import pytest
+from starlette.types import Message, Receive, Scope, Send
+
+from anaconda_storage_server.faults import Faults
+from anaconda_storage_server.testing import LocalServer
+
+pytestmark = pytest.mark.anyio
+BODY = b"0123456789" * 10
+
+
+async def content_app(scope: Scope, receive: Receive, send: Send) -> None:
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 200,
+            "headers": [
+                (b"content-type", b"application/octet-stream"),
+                (b"content-length", str(len(BODY)).encode()),
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": BODY[:60], "more_body": True})
+    await send({"type": "http.response.body", "body": BODY[60:]})
+
+
+async def call(app: Faults, path: str = "/x", method: str = "GET") -> list[Message]:
+    sent: list[Message] = []
+
+    async def receive() -> Message:
+        return {"type": "http.request", "body": b""}
+
+    async def send(message: Message) -> None:
+        sent.append(message)
+
+    await app({"type": "http", "path": path, "method": method}, receive, send)
+    return sent
+
+
+async def test_faults_answer_503_before_the_application() -> None:
+    app = Faults(content_app, fault_rate=0.5, chance=lambda: 0.2)
+    start, body = await call(app)
+    assert start["status"] == 503
+    assert (b"retry-after", b"0") in start["headers"]
+    assert json.loads(body["body"])["error"]["code"] == "unavailable"
+    health = await call(app, "/api/health")
+    assert health[0]["status"] == 200
+    unlucky = Faults(content_app, fault_rate=0.5, chance=lambda: 0.7)
+    assert (await call(unlucky))[0]["status"] == 200
+
+
+async def test_a_cut_sends_half_the_body_and_never_completes() -> None:
+    sent = await call(Faults(content_app, cut_rate=1.0))
+    assert sent[0]["status"] == 200
+    assert b"".join(m.get("body", b"") for m in sent[1:]) == BODY[:50]
+    assert all(m.get("more_body") for m in sent[1:])
+    # Only GETs of content are cut.
+    whole = await call(Faults(content_app, cut_rate=1.0), method="HEAD")
+    assert b"".join(m.get("body", b"") for m in whole[1:]) == BODY
+
+
+@pytest.fixture(scope="module")
+def slow_cutting_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalServer]:
+    data = tmp_path_factory.mktemp("faults")
+    with LocalServer(data, latency_ms=300, cut_rate=1.0) as server:
+        yield server
+
+
+@pytest.mark.parametrize("anyio_backend", ["asyncio"])
+def test_latency_does_not_serialize_requests(
+    slow_cutting_server: LocalServer, anyio_backend: str
+) -> None:
+    url = f"{slow_cutting_server.url}/api/health"
+    with httpx.Client(limits=httpx.Limits(max_connections=20)) as client:
+        started = time.monotonic()
+        with ThreadPoolExecutor(20) as pool:
+            answers = list(pool.map(lambda _: client.get(url), range(20)))
+        elapsed = time.monotonic() - started
+    assert all(answer.status_code == 200 for answer in answers)
+    # One latency each, all at once: far below the 6 s of twenty in a row.
+    assert 0.3 <= elapsed < 3.0
+
+
+@pytest.mark.parametrize("anyio_backend", ["asyncio"])
+def test_content_responses_are_cut(slow_cutting_server: LocalServer, anyio_backend: str) -> None:
+    key = slow_cutting_server.add_user("cut")
+    headers = {"Authorization": f"Bearer {key}"}
+    with httpx.Client(base_url=slow_cutting_server.url, headers=headers) as client:
+        assert client.post("/api/storage/projects/cut", json={"name": "p"}).status_code == 201
+        url = "/api/storage/projects/cut/p/files/f.bin"
+        assert client.put(url, content=b"x" * 10_000).status_code == 201
+        with pytest.raises(httpx.RemoteProtocolError):
+            client.get(url)
+        big = "/api/storage/projects/cut/p/files/big.bin"  # streamed, not sent in one piece
+        assert client.put(big, content=b"y" * 3_000_000).status_code == 201
+        received = bytearray()
+
+        def read_all() -> None:
+            with client.stream("GET", big) as answer:
+                for chunk in answer.iter_bytes():
+                    received.extend(chunk)
+
+        with pytest.raises(httpx.RemoteProtocolError):
+            read_all()
+        assert len(received) == 1_500_000
+        head = client.head(url)
+        assert (head.status_code, head.headers["content-length"]) == (200, "10000")
+        assert client.get("/api/storage/projects/cut/p/meta/f.bin").json()["size"] == 10_000
+    log = (slow_cutting_server.data_dir / "server.stderr.log").read_text()
+    assert "Traceback" not in log
+
+
+@pytest.mark.parametrize("anyio_backend", ["asyncio"])
+def test_every_request_can_fail(tmp_path: Path, anyio_backend: str) -> None:
+    with LocalServer(tmp_path, fault_rate=1.0) as server:  # starts: health is exempt
+        key = server.add_user("unlucky")
+        answer = httpx.get(f"{server.url}/api/account", headers={"Authorization": f"Bearer {key}"})
+        assert answer.status_code == 503
+        assert answer.headers["retry-after"] == "0"
+        assert answer.json()["error"]["code"] == "unavailable"

@@ -1,0 +1,127 @@
+"""The blob directory and the metadata database, below the HTTP layer."""
+
+from __future__ import annotations
+
+import hashlib
+import sqlite3
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from anaconda_storage_server.blobs import Blobs, BlobWriter, receive
+from anaconda_storage_server.database import SCHEMA_VERSION, Database
+from anaconda_storage_server.errors import ApiError
+
+pytestmark = pytest.mark.anyio
+
+
+async def chunks(*parts: bytes) -> AsyncIterator[bytes]:
+    for part in parts:
+        yield part
+
+
+async def broken(*parts: bytes) -> AsyncIterator[bytes]:
+    for part in parts:
+        yield part
+    raise ConnectionError("client gone")
+
+
+async def test_receive_hashes_and_stores(tmp_path: Path) -> None:
+    blobs = Blobs(tmp_path / "blobs")
+    data = [b"a" * 700_000, b"b" * 700_000, b"c"]  # crosses the 1 MiB write buffer
+    writer = await receive(blobs.temp, chunks(*data))
+    content = b"".join(data)
+    assert writer.size == len(content)
+    assert writer.sha256 == hashlib.sha256(content).hexdigest()
+    blobs.store(writer)
+    assert blobs.path(writer.sha256).read_bytes() == content
+    assert list(blobs.temp.iterdir()) == []
+    assert b"".join(blobs.read_chunks(writer.sha256, 699_999, 3)) == b"abb"
+
+
+async def test_same_content_is_stored_once(tmp_path: Path) -> None:
+    blobs = Blobs(tmp_path / "blobs")
+    first = await receive(blobs.temp, chunks(b"same"))
+    second = await receive(blobs.temp, chunks(b"same"))
+    blobs.store(first)
+    blobs.store(second)
+    assert blobs.all_digests() == {first.sha256}
+    assert list(blobs.temp.iterdir()) == []
+
+
+@pytest.mark.parametrize(
+    ("stream", "limit", "expected", "error"),
+    [
+        (lambda: broken(b"x" * 10), None, None, ConnectionError),
+        (lambda: chunks(b"x" * 11), 10, None, ApiError),
+        (lambda: chunks(b"x"), None, "0" * 64, ApiError),
+    ],
+    ids=["disconnect", "over the limit", "sha256 mismatch"],
+)
+async def test_a_failed_receive_leaves_nothing(
+    tmp_path: Path, stream: object, limit: int | None, expected: str | None, error: type
+) -> None:
+    blobs = Blobs(tmp_path / "blobs")
+    with pytest.raises(error):
+        await receive(blobs.temp, stream(), limit=limit, expected_sha256=expected)  # type: ignore[operator]
+    assert list(blobs.temp.iterdir()) == []
+    assert blobs.all_digests() == set()
+
+
+def test_sweep_and_unreferenced(tmp_path: Path) -> None:
+    blobs = Blobs(tmp_path / "blobs")
+    writer = BlobWriter(blobs.temp)
+    writer.write(b"left behind")
+    writer.finish()  # as a crash would leave it: written, never stored
+    assert blobs.sweep_temp() == 1
+    kept, dropped = (blobs.store_bytes(data) for data in (b"kept", b"dropped"))
+    blobs.remove_unreferenced([kept, dropped, "not-a-digest"], [kept])
+    assert blobs.all_digests() == {kept}
+
+
+def test_the_clock_is_strictly_increasing(tmp_path: Path) -> None:
+    database = Database(tmp_path / "db.sqlite")
+    instants = []
+    for _ in range(200):
+        with database.write() as transaction:
+            instants.append(transaction.now_us)
+            assert transaction.now_us == instants[-1]  # one instant per transaction
+    assert instants == sorted(set(instants))
+
+
+def test_a_failed_transaction_changes_nothing(tmp_path: Path) -> None:
+    database = Database(tmp_path / "db.sqlite")
+    ran: list[str] = []
+
+    def fail() -> None:
+        with database.write() as transaction:
+            transaction.execute(
+                "INSERT INTO owners (id, name, kind, created_us) VALUES ('1', 'x', 'user', 0)"
+            )
+            transaction.after_commit(lambda: ran.append("after"))
+            raise RuntimeError
+
+    with pytest.raises(RuntimeError):
+        fail()
+    assert ran == []
+    with database.read() as connection:
+        assert connection.execute("SELECT count(*) FROM owners").fetchone()[0] == 0
+
+
+def test_the_database_is_wal_and_reopens(tmp_path: Path) -> None:
+    Database(tmp_path / "db.sqlite").close()
+    database = Database(tmp_path / "db.sqlite")  # the schema is created idempotently
+    connection = database.connection()
+    assert connection.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    assert connection.execute("PRAGMA synchronous").fetchone()[0] == 2  # FULL
+    assert connection.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+
+
+def test_a_newer_schema_is_refused(tmp_path: Path) -> None:
+    Database(tmp_path / "db.sqlite").close()
+    raw = sqlite3.connect(tmp_path / "db.sqlite")
+    raw.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 1}")
+    raw.close()
+    with pytest.raises(RuntimeError, match="newer"):
+        Database(tmp_path / "db.sqlite")
