@@ -531,6 +531,16 @@ def api(storage_server: LocalServer) -> Api:
 
 
 @pytest.fixture(scope="module")
+def account(api: Api) -> ServerUser:
+    """One user shared by the tests of a module that each work in a project of their own.
+
+    Cheaper than the per-test `user` (a new user is a `users add` subprocess); tests that
+    look at what a user owns or sees as a whole (its projects, its owners) take `user`.
+    """
+    return api.new_user("shared")
+
+
+@pytest.fixture(scope="module")
 def expiring_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalServer]:
     """A second local server whose upload sessions expire after one idle second."""
     with LocalServer(tmp_path_factory.mktemp("expiring-data"), upload_expiry=1) as server:

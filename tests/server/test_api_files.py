@@ -17,8 +17,7 @@ if TYPE_CHECKING:
 
     import httpx
 
-    from tests.conftest import Account
-    from tests.server.conftest import Api
+    from tests.server.conftest import Api, ServerUser
 
 MiB = 1024 * 1024
 
@@ -28,9 +27,9 @@ MiB = 1024 * 1024
     [b"", b"x", os.urandom(3 * MiB)],
     ids=["empty", "one-byte", "3MiB-random"],
 )
-def test_upload_download_round_trip(api: Api, user: Account, content: bytes) -> None:
-    o = user.name
-    with api.client(user) as c:
+def test_upload_download_round_trip(api: Api, account: ServerUser, content: bytes) -> None:
+    o = account.name
+    with api.client(account) as c:
         p = api.create_project(c, o)["name"]
         url = api.files_url(o, p, "data.bin")
         r = c.put(url, content=content)
@@ -77,15 +76,15 @@ def test_upload_download_round_trip(api: Api, user: Account, content: bytes) -> 
         assert r.json()["created_at"] == file["created_at"]
 
 
-def test_chunked_upload_streams(api: Api, user: Account) -> None:
-    o = user.name
+def test_chunked_upload_streams(api: Api, account: ServerUser) -> None:
+    o = account.name
     content = os.urandom(3 * MiB + 17)
 
     def chunks() -> Iterator[bytes]:
         for start in range(0, len(content), 64 * 1024):
             yield content[start : start + 64 * 1024]
 
-    with api.client(user) as c:
+    with api.client(account) as c:
         p = api.create_project(c, o)["name"]
         r = c.put(api.files_url(o, p, "chunked.bin"), content=chunks())
         assert r.status_code == 201, r.text
@@ -93,10 +92,10 @@ def test_chunked_upload_streams(api: Api, user: Account) -> None:
         assert api.get_content(c, o, p, "chunked.bin") == content
 
 
-def test_sha256_header(api: Api, user: Account) -> None:
-    o = user.name
+def test_sha256_header(api: Api, account: ServerUser) -> None:
+    o = account.name
     content = b"checked content"
-    with api.client(user) as c:
+    with api.client(account) as c:
         p = api.create_project(c, o)["name"]
         wrong = {"X-Storage-Sha256": api.sha256(b"something else")}
         r = c.put(api.files_url(o, p, "new.txt"), content=content, headers=wrong)
@@ -137,9 +136,9 @@ CONTENT = bytes(range(256)) * 4  # 1,024 bytes
         ("bytes=0-1,5-6", 0, 1),
     ],
 )
-def test_range(api: Api, user: Account, range_: str, start: int, end: int) -> None:
-    o = user.name
-    with api.client(user) as c:
+def test_range(api: Api, account: ServerUser, range_: str, start: int, end: int) -> None:
+    o = account.name
+    with api.client(account) as c:
         p = api.create_project(c, o)["name"]
         file = api.put(c, o, p, "r.bin", CONTENT)
         r = c.get(api.files_url(o, p, "r.bin"), headers={"Range": range_})
@@ -151,9 +150,9 @@ def test_range(api: Api, user: Account, range_: str, start: int, end: int) -> No
 
 
 @pytest.mark.parametrize("range_", ["bytes=1024-", "bytes=2000-3000", "bytes=1024-1030"])
-def test_range_past_the_end_is_416(api: Api, user: Account, range_: str) -> None:
-    o = user.name
-    with api.client(user) as c:
+def test_range_past_the_end_is_416(api: Api, account: ServerUser, range_: str) -> None:
+    o = account.name
+    with api.client(account) as c:
         p = api.create_project(c, o)["name"]
         api.put(c, o, p, "r.bin", CONTENT)
         api.put(c, o, p, "empty.bin", b"")
@@ -165,9 +164,9 @@ def test_range_past_the_end_is_416(api: Api, user: Account, range_: str) -> None
         assert r.headers["content-range"] == "bytes */0"
 
 
-def test_range_at_a_revision(api: Api, user: Account) -> None:
-    o = user.name
-    with api.client(user) as c:
+def test_range_at_a_revision(api: Api, account: ServerUser) -> None:
+    o = account.name
+    with api.client(account) as c:
         p = api.create_project(c, o)["name"]
         api.put(c, o, p, "r.bin", CONTENT)
         api.put(c, o, p, "r.bin", b"short")
@@ -182,9 +181,9 @@ def test_range_at_a_revision(api: Api, user: Account) -> None:
 # -- conditions -------------------------------------------------------------------------------
 
 
-def test_if_none_match_etag_is_304(api: Api, user: Account) -> None:
-    o = user.name
-    with api.client(user) as c:
+def test_if_none_match_etag_is_304(api: Api, account: ServerUser) -> None:
+    o = account.name
+    with api.client(account) as c:
         p = api.create_project(c, o)["name"]
         old = api.put(c, o, p, "a.txt", b"1")
         new = api.put(c, o, p, "a.txt", b"2")
@@ -198,9 +197,9 @@ def test_if_none_match_etag_is_304(api: Api, user: Account) -> None:
         assert r.content == b"2"
 
 
-def test_if_match(api: Api, user: Account) -> None:
-    o = user.name
-    with api.client(user) as c:
+def test_if_match(api: Api, account: ServerUser) -> None:
+    o = account.name
+    with api.client(account) as c:
         p = api.create_project(c, o)["name"]
         first = api.put(c, o, p, "a.txt", b"1")
         url = api.files_url(o, p, "a.txt")
@@ -249,10 +248,10 @@ def test_if_match(api: Api, user: Account) -> None:
         api.check_error(c.get(api.files_url(o, p, "absent.txt")), 404, "not_found", missing="path")
 
 
-def test_if_none_match_star(api: Api, user: Account) -> None:
-    o = user.name
+def test_if_none_match_star(api: Api, account: ServerUser) -> None:
+    o = account.name
     only_new = {"If-None-Match": "*"}
-    with api.client(user) as c:
+    with api.client(account) as c:
         p = api.create_project(c, o)["name"]
         r = c.put(api.files_url(o, p, "a.txt"), content=b"1", headers=only_new)
         assert r.status_code == 201, r.text
@@ -283,9 +282,9 @@ NAMES = [
 ]
 
 
-def test_names_needing_percent_encoding_round_trip(api: Api, user: Account) -> None:
-    o = user.name
-    with api.client(user) as c:
+def test_names_needing_percent_encoding_round_trip(api: Api, account: ServerUser) -> None:
+    o = account.name
+    with api.client(account) as c:
         p = api.create_project(c, o)["name"]
         for i, name in enumerate(NAMES):
             file = api.put(c, o, p, name, f"content {i}".encode())
@@ -320,9 +319,9 @@ BAD_PATHS = {
 
 
 @pytest.mark.parametrize("raw_path", list(BAD_PATHS.values()), ids=list(BAD_PATHS))
-def test_bad_paths_are_400(api: Api, user: Account, raw_path: str) -> None:
-    o = user.name
-    with api.client(user) as c:
+def test_bad_paths_are_400(api: Api, account: ServerUser, raw_path: str) -> None:
+    o = account.name
+    with api.client(account) as c:
         p = api.create_project(c, o)["name"]
         base = api.project_url(o, p)
         api.check_error(c.put(f"{base}/files/{raw_path}", content=b"x"), 400, "invalid")
@@ -332,9 +331,9 @@ def test_bad_paths_are_400(api: Api, user: Account, raw_path: str) -> None:
         assert api.tree(c, o, p) == []
 
 
-def test_file_and_directory_cannot_share_a_path(api: Api, user: Account) -> None:
-    o = user.name
-    with api.client(user) as c:
+def test_file_and_directory_cannot_share_a_path(api: Api, account: ServerUser) -> None:
+    o = account.name
+    with api.client(account) as c:
         p = api.create_project(c, o)["name"]
         api.put(c, o, p, "a", b"file a")
         api.put(c, o, p, "x/y", b"file x/y")
@@ -351,9 +350,9 @@ def test_file_and_directory_cannot_share_a_path(api: Api, user: Account) -> None
         assert c.put(api.files_url(o, p, "a/b"), content=b"now fine").status_code == 201
 
 
-def test_directories(api: Api, user: Account) -> None:
-    o = user.name
-    with api.client(user) as c:
+def test_directories(api: Api, account: ServerUser) -> None:
+    o = account.name
+    with api.client(account) as c:
         p = api.create_project(c, o)["name"]
         r = c.put(api.directories_url(o, p, "d"))
         assert r.status_code == 201, r.text
@@ -375,6 +374,11 @@ def test_directories(api: Api, user: Account) -> None:
         r = c.put(api.directories_url(o, p, "n1/n2"))
         assert r.status_code == 201, r.text
         assert "n1/n2/.keep" in api.tree(c, o, p)
+
+        # A directory is no file.
+        api.check_error(c.get(api.files_url(o, p, "v")), 404, "not_found", missing="path")
+        api.check_error(c.delete(api.files_url(o, p, "v")), 404, "not_found", missing="path")
+        api.check_error(c.get(api.revisions_url(o, p, "v")), 404, "not_found", missing="path")
 
         # Deleting: only a directory that holds nothing but its marker.
         api.check_error(c.delete(api.directories_url(o, p, "v")), 409, "conflict")
@@ -399,9 +403,9 @@ def bulk_delete(c: httpx.Client, api: Api, o: str, p: str, body: object) -> http
     return c.post(f"{api.project_url(o, p)}/delete", json=body)
 
 
-def test_bulk_delete_by_paths(api: Api, user: Account) -> None:
-    o = user.name
-    with api.client(user) as c:
+def test_bulk_delete_by_paths(api: Api, account: ServerUser) -> None:
+    o = account.name
+    with api.client(account) as c:
         p = api.create_project(c, o)["name"]
         for name in ("a", "b", "c", "d/e"):
             api.put(c, o, p, name, name.encode())
@@ -418,9 +422,9 @@ def test_bulk_delete_by_paths(api: Api, user: Account) -> None:
         assert r.json() == {"deleted": [], "missing": ["a"]}
 
 
-def test_bulk_delete_by_prefix(api: Api, user: Account) -> None:
-    o = user.name
-    with api.client(user) as c:
+def test_bulk_delete_by_prefix(api: Api, account: ServerUser) -> None:
+    o = account.name
+    with api.client(account) as c:
         p = api.create_project(c, o)["name"]
         for name in ("dir/x", "dir/sub/y", "dirx/z", "top.txt"):
             api.put(c, o, p, name, name.encode())
@@ -437,18 +441,18 @@ def test_bulk_delete_by_prefix(api: Api, user: Account) -> None:
     [{"paths": [f"f{i}" for i in range(1001)]}, {}, {"paths": "a"}, {"paths": ["a//b"]}],
     ids=["1001 paths", "neither", "not a list", "bad path"],
 )
-def test_bulk_delete_rejects(api: Api, user: Account, body: object) -> None:
-    o = user.name
-    with api.client(user) as c:
+def test_bulk_delete_rejects(api: Api, account: ServerUser, body: object) -> None:
+    o = account.name
+    with api.client(account) as c:
         p = api.create_project(c, o)["name"]
         api.put(c, o, p, "f1", b"1")
         api.check_error(bulk_delete(c, api, o, p, body), 400, "invalid")
         assert api.tree(c, o, p) == ["f1"]
 
 
-def test_file_chattr(api: Api, user: Account) -> None:
-    o = user.name
-    with api.client(user) as c:
+def test_file_chattr(api: Api, account: ServerUser) -> None:
+    o = account.name
+    with api.client(account) as c:
         p = api.create_project(c, o)["name"]
         first = api.put(c, o, p, "a.txt", b"same")
         url = api.meta_url(o, p, "a.txt")

@@ -19,7 +19,6 @@ import pytest
 if TYPE_CHECKING:
     from collections.abc import Iterator
 
-    from tests.conftest import Account
     from tests.server.conftest import Api, ServerUser
 
 
@@ -32,9 +31,9 @@ def move_or_copy(
     return item
 
 
-def test_every_write_is_a_revision(api: Api, user: Account) -> None:
-    o = user.name
-    with api.client(user) as c:
+def test_every_write_is_a_revision(api: Api, account: ServerUser) -> None:
+    o = account.name
+    with api.client(account) as c:
         p = api.create_project(c, o)["name"]
         uploaded = api.put(c, o, p, "a.txt", b"one")
         r = c.patch(api.meta_url(o, p, "a.txt"), json={"description": "described"})
@@ -76,9 +75,9 @@ def test_every_write_is_a_revision(api: Api, user: Account) -> None:
         assert [(x["index"], x["deleted"]) for x in source] == [(0, True), (-1, False)]
 
 
-def test_revision_references(api: Api, user: Account) -> None:
-    o = user.name
-    with api.client(user) as c:
+def test_revision_references(api: Api, account: ServerUser) -> None:
+    o = account.name
+    with api.client(account) as c:
         p = api.create_project(c, o)["name"]
         v1 = api.put(c, o, p, "a.txt", b"v1")
         v2 = api.put(c, o, p, "a.txt", b"v2")
@@ -118,9 +117,9 @@ def test_revision_references(api: Api, user: Account) -> None:
             api.check_error(c.get(url, params={"revision": ref}), 400, "invalid")
 
 
-def test_a_deleted_file_keeps_its_history(api: Api, user: Account) -> None:
-    o = user.name
-    with api.client(user) as c:
+def test_a_deleted_file_keeps_its_history(api: Api, account: ServerUser) -> None:
+    o = account.name
+    with api.client(account) as c:
         p = api.create_project(c, o)["name"]
         v1 = api.put(c, o, p, "a.txt", b"v1")
         v2 = api.put(c, o, p, "a.txt", b"v2")
@@ -169,9 +168,11 @@ def test_a_deleted_file_keeps_its_history(api: Api, user: Account) -> None:
         )
 
 
-def test_created_at_is_the_first_revision_of_the_current_life(api: Api, user: Account) -> None:
-    o = user.name
-    with api.client(user) as c:
+def test_created_at_is_the_first_revision_of_the_current_life(
+    api: Api, account: ServerUser
+) -> None:
+    o = account.name
+    with api.client(account) as c:
         p = api.create_project(c, o)["name"]
         first = api.put(c, o, p, "a.txt", b"1")
         second = api.put(c, o, p, "a.txt", b"2")
@@ -187,9 +188,9 @@ def checkpoint_at(response: httpx.Response) -> datetime:
     return datetime.fromisoformat(value.replace("Z", "+00:00"))
 
 
-def test_ad_hoc_checkpoints(api: Api, user: Account) -> None:
-    o = user.name
-    with api.client(user) as c:
+def test_ad_hoc_checkpoints(api: Api, account: ServerUser) -> None:
+    o = account.name
+    with api.client(account) as c:
         p = api.create_project(c, o)["name"]
         base = api.project_url(o, p)
         api.put(c, o, p, "a.txt", b"v1")
@@ -253,9 +254,9 @@ def test_ad_hoc_checkpoints(api: Api, user: Account) -> None:
             api.check_error(c.get(api.tree_url(o, p), params={"checkpoint": ref}), 400, "invalid")
 
 
-def test_a_project_shows_its_100_most_recent_checkpoints(api: Api, user: Account) -> None:
-    o = user.name
-    with api.client(user) as c:
+def test_a_project_shows_its_100_most_recent_checkpoints(api: Api, account: ServerUser) -> None:
+    o = account.name
+    with api.client(account) as c:
         p = api.create_project(c, o)["name"]
         base = api.project_url(o, p)
         made = []
@@ -269,9 +270,9 @@ def test_a_project_shows_its_100_most_recent_checkpoints(api: Api, user: Account
         assert c.get(f"{base}/checkpoints/-101").json() == made[0]
 
 
-def test_revision_and_checkpoint_together_is_400(api: Api, user: Account) -> None:
-    o = user.name
-    with api.client(user) as c:
+def test_revision_and_checkpoint_together_is_400(api: Api, account: ServerUser) -> None:
+    o = account.name
+    with api.client(account) as c:
         p = api.create_project(c, o)["name"]
         api.put(c, o, p, "a.txt", b"1")
         api.put(c, o, p, "a.txt", b"2")
@@ -283,9 +284,9 @@ def test_revision_and_checkpoint_together_is_400(api: Api, user: Account) -> Non
 
 
 @pytest.mark.parametrize("param", ["revision", "checkpoint"])
-def test_history_is_read_only(api: Api, user: Account, param: str) -> None:
-    o = user.name
-    with api.client(user) as c:
+def test_history_is_read_only(api: Api, account: ServerUser, param: str) -> None:
+    o = account.name
+    with api.client(account) as c:
         p = api.create_project(c, o)["name"]
         first = api.put(c, o, p, "a.txt", b"1")
         current = api.put(c, o, p, "a.txt", b"2")

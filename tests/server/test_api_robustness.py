@@ -20,15 +20,15 @@ if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
 
     from tests.conftest import Account
-    from tests.server.conftest import Api, RawResponse
+    from tests.server.conftest import Api, RawResponse, ServerUser
 
 MiB = 1024 * 1024
 
 
 @pytest.fixture
-def project(api: Api, user: Account) -> Iterator[tuple[httpx.Client, str, str]]:
-    with api.client(user) as c:
-        yield c, user.name, api.create_project(c, user.name)["name"]
+def project(api: Api, account: ServerUser) -> Iterator[tuple[httpx.Client, str, str]]:
+    with api.client(account) as c:
+        yield c, account.name, api.create_project(c, account.name)["name"]
 
 
 def assert_alive(api: Api) -> None:
@@ -91,8 +91,8 @@ def test_json_body_over_1_mib_is_413(
     "path",
     ["/api/storage/nope", "/api/nothing", "/", "/api/storage/projects/o/p/unknown/x"],
 )
-def test_unknown_route_is_a_json_404(api: Api, user: Account, path: str) -> None:
-    with api.client(user) as c:
+def test_unknown_route_is_a_json_404(api: Api, account: ServerUser, path: str) -> None:
+    with api.client(account) as c:
         api.check_error(c.get(path), 404, "not_found")
 
 
@@ -105,8 +105,8 @@ def test_unknown_route_is_a_json_404(api: Api, user: Account, path: str) -> None
         ("PATCH", "/api/storage/copy"),
     ],
 )
-def test_wrong_method_is_405(api: Api, user: Account, method: str, path: str) -> None:
-    with api.client(user) as c:
+def test_wrong_method_is_405(api: Api, account: ServerUser, method: str, path: str) -> None:
+    with api.client(account) as c:
         r = c.request(method, path)
         assert r.status_code == 405, r.text
         # docs/api.md: "Every error is {"error": {"code", "message"}}"; its table names no
@@ -128,7 +128,7 @@ def test_bearer_scheme_is_required(api: Api, user: Account) -> None:
 
 
 def cut_off_put(
-    api: Api, raw: Callable[..., RawResponse | None], account: Account, path: str, chunked: bool
+    api: Api, raw: Callable[..., RawResponse | None], account: ServerUser, path: str, chunked: bool
 ) -> None:
     """Send a PUT whose body stops halfway, then close the connection."""
     netloc = urlsplit(api.url).netloc
@@ -151,14 +151,14 @@ def cut_off_put(
 def test_a_cut_off_upload_leaves_nothing(
     api: Api,
     raw: Callable[..., RawResponse | None],
-    user: Account,
+    account: ServerUser,
     project: tuple[httpx.Client, str, str],
     chunked: bool,
 ) -> None:
     c, o, p = project
     kept = api.put(c, o, p, "kept.bin", b"the old content")
-    cut_off_put(api, raw, user, api.files_url(o, p, "new.bin"), chunked)
-    cut_off_put(api, raw, user, api.files_url(o, p, "kept.bin"), chunked)
+    cut_off_put(api, raw, account, api.files_url(o, p, "new.bin"), chunked)
+    cut_off_put(api, raw, account, api.files_url(o, p, "kept.bin"), chunked)
     assert_alive(api)
     # Let the server notice the disconnects before looking (no timing is asserted).
     time.sleep(0.5)
@@ -173,23 +173,23 @@ def test_a_cut_off_upload_leaves_nothing(
 
 
 def test_dot_segments_sent_raw_are_400(
-    api: Api, raw: Callable[..., RawResponse | None], user: Account
+    api: Api, raw: Callable[..., RawResponse | None], account: ServerUser
 ) -> None:
     """Literal `..` (which httpx would normalize away) reaches the server as sent."""
-    with api.client(user) as c:
-        p = api.create_project(c, user.name)["name"]
+    with api.client(account) as c:
+        p = api.create_project(c, account.name)["name"]
     netloc = urlsplit(api.url).netloc
     for path in ("a/../b", "..", "a/./b"):
         request = (
-            f"PUT {api.project_url(user.name, p)}/files/{path} HTTP/1.1\r\n"
-            f"Host: {netloc}\r\nAuthorization: Bearer {user.api_key}\r\n"
+            f"PUT {api.project_url(account.name, p)}/files/{path} HTTP/1.1\r\n"
+            f"Host: {netloc}\r\nAuthorization: Bearer {account.api_key}\r\n"
             "Content-Length: 1\r\nConnection: close\r\n\r\nx"
         ).encode()
         answer = raw(api.url, request)
         assert answer is not None
         assert answer.status == 400, answer.head
-    with api.client(user) as c:
-        assert api.tree(c, user.name, p) == []
+    with api.client(account) as c:
+        assert api.tree(c, account.name, p) == []
 
 
 # -- concurrency ------------------------------------------------------------------------------
@@ -211,14 +211,14 @@ def run_together(count: int, work: Callable[[int], T]) -> list[T]:
 
 
 def test_concurrent_writers_each_get_a_revision(
-    api: Api, user: Account, project: tuple[httpx.Client, str, str]
+    api: Api, account: ServerUser, project: tuple[httpx.Client, str, str]
 ) -> None:
     c, o, p = project
     url = api.files_url(o, p, "contended.bin")
     rounds = 3
 
     def work(i: int) -> list[httpx.Response]:
-        with api.client(user) as mine:
+        with api.client(account) as mine:
             return [mine.put(url, content=f"writer {i} round {n}".encode()) for n in range(rounds)]
 
     responses = [r for batch in run_together(12, work) for r in batch]
@@ -238,14 +238,14 @@ def test_concurrent_writers_each_get_a_revision(
 
 
 def test_concurrent_if_match_writers_exactly_one_wins(
-    api: Api, user: Account, project: tuple[httpx.Client, str, str]
+    api: Api, account: ServerUser, project: tuple[httpx.Client, str, str]
 ) -> None:
     c, o, p = project
     base = api.put(c, o, p, "cas.txt", b"base")
     url = api.files_url(o, p, "cas.txt")
 
     def work(i: int) -> httpx.Response:
-        with api.client(user) as mine:
+        with api.client(account) as mine:
             return mine.put(
                 url, content=f"writer {i}".encode(), headers={"If-Match": f'"{base["revision"]}"'}
             )
@@ -264,13 +264,13 @@ def test_concurrent_if_match_writers_exactly_one_wins(
 
 
 def test_concurrent_creators_exactly_one_wins(
-    api: Api, user: Account, project: tuple[httpx.Client, str, str]
+    api: Api, account: ServerUser, project: tuple[httpx.Client, str, str]
 ) -> None:
     c, o, p = project
     url = api.files_url(o, p, "once.txt")
 
     def create_file(i: int) -> httpx.Response:
-        with api.client(user) as mine:
+        with api.client(account) as mine:
             return mine.put(url, content=f"creator {i}".encode(), headers={"If-None-Match": "*"})
 
     responses = run_together(10, create_file)
@@ -282,7 +282,7 @@ def test_concurrent_creators_exactly_one_wins(
     assert len(api.revisions(c, o, p, "once.txt")) == 1
 
     def create_project(i: int) -> httpx.Response:
-        with api.client(user) as mine:
+        with api.client(account) as mine:
             return mine.post(f"/api/storage/projects/{o}", json={"name": "raced"})
 
     responses = run_together(10, create_project)

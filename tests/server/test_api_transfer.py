@@ -12,7 +12,7 @@ if TYPE_CHECKING:
     import httpx
 
     from tests.conftest import Account
-    from tests.server.conftest import Api
+    from tests.server.conftest import Api, ServerUser
 
 SOURCE_FILES = {
     "top.txt": b"top",
@@ -24,13 +24,13 @@ SOURCE_FILES = {
 
 
 @pytest.fixture
-def project(api: Api, user: Account) -> Iterator[tuple[httpx.Client, str, str]]:
+def project(api: Api, account: ServerUser) -> Iterator[tuple[httpx.Client, str, str]]:
     """The user's project holding SOURCE_FILES."""
-    with api.client(user) as c:
-        p = api.create_project(c, user.name)["name"]
+    with api.client(account) as c:
+        p = api.create_project(c, account.name)["name"]
         for path, content in SOURCE_FILES.items():
-            api.put(c, user.name, p, path, content)
-        yield c, user.name, p
+            api.put(c, account.name, p, path, content)
+        yield c, account.name, p
 
 
 def items_of(response: httpx.Response) -> list[tuple[str, str]]:
@@ -294,7 +294,9 @@ def test_between_users_with_grants(
         },
     ],
 )
-def test_malformed_transfer_body_is_400(api: Api, user: Account, body: dict[str, Any]) -> None:
-    with api.client(user) as c:
+def test_malformed_transfer_body_is_400(
+    api: Api, account: ServerUser, body: dict[str, Any]
+) -> None:
+    with api.client(account) as c:
         api.check_error(c.post("/api/storage/copy", json=body), 400, "invalid")
         api.check_error(c.post("/api/storage/move", json=body), 400, "invalid")

@@ -131,13 +131,13 @@ LAYOUT = [
 
 
 @pytest.fixture
-def layout(api: Api, user: Account) -> Iterator[tuple[httpx.Client, str, str]]:
-    with api.client(user) as c:
-        p = api.create_project(c, user.name)["name"]
+def layout(api: Api, account: ServerUser) -> Iterator[tuple[httpx.Client, str, str]]:
+    with api.client(account) as c:
+        p = api.create_project(c, account.name)["name"]
         for name in LAYOUT:
-            api.put(c, user.name, p, name, name.encode())
-        assert c.put(api.directories_url(user.name, p, "empty")).status_code == 201
-        yield c, user.name, p
+            api.put(c, account.name, p, name, name.encode())
+        assert c.put(api.directories_url(account.name, p, "empty")).status_code == 201
+        yield c, account.name, p
 
 
 def test_recursive_listing_includes_markers(
@@ -218,11 +218,11 @@ def test_delimiter_groups_directories(
     ] == expected
 
 
-def test_directories_sort_by_their_path(api: Api, user: Account) -> None:
+def test_directories_sort_by_their_path(api: Api, account: ServerUser) -> None:
     """docs/api.md: "paged `File`s and `Directory`s sorted by path"; a Directory's path is
     `a`, which sorts before `a-b.txt` ('-' < '/' would put an S3-style key `a/` after it)."""
-    o = user.name
-    with api.client(user) as c:
+    o = account.name
+    with api.client(account) as c:
         p = api.create_project(c, o)["name"]
         for name in ("a-b.txt", "a/x.txt", "a0.txt"):
             api.put(c, o, p, name, b".")

@@ -17,15 +17,15 @@ if TYPE_CHECKING:
 
     from anaconda_storage_server.testing import LocalServer
     from tests.conftest import Account
-    from tests.server.conftest import Api
+    from tests.server.conftest import Api, ServerUser
 
 PARTS = {1: os.urandom(1024 * 1024), 2: os.urandom(300_000), 3: b"the last part"}
 
 
 @pytest.fixture
-def project(api: Api, user: Account) -> Iterator[tuple[httpx.Client, str, str]]:
-    with api.client(user) as c:
-        yield c, user.name, api.create_project(c, user.name)["name"]
+def project(api: Api, account: ServerUser) -> Iterator[tuple[httpx.Client, str, str]]:
+    with api.client(account) as c:
+        yield c, account.name, api.create_project(c, account.name)["name"]
 
 
 def start(

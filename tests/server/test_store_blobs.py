@@ -27,10 +27,28 @@ async def broken(*parts: bytes) -> AsyncIterator[bytes]:
     raise ConnectionError("client gone")
 
 
+async def receive_all(
+    blobs: Blobs,
+    stream: AsyncIterator[bytes],
+    *,
+    limit: int | None = None,
+    expected: str | None = None,
+) -> BlobWriter:
+    """What an upload route does: stream in, then complete (tail, fsync, digest check)."""
+    writer = BlobWriter(blobs.temp)
+    tail = await receive(writer, stream, limit=limit)
+    try:
+        writer.complete(tail, expected)
+    except BaseException:
+        writer.discard()
+        raise
+    return writer
+
+
 async def test_receive_hashes_and_stores(tmp_path: Path) -> None:
     blobs = Blobs(tmp_path / "blobs")
     data = [b"a" * 700_000, b"b" * 700_000, b"c"]  # crosses the 1 MiB write buffer
-    writer = await receive(blobs.temp, chunks(*data))
+    writer = await receive_all(blobs, chunks(*data))
     content = b"".join(data)
     assert writer.size == len(content)
     assert writer.sha256 == hashlib.sha256(content).hexdigest()
@@ -42,8 +60,8 @@ async def test_receive_hashes_and_stores(tmp_path: Path) -> None:
 
 async def test_same_content_is_stored_once(tmp_path: Path) -> None:
     blobs = Blobs(tmp_path / "blobs")
-    first = await receive(blobs.temp, chunks(b"same"))
-    second = await receive(blobs.temp, chunks(b"same"))
+    first = await receive_all(blobs, chunks(b"same"))
+    second = await receive_all(blobs, chunks(b"same"))
     blobs.store(first)
     blobs.store(second)
     assert blobs.all_digests() == {first.sha256}
@@ -64,7 +82,7 @@ async def test_a_failed_receive_leaves_nothing(
 ) -> None:
     blobs = Blobs(tmp_path / "blobs")
     with pytest.raises(error):
-        await receive(blobs.temp, stream(), limit=limit, expected_sha256=expected)  # type: ignore[operator]
+        await receive_all(blobs, stream(), limit=limit, expected=expected)  # type: ignore[operator]
     assert list(blobs.temp.iterdir()) == []
     assert blobs.all_digests() == set()
 
