@@ -133,3 +133,26 @@ def test_add_user_errors_are_reported(tmp_path: Path) -> None:
         server.add_user("dave")
     with pytest.raises(ServerError, match="no user"):
         server.add_org("team", ["nobody"])
+
+
+def test_exported_members() -> None:
+    import anaconda_storage_server
+    from anaconda_storage_server.app import create_app
+
+    assert sorted(anaconda_storage_server.__all__) == ["LocalServer", "__version__", "create_app"]
+    assert anaconda_storage_server.LocalServer is LocalServer
+    assert anaconda_storage_server.create_app is create_app
+    with pytest.raises(AttributeError):
+        anaconda_storage_server.nothing  # noqa: B018
+
+
+def test_the_account_commands_do_not_import_the_web_stack(tmp_path: Path) -> None:
+    code = (
+        "import sys; from anaconda_storage_server.cli import main;"
+        f"main(['users', 'add', 'quick', '--data', {str(tmp_path)!r}]);"
+        "print(sorted(m for m in ('starlette', 'uvicorn', 'anyio', 'httpx') if m in sys.modules))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    )
+    assert result.stdout.strip().splitlines()[-1] == "[]"

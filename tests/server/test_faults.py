@@ -127,4 +127,5 @@ def test_every_request_can_fail(tmp_path: Path, anyio_backend: str) -> None:
         answer = httpx.get(f"{server.url}/api/account", headers={"Authorization": f"Bearer {key}"})
         assert answer.status_code == 503
         assert answer.headers["retry-after"] == "0"
+        assert answer.headers["api-version"] == "2023.11.28"
         assert answer.json()["error"]["code"] == "unavailable"

@@ -1,9 +1,31 @@
-"""anaconda-storage-server."""
+"""anaconda-storage-server: a local server speaking the Anaconda Cloud Storage API.
+
+`create_app` builds the ASGI application over a data directory; `LocalServer` runs the real
+server in a subprocess (tests, demos, benchmarks). Both are imported on first use, so the
+`users add` command, which imports this package, stays free of Starlette and starts fast.
+"""
 
 from __future__ import annotations
 
 from importlib.metadata import version as _version
+from typing import TYPE_CHECKING, Any
 
 __version__ = _version("anaconda-storage-server")
 
-__all__ = ["__version__"]
+if TYPE_CHECKING:
+    from anaconda_storage_server.app import create_app
+    from anaconda_storage_server.testing import LocalServer
+
+__all__ = ["LocalServer", "__version__", "create_app"]
+
+
+def __getattr__(name: str) -> Any:
+    if name == "create_app":
+        from anaconda_storage_server.app import create_app
+
+        return create_app
+    if name == "LocalServer":
+        from anaconda_storage_server.testing import LocalServer
+
+        return LocalServer
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -128,7 +128,7 @@ def create_app(
         upload_expiry: Seconds after which an untouched multipart session is removed.
 
     Returns:
-        An ASGI application (Starlette inside the fault-injection middleware).
+        An ASGI application: Starlette inside the fault injection, inside `Api-Version`.
     """
     state = open_context(data_dir, upload_expiry=upload_expiry)
 
@@ -165,7 +165,9 @@ def create_app(
     assert isinstance(app.router, Router)
     app.router.redirect_slashes = False
     app.state.context = state
-    return Faults(_ApiVersion(app), latency_ms=latency_ms, fault_rate=fault_rate, cut_rate=cut_rate)
+    # Api-Version outermost: injected faults carry it too.
+    faults = Faults(app, latency_ms=latency_ms, fault_rate=fault_rate, cut_rate=cut_rate)
+    return _ApiVersion(faults)
 
 
 async def _expire_uploads(state: Context) -> None:

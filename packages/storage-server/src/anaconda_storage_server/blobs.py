@@ -70,6 +70,22 @@ class BlobWriter:
         self.sha256 = self._hash.hexdigest()
         return self.sha256
 
+    def complete(self, tail: bytes, expected_sha256: str | None = None) -> str:
+        """Write the last bytes, make the file durable, check its digest; its sha256.
+
+        Raises:
+            ApiError: 400 when the content's sha256 is not `expected_sha256`.
+        """
+        self.write(tail)
+        sha256 = self.finish()
+        if expected_sha256 is not None and sha256 != expected_sha256:
+            raise ApiError(
+                400,
+                f"the content's sha256 is {sha256}, not {expected_sha256} (X-Storage-Sha256)",
+                field="X-Storage-Sha256",
+            )
+        return sha256
+
     def discard(self) -> None:
         """Close and remove the file (nothing of it stays)."""
         if self._file is not None:
@@ -79,18 +95,16 @@ class BlobWriter:
 
 
 async def receive(
-    directory: Path,
-    chunks: AsyncIterator[bytes],
-    *,
-    limit: int | None = None,
-    expected_sha256: str | None = None,
-) -> BlobWriter:
-    """Write a stream of chunks to a new file in `directory`, fsynced, and return it.
+    writer: BlobWriter, chunks: AsyncIterator[bytes], *, limit: int | None = None
+) -> bytes:
+    """Write a stream of chunks to `writer`, buffered; return the tail not yet written.
 
-    On any failure (a client that disconnects, a stream over `limit`, a digest that does not
-    match `expected_sha256`) the file is removed and the exception propagates.
+    Full buffers are written and hashed in worker threads. The tail (under `BUFFER_SIZE`
+    bytes: all of a small file) is returned for `BlobWriter.complete`, which the caller runs
+    in the same thread hop as its commit, so a small upload costs one hop for its content.
+    On any failure (a client that disconnects, a stream over `limit`) the file is removed
+    and the exception propagates.
     """
-    writer = await anyio.to_thread.run_sync(BlobWriter, directory)
     try:
         buffer = bytearray()
         async for chunk in chunks:
@@ -100,25 +114,12 @@ async def receive(
             if len(buffer) >= BUFFER_SIZE:
                 data, buffer = bytes(buffer), bytearray()
                 await anyio.to_thread.run_sync(writer.write, data)
-        data = bytes(buffer)
-
-        def last_write() -> str:
-            writer.write(data)
-            return writer.finish()
-
-        sha256 = await anyio.to_thread.run_sync(last_write)
-        if expected_sha256 is not None and sha256 != expected_sha256:
-            raise ApiError(
-                400,
-                f"the content's sha256 is {sha256}, not {expected_sha256} (X-Storage-Sha256)",
-                field="X-Storage-Sha256",
-            )
     except BaseException:
         # Shielded: the request may be cancelled (client gone), the file must still go.
         with anyio.CancelScope(shield=True):
             await anyio.to_thread.run_sync(writer.discard)
         raise
-    return writer
+    return bytes(buffer)
 
 
 class Blobs:

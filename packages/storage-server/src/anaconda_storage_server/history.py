@@ -226,6 +226,33 @@ def has_history(connection: sqlite3.Connection, project_id: str, path: str) -> b
     return row is not None
 
 
+def live_paths(instant: int | None) -> str:
+    """SQL of `(path, seq)` for the live files with `?1 <= path < ?2` (`?2` NULL: no bound).
+
+    `?1`: project id, `?2`/`?3`: the path bounds, `?4`: the instant when `instant` is not
+    None (the current state otherwise).
+    """
+    if instant is None:
+        return """SELECT path, seq FROM live WHERE project_id = ?1 AND path >= ?2
+            AND (?3 IS NULL OR path < ?3)"""
+    return """SELECT r.path, r.seq FROM revisions r JOIN (
+            SELECT max(seq) AS seq FROM revisions WHERE project_id = ?1 AND path >= ?2
+            AND (?3 IS NULL OR path < ?3) AND created_us <= ?4 GROUP BY path
+        ) latest ON latest.seq = r.seq WHERE r.deleted = 0"""
+
+
+def versions_by_seq(connection: sqlite3.Connection, seqs: list[int]) -> dict[int, Version]:
+    """The revisions of these sequence numbers."""
+    found: dict[int, Version] = {}
+    for start in range(0, len(seqs), 500):
+        batch = seqs[start : start + 500]
+        rows = connection.execute(
+            f"{VERSION_SELECT} WHERE r.seq IN ({', '.join('?' * len(batch))})", tuple(batch)
+        ).fetchall()
+        found.update((row["seq"], Version.from_row(row)) for row in rows)
+    return found
+
+
 def versions(
     connection: sqlite3.Connection,
     project_id: str,
@@ -246,24 +273,11 @@ def versions(
         limit: At most that many (-1: all).
     """
     low, high = prefix_bounds(prefix)
-    low = max(low, start)
-    if instant is None:
-        rows = connection.execute(
-            f"{VERSION_SELECT} JOIN live ON live.seq = r.seq"
-            " WHERE live.project_id = ?1 AND live.path >= ?2 AND (?3 IS NULL OR live.path < ?3)"
-            " ORDER BY live.path LIMIT ?4",
-            (project_id, low, high, limit),
-        ).fetchall()
-    else:
-        rows = connection.execute(
-            f"""WITH latest(seq) AS (
-                SELECT max(seq) FROM revisions WHERE project_id = ?1 AND path >= ?2
-                AND (?3 IS NULL OR path < ?3) AND created_us <= ?5 GROUP BY path
-            )
-            {VERSION_SELECT} JOIN latest ON latest.seq = r.seq
-            WHERE r.deleted = 0 ORDER BY r.path LIMIT ?4""",
-            (project_id, low, high, limit, instant),
-        ).fetchall()
+    rows = connection.execute(
+        f"WITH paths(path, seq) AS ({live_paths(instant)})"
+        f" {VERSION_SELECT} JOIN paths ON paths.seq = r.seq ORDER BY paths.path LIMIT ?5",
+        (project_id, max(low, start), high, instant, limit),
+    ).fetchall()
     return [Version.from_row(row) for row in rows if row["path"].startswith(prefix)]
 
 

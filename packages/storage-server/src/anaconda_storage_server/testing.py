@@ -15,7 +15,6 @@ the tail of its stderr.
 from __future__ import annotations
 
 import contextlib
-import os
 import re
 import signal
 import subprocess
@@ -191,6 +190,11 @@ class LocalServer:
         process.wait()
 
     @property
+    def pid(self) -> int | None:
+        """The server process's id, None when it is not running."""
+        return self._process.pid if self._process is not None else None
+
+    @property
     def running(self) -> bool:
         return self._process is not None and self._process.poll() is None
 
@@ -228,4 +232,5 @@ class LocalServer:
         process = getattr(self, "_process", None)
         if process is not None and process.poll() is None:
             with contextlib.suppress(OSError):
-                os.kill(process.pid, signal.SIGKILL)
+                process.kill()
+                process.wait(STOP_TIMEOUT)

@@ -1,10 +1,13 @@
 """The tree listing of a project: by path, with prefix, `/` delimiter, checkpoint and paging.
 
-Without a delimiter every live file whose path starts with `prefix` is listed. With `/`,
-everything below the next `/` after the prefix is one `Directory` entry, as S3 lists
-common prefixes. Entries are sorted by path (a directory at the place of `dir/`). A cursor
-holds the last entry's key, a path or a `dir/`; the next page starts right after it, which
-for a directory means after everything below it.
+Without a delimiter every live file whose path starts with `prefix` is listed, by path, and
+a cursor continues after the last path (keyset paging on the index).
+
+With `/`, everything below the next `/` after the prefix is one `Directory` entry, as S3
+lists common prefixes, but entries are sorted by their own path (docs/api.md: a directory
+`a` sorts before a file `a-b.txt`, where S3 would sort its key `a/` after it). That order is
+not the order of the files' paths, so SQL computes each file's entry (its path cut at the
+next `/`), groups and sorts them, and the cursor continues after the last entry's path.
 """
 
 from __future__ import annotations
@@ -24,12 +27,44 @@ from anaconda_storage_server.history import (
     checkpoint_instant,
     directory_json,
     format_instant,
+    live_paths,
     versions,
+    versions_by_seq,
 )
-from anaconda_storage_server.names import path_after
+from anaconda_storage_server.names import path_after, prefix_bounds
 from anaconda_storage_server.paging import Page
 
 MAX_PREFIX = 1024
+Entry = tuple[str, dict[str, Any]]  # (sort key, File or Directory)
+
+
+def _delimited(
+    state: Context, project_id: str, prefix: str, after: str, instant: int | None, limit: int
+) -> list[Entry]:
+    low, high = prefix_bounds(prefix)
+    connection = state.database.connection()
+    # ?5: the prefix length; an entry is the path cut before the first "/" after it.
+    rows = connection.execute(
+        f"""WITH paths(path, seq) AS ({live_paths(instant)}),
+        entries(entry, path, seq) AS (
+            SELECT CASE WHEN instr(substr(path, ?5 + 1), '/') > 0
+                THEN substr(path, 1, ?5 + instr(substr(path, ?5 + 1), '/') - 1)
+                ELSE path END, path, seq
+            FROM paths
+        )
+        SELECT entry, max(entry != path) AS directory,
+            max(CASE WHEN entry = path THEN seq END) AS seq
+        FROM entries WHERE entry > ?6 GROUP BY entry ORDER BY entry LIMIT ?7""",
+        (project_id, low, high, instant, len(prefix), after, limit),
+    ).fetchall()
+    files = versions_by_seq(connection, [row["seq"] for row in rows if not row["directory"]])
+    return [
+        (row["entry"], directory_json(row["entry"]))
+        if row["directory"]
+        else (row["entry"], files[row["seq"]].file_json())
+        for row in rows
+        if row["entry"].startswith(prefix)
+    ]
 
 
 def list_entries(
@@ -42,36 +77,26 @@ def list_entries(
     delimited: bool,
     point: ReadPoint,
     page: Page,
-) -> tuple[list[tuple[str, dict[str, Any]]], int | None]:
-    """Up to `limit + 1` entries `(key, File or Directory)` and the checkpoint instant."""
-    wanted = page.limit + 1
+) -> tuple[list[Entry], int | None]:
+    """Up to `limit + 1` entries `(path, File or Directory)` and the checkpoint instant."""
+    after = page.after if isinstance(page.after, str) else None
     with state.database.read() as connection:
         project = open_project(connection, user, owner, name, "read")
         instant = None
         if point.checkpoint is not None:
             instant = checkpoint_instant(connection, project.id, point.checkpoint)
-        start = path_after(page.after) if isinstance(page.after, str) else ""
-        entries: list[tuple[str, dict[str, Any]]] = []
-        while len(entries) < wanted:
-            batch = versions(
+        if delimited:
+            entries = _delimited(state, project.id, prefix, after or "", instant, page.limit + 1)
+        else:
+            found = versions(
                 connection,
                 project.id,
                 prefix=prefix,
-                start=start,
+                start=path_after(after) if after is not None else "",
                 instant=instant,
-                limit=wanted - len(entries),
+                limit=page.limit + 1,
             )
-            if not batch:
-                break
-            for version in batch:
-                rest = version.path[len(prefix) :]
-                if delimited and "/" in rest:
-                    key = prefix + rest.split("/", 1)[0] + "/"
-                    entries.append((key, directory_json(key[:-1])))
-                    start = path_after(key)
-                    break  # continue after everything below the directory
-                entries.append((version.path, version.file_json()))
-                start = path_after(version.path)
+            entries = [(version.path, version.file_json()) for version in found]
         return entries, instant
 
 

@@ -176,10 +176,15 @@ async def get_upload(request: Request) -> JSONResponse:
     return JSONResponse(upload)
 
 
-def _check_session(state: Context, user: Owner, owner: str, name: str, upload_id: str) -> None:
+def _open_part(state: Context, user: Owner, owner: str, name: str, upload_id: str) -> BlobWriter:
+    # Fail fast, before the body; `_save_part` checks again.
     with state.database.read() as connection:
         project = open_project(connection, user, owner, name, "write")
         _session(connection, state, project, upload_id)
+    try:
+        return BlobWriter(state.uploads_dir / upload_id)
+    except FileNotFoundError:  # the session was removed meanwhile
+        raise not_found("upload", f"no upload session {upload_id}") from None
 
 
 def _save_part(
@@ -190,9 +195,12 @@ def _save_part(
     upload_id: str,
     number: int,
     writer: BlobWriter,
+    tail: bytes,
+    sha256: str | None,
 ) -> dict[str, Any]:
     replaced: list[str] = []
     try:
+        writer.complete(tail, sha256)
         with state.database.write() as transaction:
             project = open_project(transaction.connection, user, owner, name, "write")
             _session(transaction.connection, state, project, upload_id)
@@ -234,17 +242,11 @@ async def put_part(request: Request) -> JSONResponse:
         raise ApiError(413, "a part is at most 5 GiB")
     state = context(request)
     owner, name, upload_id = (request.path_params[key] for key in ("owner", "project", "id"))
-    await state.run(_check_session, state, user, owner, name, upload_id)
-    try:
-        writer = await receive(
-            state.uploads_dir / upload_id,
-            request.stream(),
-            limit=MAX_PART_SIZE,
-            expected_sha256=sha256,
-        )
-    except FileNotFoundError:  # the session was removed meanwhile
-        raise not_found("upload", f"no upload session {upload_id}") from None
-    part = await state.run(_save_part, state, user, owner, name, upload_id, number, writer)
+    writer = await state.run(_open_part, state, user, owner, name, upload_id)
+    tail = await receive(writer, request.stream(), limit=MAX_PART_SIZE)
+    part = await state.run(
+        _save_part, state, user, owner, name, upload_id, number, writer, tail, sha256
+    )
     return JSONResponse(part)
 
 
@@ -368,6 +370,10 @@ async def abort_upload(request: Request) -> Response:
 
 def expire(state: Context) -> int:
     """Remove the sessions untouched for longer than the expiry; how many."""
+    with state.database.read() as connection:
+        oldest = connection.execute("SELECT min(touched_us) FROM uploads").fetchone()[0]
+    if oldest is None or oldest >= wall_us() - _expiry_us(state):
+        return 0  # nothing to do: no write transaction
     with state.database.write() as transaction:
         expired = [
             row[0]
