@@ -83,9 +83,8 @@ class Cli:
         env: Mapping[str, str] | None = None,
     ) -> Result:
         """Run in-process through anaconda-cli-base's app, as `anaconda` would."""
-        from typer.testing import CliRunner
-
         from anaconda_cli_base.cli import app
+        from typer.testing import CliRunner
 
         try:
             runner = CliRunner(mix_stderr=False)  # type: ignore[call-arg]  # click < 8.2

@@ -39,7 +39,7 @@ def test_help_shows_an_example(cli: Any, name: str) -> None:
     result = cli(name, "--help")
     assert result.code == 0, result
     assert "Examples" in result.out
-    assert f"$ anaconda storage {name}" in result.out or name == "checkpoint"
+    assert f"$ anaconda storage {name}" in result.out
     assert "anaconda storage" in result.out
 
 
@@ -97,3 +97,59 @@ def test_usage_error_of_the_framework(cli: Any) -> None:
     result = cli("ls", "--no-such-option")
     assert result.code == 2
     assert "No such option" in result.out + result.err
+
+
+def test_shell_completion_of_commands(cli: Any) -> None:
+    result = cli.run(
+        env={
+            "_ANACONDA_COMPLETE": "complete_bash",
+            "COMP_WORDS": "anaconda storage ch",
+            "COMP_CWORD": "2",
+        }
+    )
+    assert result.code == 0, result
+    assert {"chattr", "checkpoint", "chmod"} <= set(result.out.replace("plain,", "").split())
+    script = cli.run(env={"_ANACONDA_COMPLETE": "source_bash"})
+    assert "complete -o default -F _anaconda_completion anaconda" in script.out
+
+
+def test_shell_completion_of_remote_paths(cli: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    from anaconda_storage_cli.completion import REMOTE_COMPLETION, complete_remote_path
+
+    owner = cli.account.name
+    assert cli(*["mkdir", f"{owner}/sales/inbox"], "-p").code == 0
+    assert cli("touch", f"{owner}/sales/index.html").code == 0
+    for name, value in cli.env().items():
+        monkeypatch.setenv(name, value)
+    assert f"{owner}/" in complete_remote_path("")
+    assert complete_remote_path(f"{owner}/sa") == [f"{owner}/sales/"]
+    assert complete_remote_path(f"anaconda://{owner}/sales/in") == [
+        f"anaconda://{owner}/sales/inbox/",
+        f"anaconda://{owner}/sales/index.html",
+    ]
+    assert complete_remote_path("Bad Owner/") == []  # never an error
+    if not REMOTE_COMPLETION:
+        pytest.skip("typer < 0.15.1 cannot complete arguments without a deprecation warning")
+    result = cli.run(
+        env={
+            "_ANACONDA_COMPLETE": "complete_bash",
+            "COMP_WORDS": f"anaconda storage ls {owner}/sales/inb",
+            "COMP_CWORD": "3",
+        }
+    )
+    assert result.out.replace("plain,", "").split() == [f"{owner}/sales/inbox/"]
+
+
+def test_entry_point_and_exports() -> None:
+    from importlib.metadata import entry_points
+
+    import typer
+
+    import anaconda_storage_cli
+    from anaconda_storage_cli.app import app
+
+    (entry,) = [e for e in entry_points(group="anaconda_cli.subcommand") if e.name == "storage"]
+    assert entry.value == "anaconda_storage_cli.app:app"
+    assert entry.load() is app
+    assert isinstance(app, typer.Typer)
+    assert anaconda_storage_cli.__all__ == ["__version__"]

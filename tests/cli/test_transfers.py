@@ -74,7 +74,7 @@ def test_finish_partial_failure(capsys: pytest.CaptureFixture[str]) -> None:
     err = capsys.readouterr().err
     assert "Uploaded 1 file" in err
     assert "1 failed" in err
-    assert "error: b: b not found" in err
+    assert "error: b not found" in err  # the message names the file: not twice
 
 
 def test_finish_all_failed_takes_the_first_failures_code() -> None:
@@ -108,7 +108,7 @@ def test_finish_json(capsys: pytest.CaptureFixture[str]) -> None:
 
 def test_finish_ok_and_dry_run(capsys: pytest.CaptureFixture[str]) -> None:
     finish(Summary("upload", directories=["x"]), Output())
-    assert "Uploaded 0 files, 0 B in 0.0 s; 1 empty directories made" in capsys.readouterr().err
+    assert "Uploaded 0 files, 0 B in 0.0 s; 1 empty directory made" in capsys.readouterr().err
     finish(Summary("remove", dry_run=True), Output())
     assert "dry run: would have removed 0 files; nothing was changed" in capsys.readouterr().err
     finish(Summary("upload"), Output(quiet=True))

@@ -190,3 +190,22 @@ def test_client_from_uri_options() -> None:
         assert client.config.api_version == "2024.01.01"
     with StorageClient.from_uri(uri, api_key="explicit") as client:
         assert client.config.api_key == "explicit"
+
+
+def test_anaconda_auth_is_not_imported_when_it_has_nothing_to_say(tmp_path: Path) -> None:
+    # Explicit (or environment) key and domain and no config file: anaconda-auth, and
+    # pydantic with it, stay unimported (Dask workers each make a client).
+    env = {"HOME": str(tmp_path), "PATH": "/usr/bin:/bin", "ANACONDA_CLOUD_API_KEY": "k"}
+    code = (
+        "import sys; from anaconda_storage_core import StorageClient as C;"
+        "C(domain='http://127.0.0.1:1').close(); print('anaconda_auth' in sys.modules)"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], env=env, check=True, capture_output=True, text=True
+    )
+    assert out.stdout.strip() == "False"
+    write_config(tmp_path, "[plugin.auth]\nssl_verify = false\n")
+    out = subprocess.run(
+        [sys.executable, "-c", code], env=env, check=True, capture_output=True, text=True
+    )
+    assert out.stdout.strip() == "True"

@@ -213,11 +213,13 @@ async def test_upload_body_is_sent_again_on_retry(make: Clients, tmp_path: Path)
     local.write_bytes(b"x" * 100_000)
     bodies: list[bytes] = []
 
+    digest = hashlib.sha256(b"x" * 100_000).hexdigest()
+
     def record(request: httpx.Request) -> httpx.Response:
         bodies.append(request.read())
         return httpx.Response(
             201,
-            json={"path": "q1.csv", "size": 100_000, "sha256": "", "revision": REVISION},
+            json={"path": "q1.csv", "size": 100_000, "sha256": digest, "revision": REVISION},
         )
 
     def fail(request: httpx.Request) -> httpx.Response:
@@ -227,9 +229,23 @@ async def test_upload_body_is_sent_again_on_retry(make: Clients, tmp_path: Path)
     script = Script(fail, record)
     await make(script).upload("alice/sales/q1.csv", local)
     assert bodies == [b"x" * 100_000]
-    sent = script.requests[1]
-    assert sent.headers["X-Storage-Sha256"] == hashlib.sha256(b"x" * 100_000).hexdigest()
-    assert sent.headers["Content-Length"] == "100000"
+    assert script.requests[1].headers["Content-Length"] == "100000"
+
+
+async def test_upload_stored_differently_is_a_checksum_mismatch(
+    make: Clients, tmp_path: Path
+) -> None:
+    local = tmp_path / "f.bin"
+    local.write_bytes(b"sent")
+    stored = {"path": "q1.csv", "size": 4, "sha256": "0" * 64, "revision": REVISION}
+    with pytest.raises(ChecksumMismatch, match=REVISION):
+        await make(Script(httpx.Response(200, json=stored))).upload("alice/sales/q1.csv", local)
+    # Bytes in memory are hashed first: the server checks them before keeping anything.
+    script = Script(
+        httpx.Response(200, json={**stored, "sha256": hashlib.sha256(b"b").hexdigest()})
+    )
+    await make(script).upload("alice/sales/q1.csv", b"b")
+    assert script.requests[0].headers["X-Storage-Sha256"] == hashlib.sha256(b"b").hexdigest()
 
 
 class Broken(httpx.SyncByteStream, httpx.AsyncByteStream):

@@ -41,6 +41,17 @@ def account(storage_server: LocalServer) -> Credentials:
     return Credentials(name, storage_server.add_user(name), storage_server.url)
 
 
+@pytest.fixture
+def new_credentials(storage_server: LocalServer) -> Callable[[str], Credentials]:
+    """A factory of further users: `new_credentials("reader")`."""
+
+    def make(prefix: str) -> Credentials:
+        name = f"{prefix}{next(_accounts)}"
+        return Credentials(name, storage_server.add_user(name), storage_server.url)
+
+    return make
+
+
 def _filesystem(credentials: Credentials) -> AnacondaFileSystem:
     return AnacondaFileSystem(
         api_key=credentials.api_key, domain=credentials.url, skip_instance_cache=True

@@ -8,14 +8,22 @@ and pipe suites exist from fsspec 2024.12 on.
 from __future__ import annotations
 
 import pytest
+from fsspec.implementations.local import LocalFileSystem
 from fsspec.tests import abstract
 
 from anaconda_storage_fsspec import AnacondaFileSystem
 
 
 class AnacondaFixtures(abstract.AbstractFixtures):  # type: ignore[misc]
+    # fsspec before 2024.12 defines this class-scoped fixture as an instance method, which
+    # pytest 9 deprecates (an error here, with filterwarnings = error).
+    @pytest.fixture(scope="class")
+    @classmethod
+    def local_fs(cls) -> LocalFileSystem:
+        return LocalFileSystem(auto_mkdir=True)
+
     @pytest.fixture
-    def fs(self, fs: AnacondaFileSystem) -> AnacondaFileSystem:  # noqa: PT004
+    def fs(self, fs: AnacondaFileSystem) -> AnacondaFileSystem:
         return fs
 
     @pytest.fixture

@@ -18,6 +18,7 @@ import typer
 from typer.core import TyperGroup
 
 from anaconda_storage_cli.commands import browse, change, projects, transfer
+from anaconda_storage_cli.completion import enable_shell_completion
 
 __all__ = ["app"]
 
@@ -91,8 +92,9 @@ app = typer.Typer(
     no_args_is_help=True,
     help="Anaconda Cloud Storage: versioned, permissioned files, from the terminal.",
     epilog=(
-        "Paths are owner/project[#checkpoint]/path[#revision]; the anaconda:// prefix is"
-        " optional. Run `anaconda storage COMMAND --help` for examples."
+        "Paths are owner/project/path, anaconda:// optional; owner/project#<checkpoint>/path"
+        " and owner/project/path#<revision> read history. Run `anaconda storage COMMAND"
+        " --help` for examples."
     ),
 )
 
@@ -101,7 +103,8 @@ app = typer.Typer(
 def storage() -> None:
     """Anaconda Cloud Storage: versioned, permissioned files, from the terminal.
 
-    Paths are owner/project[#checkpoint]/path[#revision]; anaconda:// is optional.
+    Paths are owner/project/path, anaconda:// optional; add #<checkpoint> to the project or
+    #<revision> to a file to read history.
     """
 
 
@@ -115,6 +118,8 @@ _PANELS = {
     change: "Change files",
     projects: "Projects",
 }
+enable_shell_completion()
+
 for _module, _panel in _PANELS.items():
     for _name, (_function, _lines) in _module.COMMANDS.items():
         app.command(name=_name, epilog=_examples(_lines), rich_help_panel=_panel)(_function)

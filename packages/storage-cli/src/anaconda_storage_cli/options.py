@@ -11,6 +11,8 @@ from typing import Annotated, List, Optional  # noqa: UP035
 
 import typer
 
+from anaconda_storage_cli.completion import remote_completer
+
 __all__ = [
     "DryRunOpt",
     "ForceOpt",
@@ -31,14 +33,17 @@ PathArg = Annotated[
     str,
     typer.Argument(
         metavar="PATH",
-        help="owner/project[#checkpoint]/path[#revision], anaconda:// optional.",
+        **remote_completer(),
+        help="owner/project/path, anaconda:// optional; #<checkpoint> after the project or"
+        " #<revision> after the file reads history.",
         show_default=False,
     ),
 ]
 OptionalPathArg = Annotated[
     Optional[str],  # noqa: UP045
     typer.Argument(
-        metavar="[PATH]",
+        metavar="PATH",
+        **remote_completer(),
         help="Nothing (the owners), an owner, a project, a directory or a file;"
         " anaconda:// optional.",
         show_default=False,
@@ -48,7 +53,8 @@ PathsArg = Annotated[
     List[str],  # noqa: UP006
     typer.Argument(
         metavar="PATH...",
-        help="owner/project[/path], anaconda:// optional.",
+        **remote_completer(),
+        help="owner/project or owner/project/path, anaconda:// optional.",
         show_default=False,
     ),
 ]

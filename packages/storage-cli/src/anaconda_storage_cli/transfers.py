@@ -148,6 +148,14 @@ def line_for(operation: str, job: Job) -> str:
     return f"{past(operation)} {job.source}"
 
 
+def failure_line(job: Job, error: BaseException) -> str:
+    """``source: why``, without naming the source twice when the message already does."""
+    from anaconda_storage_cli.errors import describe
+
+    message = describe(error)
+    return message if job.source in message else f"{job.source}: {message}"
+
+
 def run_jobs(
     operation: str,
     jobs: Sequence[Job],
@@ -194,9 +202,7 @@ def run_jobs(
             raise
         except Exception as exc:
             outcome.error = exc
-            from anaconda_storage_cli.errors import describe
-
-            reporter.failed(key, f"{job.source}: {describe(exc)}")
+            reporter.failed(key, failure_line(job, exc))
         else:
             moved = outcome.bytes if outcome.bytes or job.size is not None else None
             reporter.done(key, line_for(operation, job), moved)
@@ -232,7 +238,7 @@ def finish(summary: Summary, output: Output) -> None:
     Raises:
         FilesFailed: Some files failed (exit code 6), or all did (the first one's code).
     """
-    from anaconda_storage_cli.errors import ExitCode, FilesFailed, describe, exit_code_of
+    from anaconda_storage_cli.errors import ExitCode, FilesFailed, exit_code_of
 
     if output.json:
         output.data(summary.to_json())
@@ -240,7 +246,7 @@ def finish(summary: Summary, output: Output) -> None:
         output.info(_summary_line(summary))
     for outcome in summary.failed:
         assert outcome.error is not None
-        output.error(f"{outcome.job.source}: {describe(outcome.error)}")
+        output.error(failure_line(outcome.job, outcome.error))
     if summary.failed:
         first = summary.failed[0].error
         assert first is not None

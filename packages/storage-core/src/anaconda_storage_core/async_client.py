@@ -145,7 +145,9 @@ class AsyncStorageClient:
             timeout = DEFAULT_TIMEOUT
         elif not isinstance(timeout, httpx.Timeout):
             timeout = httpx.Timeout(timeout)
-        self._runner = AsyncRunner(self.http, timeout, max_workers=self.upload_settings.concurrency)
+        self._runner = AsyncRunner(
+            self.http, timeout, max_workers=max(16, self.upload_settings.concurrency)
+        )
 
     @classmethod
     def from_uri(cls, uri: Location, **kwargs: Any) -> AsyncStorageClient:

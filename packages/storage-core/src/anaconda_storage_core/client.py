@@ -143,7 +143,9 @@ class StorageClient:
             timeout = DEFAULT_TIMEOUT
         elif not isinstance(timeout, httpx.Timeout):
             timeout = httpx.Timeout(timeout)
-        self._runner = Runner(self.http, timeout, max_workers=self.upload_settings.concurrency)
+        self._runner = Runner(
+            self.http, timeout, max_workers=max(16, self.upload_settings.concurrency)
+        )
 
     @classmethod
     def from_uri(cls, uri: Location, **kwargs: Any) -> StorageClient:

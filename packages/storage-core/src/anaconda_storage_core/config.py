@@ -187,14 +187,15 @@ def resolve_config(
     """
     env = os.environ if environ is None else environ
     options = options or {}
-    saved = login.login_settings() if use_login else login.LoginSettings()
-
     env_domain = _first(*(env.get(name) for name in ENV_DOMAINS))
-    resolved_domain = str(
-        _first(domain, options.get("domain"), env_domain, saved.domain, DEFAULT_DOMAIN)
-    )
-
     resolved_key = _first(api_key, options.get("api_key"), env.get(ENV_API_KEY))
+    resolved_domain = _first(domain, options.get("domain"), env_domain)
+    # anaconda-auth is asked only when it may have something to say: a setting is still
+    # missing, or it has a config file (or variables) that may set verify/extra_headers.
+    ask = use_login and (resolved_key is None or resolved_domain is None or login.configured(env))
+    saved = login.login_settings() if ask else login.LoginSettings()
+    resolved_domain = str(_first(resolved_domain, saved.domain, DEFAULT_DOMAIN))
+
     if resolved_key is None and use_login:
         # A key written in the config file belongs to the config's domain: never send it
         # to another server (the local one, say).

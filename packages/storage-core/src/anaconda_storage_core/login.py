@@ -11,12 +11,14 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import os
 import warnings
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
-__all__ = ["LoginSettings", "login_settings", "stored_token"]
+__all__ = ["LoginSettings", "configured", "login_settings", "stored_token"]
 
 logger = logging.getLogger(__name__)
 
@@ -56,6 +58,16 @@ def _quiet() -> Iterator[None]:
         finally:
             if console is not None:
                 console.quiet = quiet
+
+
+def configured(environ: Mapping[str, str] | None = None) -> bool:
+    """Whether anaconda-auth has settings to read: a config file, or ANACONDA_AUTH_*
+    variables. Checked without importing it (which costs a few tens of MiB and ms)."""
+    env = os.environ if environ is None else environ
+    path = env.get("ANACONDA_CONFIG_TOML") or "~/.anaconda/config.toml"
+    if Path(os.path.expandvars(os.path.expanduser(path))).is_file():
+        return True
+    return any(name.startswith("ANACONDA_AUTH_") for name in env)
 
 
 def login_settings() -> LoginSettings:

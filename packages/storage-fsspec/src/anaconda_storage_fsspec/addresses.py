@@ -120,7 +120,14 @@ def to_uri(path: str | StorageURI) -> StorageURI:
     """
     if isinstance(path, StorageURI):
         return path
-    return parse_uri(strip_protocol(path))
+    return _parsed(strip_protocol(path))
+
+
+@lru_cache(maxsize=8192)
+def _parsed(fs_path: str) -> StorageURI:
+    # StorageURI is immutable: one parse per path, however many calls name it (a batch of
+    # 1,000 files names each path several times on its way to the client).
+    return parse_uri(fs_path)
 
 
 def fs_path(uri: StorageURI) -> str:

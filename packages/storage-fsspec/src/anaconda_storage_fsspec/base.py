@@ -24,6 +24,7 @@ from collections.abc import Mapping
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
+import fsspec.asyn
 from fsspec.asyn import AsyncFileSystem, get_loop
 from fsspec.utils import stringify_path
 
@@ -51,22 +52,60 @@ _SETTLED = timedelta(minutes=5)
 Info = dict[str, Any]
 
 
-def _close_clients(clients: dict[Any, AsyncStorageClient]) -> None:
-    """Close the clients of a filesystem being collected, on the loops they belong to."""
-    for loop, client in list(clients.items()):
-        clients.pop(loop, None)
-        if loop.is_closed() or not loop.is_running():
-            continue  # nothing can run there any more; the process is ending or forked
-        closing = client.aclose()
-        try:
-            if asyncio.get_running_loop() is loop:
-                loop.create_task(closing)  # not awaited: we are inside that loop
-                continue
-        except RuntimeError:
-            pass
-        future = asyncio.run_coroutine_threadsafe(closing, loop)
-        with contextlib.suppress(Exception):
-            future.result(timeout=5)
+# Clients a forked child inherited from its parent: never used or closed there (their
+# sockets are the parent's), only kept from garbage collection, whose warnings about
+# unclosed sessions would be noise.
+_inherited: list[AsyncStorageClient] = []
+
+
+class _Sessions:
+    """The clients of one filesystem: one per event loop, in the process that made them."""
+
+    def __init__(self) -> None:
+        self.pid = os.getpid()
+        self.clients: dict[asyncio.AbstractEventLoop, AsyncStorageClient] = {}
+        self.lock = threading.Lock()
+
+    def _forked(self) -> bool:
+        if self.pid == os.getpid():
+            return False
+        _inherited.extend(self.clients.values())
+        self.clients = {}
+        self.lock = threading.Lock()  # the parent's may have been held by another thread
+        self.pid = os.getpid()
+        return True
+
+    def client(self, loop: asyncio.AbstractEventLoop, config: StorageConfig) -> AsyncStorageClient:
+        self._forked()
+        with self.lock:
+            client = self.clients.get(loop)
+            if client is None:
+                client = self.clients[loop] = AsyncStorageClient(config=config)
+        return client
+
+    def pop(self, loop: asyncio.AbstractEventLoop) -> AsyncStorageClient | None:
+        self._forked()
+        with self.lock:
+            return self.clients.pop(loop, None)
+
+    def close_all(self) -> None:
+        """Close every client on the loop it belongs to (those loops that still run)."""
+        if self._forked():
+            return
+        for loop in list(self.clients):
+            client = self.pop(loop)
+            if client is None or loop.is_closed() or not loop.is_running():
+                continue  # nothing runs there any more
+            closing = client.aclose()
+            try:
+                if asyncio.get_running_loop() is loop:
+                    loop.create_task(closing)  # inside that loop: it runs when we yield
+                    continue
+            except RuntimeError:
+                pass
+            future = asyncio.run_coroutine_threadsafe(closing, loop)
+            with contextlib.suppress(Exception):
+                future.result(timeout=5)
 
 
 class FileSystemBase(AsyncFileSystem):  # type: ignore[misc]  # fsspec is untyped
@@ -77,6 +116,10 @@ class FileSystemBase(AsyncFileSystem):  # type: ignore[misc]  # fsspec is untype
     sep = "/"
     async_impl = True
     blocksize = DEFAULT_BLOCK_SIZE
+
+    # Set by fsspec's AsyncFileSystem.__init__.
+    _pid: int
+    _loop: asyncio.AbstractEventLoop | None
 
     def __init__(
         self,
@@ -91,13 +134,23 @@ class FileSystemBase(AsyncFileSystem):  # type: ignore[misc]  # fsspec is untype
         batch_size: int | None = None,
         asynchronous: bool = False,
         loop: asyncio.AbstractEventLoop | None = None,
-        **storage_options: Any,
+        **kwargs: Any,
     ) -> None:
+        # The seed writes `fsspec.open(url, storage_options={...})`: fsspec hands that dict
+        # on as one option named storage_options, so its entries are read as arguments.
+        nested = dict(kwargs.pop("storage_options", None) or {})
+        api_key = api_key if api_key is not None else nested.pop("api_key", None)
+        domain = domain if domain is not None else nested.pop("domain", None)
+        api_domain = api_domain if api_domain is not None else nested.pop("api_domain", None)
+        api_version = api_version if api_version is not None else nested.pop("api_version", None)
+        if extra_headers is None:
+            extra_headers = nested.pop("extra_headers", None)
+        kwargs = {**nested, **kwargs}
         super().__init__(
             asynchronous=asynchronous,
             loop=loop,
             batch_size=batch_size or DEFAULT_BATCH_SIZE,
-            **storage_options,
+            **kwargs,
         )
         if api_domain is not None:
             if domain is not None and domain != api_domain:
@@ -111,10 +164,8 @@ class FileSystemBase(AsyncFileSystem):  # type: ignore[misc]  # fsspec is untype
             verify=verify,
             options=uri_options,
         )
-        self._clients: dict[asyncio.AbstractEventLoop, AsyncStorageClient] = {}
-        self._clients_pid = os.getpid()
-        self._clients_lock = threading.Lock()
-        weakref.finalize(self, _close_clients, self._clients)
+        self._sessions = _Sessions()
+        weakref.finalize(self, self._sessions.close_all)
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(domain={self.config.domain!r})"
@@ -152,35 +203,29 @@ class FileSystemBase(AsyncFileSystem):  # type: ignore[misc]  # fsspec is untype
     @property
     def loop(self) -> asyncio.AbstractEventLoop | None:
         if self._pid != os.getpid():
-            # A forked child: fsspec's I/O thread did not survive the fork; use the
-            # child's own (fsspec.asyn.reset_after_fork cleared the parent's).
+            # A forked child: fsspec's I/O thread did not survive the fork. fsspec 2024.12
+            # and later reset its loop in the child; before, its reset_lock does.
             self._pid = os.getpid()
             if not self.asynchronous:
+                thread = fsspec.asyn.iothread[0]
+                if thread is not None and not thread.is_alive():
+                    fsspec.asyn.reset_lock()
                 self._loop = get_loop()
-        return self._loop  # type: ignore[no-any-return]
+        return self._loop
 
     async def _client(self) -> AsyncStorageClient:
         """The client for the running loop in this process, made on first use."""
-        loop = asyncio.get_running_loop()
-        with self._clients_lock:
-            if self._clients_pid != os.getpid():
-                # Forked: the parent's connections are not ours to use or to close.
-                self._clients.clear()
-                self._clients_pid = os.getpid()
-            client = self._clients.get(loop)
-            if client is None:
-                client = self._clients[loop] = AsyncStorageClient(config=self.config)
-        return client
+        return self._sessions.client(asyncio.get_running_loop(), self.config)
 
     async def _close(self) -> None:
         """Close this filesystem's connections on the running loop."""
-        client = self._clients.pop(asyncio.get_running_loop(), None)
+        client = self._sessions.pop(asyncio.get_running_loop())
         if client is not None:
             await client.aclose()
 
     def close(self) -> None:
         """Close this filesystem's connections (it reconnects if used again)."""
-        _close_clients(self._clients)
+        self._sessions.close_all()
 
     # -- the listings cache ----------------------------------------------------------------
 

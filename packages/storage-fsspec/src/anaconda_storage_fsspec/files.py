@@ -42,6 +42,7 @@ class AnacondaFile(AbstractBufferedFile):  # type: ignore[misc]  # fsspec is unt
     """
 
     fs: Content
+    buffer: io.BytesIO  # set by AbstractBufferedFile.__init__ in write modes
 
     def __init__(
         self,
@@ -223,4 +224,3 @@ def _reopen(
     )
     file.seek(loc)
     return file
-

@@ -118,10 +118,8 @@ class AnacondaFileSystem(Content):
         if maxdepth is not None:
             # What maxdepth left below a directory keeps it; an emptied one goes.
             for name in sorted(directories, key=len, reverse=True):
-                try:
+                with contextlib.suppress(OSError):
                     await self._rmdir(name)
-                except OSError:
-                    pass
 
     async def _rm_one(self, path: str) -> None:
         try:
@@ -138,9 +136,7 @@ class AnacondaFileSystem(Content):
             by_project[uri.project_uri].append(uri.path)
         client = await self._client()
         try:
-            await asyncio.gather(
-                *(client.delete_many(p, paths) for p, paths in by_project.items())
-            )
+            await asyncio.gather(*(client.delete_many(p, paths) for p, paths in by_project.items()))
         finally:
             for name in names:
                 self.invalidate_cache(name)
@@ -289,10 +285,8 @@ class AnacondaFileSystem(Content):
         if truncate:
             await self._upload_bytes(uri, b"")
             return
-        try:
+        with contextlib.suppress(FileExistsError):  # it exists: touch leaves it alone
             await self._upload_bytes(uri, b"", if_none_match="*")
-        except FileExistsError:
-            pass  # it exists: touch leaves it as it is
 
     touch = sync_wrapper(_touch)
 

@@ -74,7 +74,7 @@ class Namespace(FileSystemBase):
         if not uri.path:
             raise ValueError(f"only files have revisions: {uri.fs_path} is no file path")
         client = await self._client()
-        current = uri.with_revision(None)
+        current = _history_of(uri)
         out: list[Info] = []
         async for revision in client.list_revisions(current, page_size=limit or 1000):
             out.append(revision_entry(revision, current))
@@ -174,8 +174,12 @@ class Namespace(FileSystemBase):
         uri = self._uri(path)
         if uri.path:
             entry, revisions = await asyncio.gather(
-                self._entry(uri), self._revisions_or_none(uri)
+                self._entry(uri), self._revisions_or_none(uri), return_exceptions=True
             )
+            if isinstance(entry, BaseException):
+                raise entry
+            if isinstance(revisions, BaseException):
+                raise revisions
             if entry["type"] == "file" and revisions is not None:
                 entry["revisions"] = revisions
             return entry
@@ -184,7 +188,7 @@ class Namespace(FileSystemBase):
     async def _revisions_or_none(self, uri: StorageURI) -> list[Info] | None:
         try:
             client = await self._client()
-            current = uri.with_revision(None)
+            current = _history_of(uri)
             page = client.list_revisions(current, page_size=INFO_REVISIONS)
             revisions = []
             async for revision in page:
@@ -206,15 +210,17 @@ class Namespace(FileSystemBase):
 
     async def _isdir(self, path: str) -> bool:
         try:
-            return (await self._entry(self._uri(path)))["type"] == "directory"
+            entry = await self._entry(self._uri(path))
         except FileNotFoundError:
             return False
+        return bool(entry["type"] == "directory")
 
     async def _isfile(self, path: str) -> bool:
         try:
-            return (await self._entry(self._uri(path)))["type"] == "file"
+            entry = await self._entry(self._uri(path))
         except FileNotFoundError:
             return False
+        return bool(entry["type"] == "file")
 
     async def _size(self, path: str) -> int:
         return int((await self._entry(self._uri(path)))["size"])
@@ -294,7 +300,9 @@ class Namespace(FileSystemBase):
         dirs: dict[str, list[Info]] = {root: []}  # each directory's children, for the cache
         project = listed.project_uri.fs_path
         any_entry = False
-        listing = client.list_tree(listed, prefix=prefix or None, include_markers=True, page_size=1000)
+        listing = client.list_tree(
+            listed, prefix=prefix or None, include_markers=True, page_size=1000
+        )
         try:
             async for entry in listing:
                 any_entry = True
@@ -310,10 +318,10 @@ class Namespace(FileSystemBase):
         if not any_entry:
             if uri.path and not prefix:
                 try:
-                    entry = await self._entry(uri)
+                    itself = await self._entry(uri)
                 except FileNotFoundError:
                     return {}
-                return {uri.fs_path: entry} if entry["type"] == "file" else {}
+                return {uri.fs_path: itself} if itself["type"] == "file" else {}
             # An empty project.
             return {uri.fs_path: directory_entry(uri.fs_path)} if withdirs and not prefix else {}
         if base is not None and not prefix:
@@ -335,7 +343,9 @@ class Namespace(FileSystemBase):
             return found
         # Listed at a resolved checkpoint (-1 became a UUID): named as the caller asked.
         asked = uri.fs_path
-        return {asked + n[len(root) :]: {**i, "name": asked + n[len(root) :]} for n, i in found.items()}
+        return {
+            asked + n[len(root) :]: {**i, "name": asked + n[len(root) :]} for n, i in found.items()
+        }
 
     async def _du(
         self,
@@ -352,9 +362,18 @@ class Namespace(FileSystemBase):
         return sum(sizes.values()) if total else sizes
 
 
+def _history_of(uri: StorageURI) -> StorageURI:
+    """The file whose revisions ``uri`` names: its revisions are named by UUID, which
+    holds without a checkpoint."""
+    return uri.with_checkpoint(None).with_revision(None)
+
+
 def _encoded(path: str) -> str:
-    """A path of the tree as it is written in an fs path (``#``, ``?``, ``%`` escaped)."""
-    return StorageURI("o", "p", path=path).fs_path[4:]
+    """A path of the tree as it is written in an fs path: in each name, ``%``, ``#`` and
+    ``?`` percent-encoded (the canonical form of core's URI grammar)."""
+    if "%" not in path and "#" not in path and "?" not in path:
+        return path  # the common case, on the hot path of listings of many files
+    return path.replace("%", "%25").replace("#", "%23").replace("?", "%3F")
 
 
 def _add_directories(dirs: dict[str, list[Info]], directory: str) -> None:

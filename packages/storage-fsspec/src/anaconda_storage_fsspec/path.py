@@ -10,7 +10,6 @@ come out as ``anaconda:///o/p`` (DESIGN.md, "Entry points").
 
 from __future__ import annotations
 
-
 from fsspec.registry import register_implementation as _register_filesystem
 from fsspec.registry import registry as _fsspec_registry
 from upath import UPath

@@ -283,8 +283,7 @@ def _list_checkpoints(client: StorageClient, uri: StorageURI, output: Output) ->
 
 
 def stat(path: OptionalPathArg = None, json: JsonOpt = False) -> None:
-    """Information about projects (including checkpoints and permissions), directories,
-    and files (including revisions).
+    """Information about projects (checkpoints, permissions), directories and files (revisions).
 
     A project shows its attributes, who may read and write it, and its checkpoints; a file
     its attributes and every revision; a directory how many files it holds.
@@ -442,7 +441,11 @@ def _stat_path(client: StorageClient, uri: StorageURI, output: Output) -> None:
     output.rich(
         Group(
             _fields(rows),
-            _table("Revisions", [h.lower().replace("utc", "UTC") for h in revision_rows[0]], revision_rows[1:]),
+            _table(
+                "Revisions",
+                [h.lower().replace("utc", "UTC") for h in revision_rows[0]],
+                revision_rows[1:],
+            ),
         )
     )
 
@@ -469,14 +472,32 @@ def cat(paths: PathsArg) -> None:
     The bytes go to stdout as they are. Add #<revision> (#-1 is the previous version) or
     a project #<checkpoint> to read history.
     """
+    from anaconda_storage_core import NotFound
+
     output = Output()
     uris = [remote.parse(path) for path in paths]
     with remote.connect() as client:
         for uri in uris:
             if not uri.path:
                 raise UsageProblem(f"{uri} is not a file: cat reads files (try ls)")
-            client.download(uri, output.binary_stdout)
+            try:
+                client.download(uri, output.binary_stdout)
+            except NotFound:
+                _not_a_directory(client, uri)
+                raise
     output.flush()
+
+
+def _not_a_directory(client: StorageClient, uri: StorageURI) -> None:
+    """Say "a directory" rather than "not found" when cat is given one."""
+    from anaconda_storage_core import DirectoryInfo, StorageError
+
+    try:
+        entry = client.info(uri)
+    except StorageError:
+        return
+    if isinstance(entry, DirectoryInfo):
+        raise UsageProblem(f"{uri} is a directory: ls lists it, download fetches it")
 
 
 COMMANDS: dict[str, tuple[Callable[..., Any], tuple[str, ...]]] = {

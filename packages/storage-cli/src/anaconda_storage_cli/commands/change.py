@@ -128,6 +128,8 @@ def rm(
                 job = Job(str(uri), "", None, _raise(exc))
             if job is not None:
                 jobs.append(job)
+        if not jobs and not json:
+            return  # nothing to remove (rm -f of nothing, a declined question): no summary
         run_jobs("remove", jobs, workers=4, reporter=SilentReporter(), summary=summary)
     # One outcome per file removed, rather than per argument.
     summary.done = [
@@ -217,10 +219,15 @@ def _removal(
     return Job(str(uri), "", None, delete_file)
 
 
+def _can_ask() -> bool:
+    """Whether there is a person at a terminal to answer a question."""
+    return sys.stdin.isatty()
+
+
 def _confirmed(uri: StorageURI, files: int, yes: bool) -> bool:
     if yes:
         return True
-    if not sys.stdin.isatty():
+    if not _can_ask():
         raise UsageProblem(
             f"rm -r {uri} deletes the project and all its history: there is no terminal to"
             " ask for confirmation, so add --yes"
@@ -277,7 +284,7 @@ def _in_project(uri: StorageURI, command: str) -> StorageURI:
     if uri.project is None:
         what = f"owner {uri.owner}" if uri.owner else "the root"
         raise UsageProblem(
-            f"{command} works in a project: {what} is not one (owner/project[/path])"
+            f"{command} works in a project: {what} is not one (owner/project or owner/project/path)"
         )
     return uri
 

@@ -115,7 +115,9 @@ def chattr(
     name: Annotated[
         Optional[str],  # noqa: UP045
         typer.Option(
-            "--name", help="Rename the project ([a-z0-9-_], at most 120).", show_default=False
+            "--name",
+            help="Rename the project (a-z, 0-9, - and _; at most 120).",
+            show_default=False,
         ),
     ] = None,
     title: Annotated[

@@ -10,6 +10,7 @@ projects run on the server: no content passes through this machine.
 from __future__ import annotations
 
 import errno
+import os
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -18,6 +19,7 @@ from typing import TYPE_CHECKING, Annotated, Any, List  # noqa: UP035
 import typer
 
 from anaconda_storage_cli import remote
+from anaconda_storage_cli.completion import remote_completer
 from anaconda_storage_cli.errors import UsageProblem
 from anaconda_storage_cli.local import has_trailing_separator, local_kind, local_listing
 from anaconda_storage_cli.options import DryRunOpt, JobsOpt, JsonOpt, QuietOpt, RecursiveOpt
@@ -39,6 +41,18 @@ SourcesAndDestination = Annotated[
         metavar="SRC... DST",
         help="One or more sources, then the destination. SRC/ (trailing slash) means the"
         " contents of SRC; SRC alone puts SRC itself inside DST.",
+        show_default=False,
+    ),
+]
+
+RemoteSourcesAndDestination = Annotated[
+    List[str],  # noqa: UP006
+    typer.Argument(
+        metavar="SRC... DST",
+        **remote_completer(),
+        help="One or more remote sources, then the remote destination. SRC/ (trailing"
+        " slash) means the contents of SRC; SRC alone puts SRC itself inside DST. `-` reads"
+        " stdin (as SRC) or writes stdout (as DST).",
         show_default=False,
     ),
 ]
@@ -123,7 +137,8 @@ def upload(
                 files, empty, skipped = local_listing(path)
                 for link in skipped:
                     output.warning(f"skipped {path / link}: a symlink to a directory")
-            name = path.resolve().name if kind is Kind.DIRECTORY else path.name
+            # The name as written (a symlink keeps its own), "data" for "./data/".
+            name = Path(os.path.abspath(text)).name
             source = Source(text, name, kind, _contents(text), files, empty)
             result = plan(source, target, many=len(sources) > 1)
             for item in result.files:
@@ -259,7 +274,7 @@ def _download_job(
 
 
 def cp(
-    paths: SourcesAndDestination,
+    paths: RemoteSourcesAndDestination,
     recursive: RecursiveOpt = False,
     jobs: JobsOpt = 8,
     dry_run: DryRunOpt = False,
@@ -287,7 +302,7 @@ def cp(
 
 
 def mv(
-    paths: SourcesAndDestination,
+    paths: RemoteSourcesAndDestination,
     jobs: JobsOpt = 8,
     dry_run: DryRunOpt = False,
     quiet: QuietOpt = False,

@@ -8,13 +8,14 @@ way, so content is read once per send and never held whole in memory.
 
 from __future__ import annotations
 
-import hashlib
 import os
 import threading
 from collections.abc import AsyncIterator, Callable, Iterator
 from typing import IO
 
 import httpx
+
+from .digest import Sha256
 
 __all__ = ["CHUNK_SIZE", "BytesBody", "FileSlice", "sha256_of"]
 
@@ -48,7 +49,15 @@ class FileSlice(httpx.SyncByteStream, httpx.AsyncByteStream):
 
     def _chunks(self) -> Iterator[bytes]:
         self.sha256 = None
-        digest = hashlib.sha256()
+        digest = Sha256()
+        try:
+            yield from self._read(digest)
+        except BaseException:
+            digest.close()  # a send abandoned midway: stop the hashing thread
+            raise
+        self.sha256 = digest.hexdigest()
+
+    def _read(self, digest: Sha256) -> Iterator[bytes]:
         remaining = self.length
         if isinstance(self._source, (str, os.PathLike)):
             with open(self._source, "rb") as file:
@@ -72,7 +81,6 @@ class FileSlice(httpx.SyncByteStream, httpx.AsyncByteStream):
                 remaining -= len(chunk)
                 digest.update(chunk)
                 yield chunk
-        self.sha256 = digest.hexdigest()
 
     def __iter__(self) -> Iterator[bytes]:
         for chunk in self._chunks():

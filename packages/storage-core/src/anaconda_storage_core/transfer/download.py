@@ -14,7 +14,6 @@ revision continues from its end.
 from __future__ import annotations
 
 import glob
-import hashlib
 import logging
 import os
 from collections.abc import Callable
@@ -36,6 +35,7 @@ from ..models import ContentInfo
 from ..operations.call import Api
 from ..operations.files import byte_range, get_content, head_content
 from ..retry import RetryPolicy, attempt, connection_error, send
+from .digest import Sha256
 
 __all__ = [
     "download_to_file",
@@ -183,7 +183,7 @@ def partial_path(dest: Path, revision: str) -> Path:
     return dest.with_name(f".{dest.name[:180]}.{revision}.part")
 
 
-def _verify(info: ContentInfo, digest: hashlib._Hash, what: str) -> None:
+def _verify(info: ContentInfo, digest: Sha256, what: str) -> None:
     actual = digest.hexdigest()
     if info.sha256 and actual != info.sha256.lower():
         raise ChecksumMismatch(
@@ -216,7 +216,7 @@ def download_to_path(
     what = f"{where.owner}/{where.project}/{where.path}"
     pattern = f".{glob.escape(target.name[:180])}.*.part"
     earlier = sorted(target.parent.glob(pattern))
-    digest = hashlib.sha256()
+    digest = Sha256()
     offset, pinned = 0, None
     if earlier:
         current = yield from head(api, policy, where)
@@ -239,11 +239,14 @@ def download_to_path(
         info = yield from read_content(
             api, policy, where, partial.write, start=offset, revision=pinned, on_info=partial.open
         )
-    except StorageError as exc:
+    except BaseException as exc:
         # A connection or server failure (and an interruption: KeyboardInterrupt, a
         # cancelled task) keeps the partial file, for the next download to resume from.
         partial.close()
-        if not isinstance(exc, (StorageConnectionError, ServerError)):
+        digest.close()
+        if isinstance(exc, StorageError) and not isinstance(
+            exc, (StorageConnectionError, ServerError)
+        ):
             partial.discard()
         raise
     finally:
@@ -257,7 +260,7 @@ class _PartialFile:
     (its name holds the revision that answer names)."""
 
     def __init__(
-        self, target: Path, offset: int, digest: hashlib._Hash, progress: Progress | None
+        self, target: Path, offset: int, digest: Sha256, progress: Progress | None
     ) -> None:
         self.target = target
         self.offset = offset
@@ -292,9 +295,7 @@ class _PartialFile:
             self.path.unlink(missing_ok=True)
 
 
-def _finish(
-    info: ContentInfo, digest: hashlib._Hash, partial: Path, target: Path, what: str
-) -> None:
+def _finish(info: ContentInfo, digest: Sha256, partial: Path, target: Path, what: str) -> None:
     try:
         _verify(info, digest, what)
     except ChecksumMismatch:
@@ -317,7 +318,7 @@ def download_to_file(
         ChecksumMismatch: The content written is not what the server announced (the
             file object already holds it: it cannot be taken back).
     """
-    digest = hashlib.sha256()
+    digest = Sha256()
 
     def write(chunk: bytes) -> None:
         file.write(chunk)
@@ -325,7 +326,11 @@ def download_to_file(
         if progress:
             progress(len(chunk))
 
-    info = yield from read_content(api, policy, where, write)
+    try:
+        info = yield from read_content(api, policy, where, write)
+    except BaseException:
+        digest.close()
+        raise
     _verify(info, digest, f"{where.owner}/{where.project}/{where.path}")
     return info
 

@@ -196,18 +196,7 @@ def upload(
         )
     if isinstance(data, _LocalFile):
         if data.size <= settings.multipart_threshold:
-            call = put_file(
-                api,
-                where.owner,
-                where.project,
-                where.path,
-                stream=data.slice(0, data.size, progress),
-                length=data.size,
-                sha256=data.sha256(0, data.size),
-                if_match=conditions.if_match,
-                if_none_match=conditions.if_none_match,
-            )
-            return (yield from send(call, policy))
+            return (yield from _put_file(api, policy, where, data, conditions, progress))
         return (
             yield from _multipart_local(
                 api, policy, where, data, settings, conditions, progress, resume=settings.resume
@@ -257,6 +246,39 @@ def _put_bytes(
     info: FileInfo = yield from send(call, policy)
     if progress:
         progress(len(data))
+    return info
+
+
+def _put_file(
+    api: Api,
+    policy: RetryPolicy,
+    where: FileLocation,
+    local: _LocalFile,
+    conditions: _Conditions,
+    progress: Progress | None,
+) -> Flow[FileInfo]:
+    # The sha256 is computed while the file is sent (reading it twice to send the header
+    # first would halve the throughput where hashing is slower than the network), and the
+    # server's is compared with it afterwards.
+    body = local.slice(0, local.size, progress)
+    call = put_file(
+        api,
+        where.owner,
+        where.project,
+        where.path,
+        stream=body,
+        length=local.size,
+        if_match=conditions.if_match,
+        if_none_match=conditions.if_none_match,
+    )
+    info: FileInfo = yield from send(call, policy)
+    if body.sha256 is not None and info.sha256 != body.sha256:
+        raise ChecksumMismatch(
+            f"checksum mismatch uploading {where.owner}/{where.project}/{where.path}: sent"
+            f" sha256 {body.sha256}, the server stored {info.sha256} as revision {info.revision}",
+            expected=body.sha256,
+            actual=info.sha256,
+        )
     return info
 
 

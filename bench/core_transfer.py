@@ -1,0 +1,305 @@
+"""Large-file upload and download: the core clients against raw httpx and raw aiohttp.
+
+Everything runs against one `LocalServer`, in one run. Each measurement is a fresh worker
+process (so its peak RSS is its own): it uploads the file, then downloads it to a new
+path, and reports both times and its peak RSS. The figures printed are throughput (MiB/s),
+the ratio to the fastest raw client, and peak RSS; for each client, the RSS of the largest
+file minus that of the smallest shows whether memory grows with the file.
+
+    python bench/core_transfer.py                       # 20 MiB and 256 MiB, 3 rounds
+    python bench/core_transfer.py --sizes 20MiB,2GiB    # the figures of the README
+    python bench/core_transfer.py --sizes 8MiB --rounds 1   # a quick look
+
+What the clients do differs, and the ratio includes it: the raw clients send one streamed
+PUT and write what a GET returns; `StorageClient` and `AsyncStorageClient` use their
+defaults: one PUT with its sha256 up to 64 MiB, resumable multipart uploads above (parts of
+16 MiB, 4 at a time; the server then joins the parts), and downloads written to a
+temporary file, checked against the server's sha256 and renamed. The `/PUT` rows are the
+same clients with `multipart_threshold` above the file's size: one streamed PUT, so the
+client's own overhead shows apart from the cost of a multipart upload (the server joins the
+parts, reading and hashing the content a second time).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import hashlib
+import json
+import os
+import re
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+MiB = 1024 * 1024
+CHUNK = MiB
+CLIENTS = [
+    "httpx",
+    "aiohttp",
+    "StorageClient",
+    "AsyncStorageClient",
+    "StorageClient/PUT",
+    "AsyncStorageClient/PUT",
+]
+RAW = {"httpx", "aiohttp"}
+
+
+def parse_size(text: str) -> int:
+    match = re.fullmatch(r"(\d+(?:\.\d+)?)\s*(KiB|MiB|GiB|B)?", text.strip())
+    if not match:
+        raise argparse.ArgumentTypeError(f"not a size: {text!r} (e.g. 20MiB, 2GiB)")
+    unit = {"B": 1, "KiB": 1024, "MiB": MiB, "GiB": 1024 * MiB}[match[2] or "B"]
+    return int(float(match[1]) * unit)
+
+
+def make_file(path: Path, size: int) -> str:
+    """A file of `size` bytes that does not compress or deduplicate; returns its sha256."""
+    digest = hashlib.sha256()
+    block = os.urandom(4 * MiB)
+    with open(path, "wb") as file:
+        written = 0
+        while written < size:
+            piece = block[: min(len(block), size - written)]
+            # Vary each block so that no two parts of a multipart upload are alike.
+            piece = written.to_bytes(8, "little") + piece[8:] if len(piece) >= 8 else piece
+            file.write(piece)
+            digest.update(piece)
+            written += len(piece)
+    return digest.hexdigest()
+
+
+# -- workers: one transfer each, in their own process ------------------------------------
+
+
+def _url(args: argparse.Namespace) -> str:
+    return f"{args.url}/api/storage/projects/{args.owner}/{args.project}/files/{args.path}"
+
+
+def _headers(args: argparse.Namespace) -> dict[str, str]:
+    return {"Authorization": f"Bearer {args.key}", "Api-Version": "2023.11.28"}
+
+
+def _chunks(path: str) -> Any:
+    with open(path, "rb") as file:
+        while chunk := file.read(CHUNK):
+            yield chunk
+
+
+def worker_httpx(args: argparse.Namespace) -> tuple[float, float]:
+    import httpx
+
+    size = os.path.getsize(args.file)
+    with httpx.Client(timeout=600) as client:
+        started = time.perf_counter()
+        headers = {**_headers(args), "Content-Length": str(size)}
+        client.put(_url(args), content=_chunks(args.file), headers=headers).raise_for_status()
+        uploaded = time.perf_counter()
+        with (
+            client.stream("GET", _url(args), headers=_headers(args)) as response,
+            open(args.out, "wb") as out,
+        ):
+            response.raise_for_status()
+            for chunk in response.iter_bytes():
+                out.write(chunk)
+        downloaded = time.perf_counter()
+    return uploaded - started, downloaded - uploaded
+
+
+def worker_aiohttp(args: argparse.Namespace) -> tuple[float, float]:
+    import aiohttp
+
+    async def run() -> tuple[float, float]:
+        timeout = aiohttp.ClientTimeout(total=None)
+        async with aiohttp.ClientSession(timeout=timeout) as session:
+            started = time.perf_counter()
+            with open(args.file, "rb") as source:  # noqa: ASYNC230 - as a raw client would
+                async with session.put(_url(args), data=source, headers=_headers(args)) as r:
+                    r.raise_for_status()
+            uploaded = time.perf_counter()
+            async with session.get(_url(args), headers=_headers(args)) as response:
+                response.raise_for_status()
+                with open(args.out, "wb") as out:  # noqa: ASYNC230 - as a raw client would
+                    async for chunk in response.content.iter_chunked(CHUNK):
+                        out.write(chunk)
+            downloaded = time.perf_counter()
+        return uploaded - started, downloaded - uploaded
+
+    return asyncio.run(run())
+
+
+def _settings(args: argparse.Namespace) -> Any:
+    from anaconda_storage_core import UploadSettings
+
+    if args.worker.endswith("/PUT"):  # one streamed PUT whatever the size: no multipart
+        return UploadSettings(multipart_threshold=2**62)
+    return UploadSettings()
+
+
+def worker_storage_client(args: argparse.Namespace) -> tuple[float, float]:
+    from anaconda_storage_core import StorageClient
+
+    uri = f"{args.owner}/{args.project}/{args.path}"
+    settings = _settings(args)
+    with StorageClient(api_key=args.key, domain=args.url, upload_settings=settings) as client:
+        started = time.perf_counter()
+        client.upload(uri, args.file)
+        uploaded = time.perf_counter()
+        client.download(uri, args.out)
+        downloaded = time.perf_counter()
+    return uploaded - started, downloaded - uploaded
+
+
+def worker_async_storage_client(args: argparse.Namespace) -> tuple[float, float]:
+    from anaconda_storage_core import AsyncStorageClient
+
+    async def run() -> tuple[float, float]:
+        uri = f"{args.owner}/{args.project}/{args.path}"
+        settings = _settings(args)
+        async with AsyncStorageClient(
+            api_key=args.key, domain=args.url, upload_settings=settings
+        ) as client:
+            started = time.perf_counter()
+            await client.upload(uri, args.file)
+            uploaded = time.perf_counter()
+            await client.download(uri, args.out)
+            downloaded = time.perf_counter()
+        return uploaded - started, downloaded - uploaded
+
+    return asyncio.run(run())
+
+
+WORKERS = {
+    "httpx": worker_httpx,
+    "aiohttp": worker_aiohttp,
+    "StorageClient": worker_storage_client,
+    "AsyncStorageClient": worker_async_storage_client,
+    "StorageClient/PUT": worker_storage_client,
+    "AsyncStorageClient/PUT": worker_async_storage_client,
+}
+
+
+def peak_rss_kib() -> int:
+    """This process's peak RSS. On Linux, VmHWM: `ru_maxrss` survives exec(2), so a worker
+    would report the driver's peak whenever it is the larger."""
+    try:
+        with open("/proc/self/status") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    scale = 1024 if sys.platform == "darwin" else 1  # bytes on macOS, KiB elsewhere
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // scale
+
+
+def run_worker(args: argparse.Namespace) -> None:
+    upload_s, download_s = WORKERS[args.worker](args)
+    figures = {"upload_s": upload_s, "download_s": download_s, "rss_kib": peak_rss_kib()}
+    print(json.dumps(figures))
+
+
+# -- the driver ---------------------------------------------------------------------------
+
+
+def measure(
+    server: Any, key: str, owner: str, name: str, source: Path, out: Path, index: int
+) -> dict[str, float]:
+    command = [
+        sys.executable,
+        __file__,
+        "--worker",
+        name,
+        "--url",
+        server.url,
+        "--key",
+        key,
+        "--owner",
+        owner,
+        "--project",
+        "bench",
+        "--path",
+        f"{name.replace('/', '-')}-{index}.bin",
+        "--file",
+        str(source),
+        "--out",
+        str(out),
+    ]
+    result = subprocess.run(command, capture_output=True, text=True, check=False)
+    if result.returncode:
+        raise SystemExit(f"{name} failed:\n{result.stderr}")
+    figures: dict[str, float] = json.loads(result.stdout.strip().splitlines()[-1])
+    out.unlink()
+    return figures
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--sizes", default="20MiB,256MiB", help="comma-separated file sizes")
+    parser.add_argument("--rounds", type=int, default=3, help="measurements per client (best kept)")
+    parser.add_argument("--data", type=Path, help="directory for the server and the files")
+    parser.add_argument("--worker", choices=CLIENTS, help=argparse.SUPPRESS)
+    for option in ("--url", "--key", "--owner", "--project", "--path", "--file", "--out"):
+        parser.add_argument(option, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.worker:
+        run_worker(args)
+        return
+
+    from anaconda_storage_core import StorageClient
+    from anaconda_storage_server.testing import LocalServer
+
+    sizes = [parse_size(s) for s in args.sizes.split(",")]
+    root = args.data or Path(tempfile.mkdtemp(prefix="bench-core-"))
+    root.mkdir(parents=True, exist_ok=True)
+    print(f"Python {sys.version.split()[0]}, {os.cpu_count()} CPUs; data in {root}")
+    rss: dict[tuple[str, int], float] = {}
+    with LocalServer(root / "server") as server:
+        key = server.add_user("bench")
+        with StorageClient(api_key=key, domain=server.url) as client:
+            client.create_project("bench/bench")
+        for size in sizes:
+            source = root / f"source-{size}.bin"
+            make_file(source, size)
+            best: dict[str, dict[str, float]] = {}
+            for round_ in range(args.rounds):
+                for name in CLIENTS:
+                    figures = measure(server, key, "bench", name, source, root / "out.bin", round_)
+                    kept = best.setdefault(name, dict(figures))
+                    kept["upload_s"] = min(kept["upload_s"], figures["upload_s"])
+                    kept["download_s"] = min(kept["download_s"], figures["download_s"])
+                    kept["rss_kib"] = max(kept["rss_kib"], figures["rss_kib"])
+                # Keep the server's blob directory from filling the disk.
+                with StorageClient(api_key=key, domain=server.url) as client:
+                    client.delete_many("bench/bench", prefix="")
+            source.unlink()
+            mib = size / MiB
+            fastest_up = max(mib / best[n]["upload_s"] for n in RAW)
+            fastest_down = max(mib / best[n]["download_s"] for n in RAW)
+            print(f"\n{mib:,.0f} MiB file, best of {args.rounds}")
+            print(
+                f"{'client':<20}{'upload MiB/s':>14}{'ratio':>8}{'download MiB/s':>16}"
+                f"{'ratio':>8}{'peak RSS MiB':>14}"
+            )
+            for name in CLIENTS:
+                up = mib / best[name]["upload_s"]
+                down = mib / best[name]["download_s"]
+                peak = best[name]["rss_kib"] / 1024
+                rss[(name, size)] = peak
+                print(
+                    f"{name:<20}{up:>14,.0f}{up / fastest_up:>8.2f}{down:>16,.0f}"
+                    f"{down / fastest_down:>8.2f}{peak:>14,.0f}"
+                )
+    if len(sizes) > 1:
+        small, big = min(sizes), max(sizes)
+        print(f"\npeak RSS, {big / MiB:,.0f} MiB file minus {small / MiB:,.0f} MiB file:")
+        for name in CLIENTS:
+            print(f"{name:<20}{rss[(name, big)] - rss[(name, small)]:>+10,.0f} MiB")
+
+
+if __name__ == "__main__":
+    main()

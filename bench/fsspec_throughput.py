@@ -1,0 +1,272 @@
+"""Many small files through the fsspec driver: `cat`, `get` and `put` of 1,000 files.
+
+Everything runs against one `LocalServer` with `--latency` milliseconds added to every
+request (20 by default, a close cloud region), in one run. For each operation, four ways
+to move the same 1,000 files of 4 KiB are timed:
+
+- `anaconda`: `AnacondaFileSystem`, one call for all files (`fs.cat(paths)`,
+  `fs.get(rpaths, lpaths)`, `fs.put(lpaths, rpaths)`), `batch_size` requests in flight;
+- `sequential`: the same filesystem, one file after the other (`fs.cat_file` in a loop),
+  timed on `--sample` files and scaled to all of them;
+- `fsspec-http`: fsspec's own `HTTPFileSystem` on the same files route with the same
+  `Authorization` header and batch size (its `put` sends `PUT`, like ours);
+- `aiohttp`: a raw `asyncio.gather` of aiohttp requests, at the same concurrency: the
+  floor, what any client on this machine can get from this server.
+
+Targets (the issue): `anaconda` at least 10x `sequential`, at least as fast as
+`fsspec-http`, within 1.25x of `aiohttp`. Then a sweep of the concurrency (`cat` of the
+same files by `anaconda` and `aiohttp` at each batch size) shows where throughput stops
+growing: the driver's default `batch_size` is chosen there.
+
+    python bench/fsspec_throughput.py                   # the figures of docs/fsspec.md
+    python bench/fsspec_throughput.py --files 200 --rounds 1 --sweep ""   # a quick look
+
+What the clients do differs, and the ratios include it: `anaconda` uploads with the
+file's sha256 (the server checks it) and downloads to a temporary file it verifies
+against the server's sha256 before renaming it; the others trust the bytes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import statistics
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import aiohttp
+from fsspec.implementations.http import HTTPFileSystem
+
+from anaconda_storage_fsspec import AnacondaFileSystem
+from anaconda_storage_server.testing import LocalServer
+
+OWNER = "bench"
+PROJECT = "files"
+
+
+def _timed(run: Callable[[], object], rounds: int) -> float:
+    """The median wall time of `rounds` runs, in seconds."""
+    times = []
+    for _ in range(rounds):
+        start = time.perf_counter()
+        run()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+class Bench:
+    def __init__(self, server: LocalServer, api_key: str, args: argparse.Namespace) -> None:
+        self.args = args
+        self.url = server.url
+        self.headers = {"Authorization": f"Bearer {api_key}", "Api-Version": "2023.11.28"}
+        self.fs = AnacondaFileSystem(
+            api_key=api_key,
+            domain=server.url,
+            batch_size=args.concurrency,
+            skip_instance_cache=True,
+        )
+        # Its batch size goes with each call: HTTPFileSystem hands its storage options on
+        # to aiohttp's requests.
+        self.http = HTTPFileSystem(client_kwargs={"headers": self.headers}, skip_instance_cache=True)
+        self.tmp = Path(tempfile.mkdtemp(prefix="fsspec-bench-"))
+        self.local = []
+        source = self.tmp / "source"
+        source.mkdir()
+        for i in range(args.files):
+            path = source / f"f{i:05d}.bin"
+            path.write_bytes(os.urandom(args.size))
+            self.local.append(str(path))
+        self.round = 0
+
+    def files_url(self, path: str) -> str:
+        return f"{self.url}/api/storage/projects/{OWNER}/{PROJECT}/files/{path}"
+
+    def remote(self, directory: str) -> list[str]:
+        return [f"{OWNER}/{PROJECT}/{directory}/f{i:05d}.bin" for i in range(self.args.files)]
+
+    def fresh(self, what: str) -> Path:
+        self.round += 1
+        path = self.tmp / f"{what}-{self.round}"
+        path.mkdir()
+        return path
+
+    # -- aiohttp, the floor ------------------------------------------------------------------
+
+    async def _gather(self, send: Callable[[aiohttp.ClientSession, int], object], n: int, limit: int) -> None:
+        connector = aiohttp.TCPConnector(limit=limit)
+        semaphore = asyncio.Semaphore(limit)
+        async with aiohttp.ClientSession(connector=connector, headers=self.headers) as session:
+
+            async def one(i: int) -> None:
+                async with semaphore:
+                    await send(session, i)  # type: ignore[misc]
+
+            await asyncio.gather(*(one(i) for i in range(n)))
+
+    def raw_cat(self, directory: str, limit: int) -> None:
+        urls = [self.files_url(f"{directory}/f{i:05d}.bin") for i in range(self.args.files)]
+
+        async def send(session: aiohttp.ClientSession, i: int) -> None:
+            async with session.get(urls[i]) as response:
+                response.raise_for_status()
+                await response.read()
+
+        asyncio.run(self._gather(send, len(urls), limit))
+
+    def raw_get(self, directory: str, target: Path) -> None:
+        urls = [self.files_url(f"{directory}/f{i:05d}.bin") for i in range(self.args.files)]
+
+        async def send(session: aiohttp.ClientSession, i: int) -> None:
+            async with session.get(urls[i]) as response:
+                response.raise_for_status()
+                data = await response.read()
+            with open(target / f"f{i:05d}.bin", "wb") as out:
+                out.write(data)
+
+        asyncio.run(self._gather(send, len(urls), self.args.concurrency))
+
+    def raw_put(self, directory: str) -> None:
+        async def send(session: aiohttp.ClientSession, i: int) -> None:
+            with open(self.local[i], "rb") as source:
+                data = source.read()
+            url = self.files_url(f"{directory}/f{i:05d}.bin")
+            async with session.put(url, data=data) as response:
+                response.raise_for_status()
+
+        asyncio.run(self._gather(send, len(self.local), self.args.concurrency))
+
+    # -- the measurements --------------------------------------------------------------------
+
+    def measure(self) -> dict[str, dict[str, float]]:
+        """Seconds to move all the files, per operation and client."""
+        args, fs, http = self.args, self.fs, self.http
+        n, sample = args.files, min(args.sample, args.files)
+        scale = n / sample
+        times: dict[str, dict[str, float]] = {"put": {}, "cat": {}, "get": {}}
+
+        def put_ours() -> None:
+            fs.put(self.local, self.remote(f"put-anaconda-{self.round}"))
+            self.round += 1
+
+        def put_http() -> None:
+            urls = [self.files_url(p.split("/", 2)[2]) for p in self.remote(f"put-http-{self.round}")]
+            http.put(self.local, urls, method="put", batch_size=args.concurrency)
+            self.round += 1
+
+        def put_raw() -> None:
+            self.raw_put(f"put-aiohttp-{self.round}")
+            self.round += 1
+
+        def put_sequential() -> None:
+            for lpath, rpath in zip(self.local[:sample], self.remote("put-seq")[:sample]):
+                fs.put_file(lpath, rpath)
+
+        times["put"]["anaconda"] = _timed(put_ours, args.rounds)
+        times["put"]["fsspec-http"] = _timed(put_http, args.rounds)
+        times["put"]["aiohttp"] = _timed(put_raw, args.rounds)
+        times["put"]["sequential"] = _timed(put_sequential, 1) * scale
+
+        source = self.remote("data")
+        fs.put(self.local, source)
+        urls = [self.files_url(p.split("/", 2)[2]) for p in source]
+
+        times["cat"]["anaconda"] = _timed(lambda: fs.cat(source), args.rounds)
+        times["cat"]["fsspec-http"] = _timed(
+            lambda: http.cat(urls, batch_size=args.concurrency), args.rounds
+        )
+        times["cat"]["aiohttp"] = _timed(lambda: self.raw_cat("data", args.concurrency), args.rounds)
+        times["cat"]["sequential"] = _timed(lambda: [fs.cat_file(p) for p in source[:sample]], 1) * scale
+
+        def targets(where: Path) -> list[str]:
+            return [str(where / f"f{i:05d}.bin") for i in range(n)]
+
+        times["get"]["anaconda"] = _timed(
+            lambda: fs.get(source, targets(self.fresh("get-anaconda"))), args.rounds
+        )
+        times["get"]["fsspec-http"] = _timed(
+            lambda: http.get(urls, targets(self.fresh("get-http")), batch_size=args.concurrency),
+            args.rounds,
+        )
+        times["get"]["aiohttp"] = _timed(lambda: self.raw_get("data", self.fresh("get-raw")), args.rounds)
+
+        def get_sequential() -> None:
+            where = targets(self.fresh("get-seq"))
+            for rpath, lpath in zip(source[:sample], where[:sample]):
+                fs.get_file(rpath, lpath)
+
+        times["get"]["sequential"] = _timed(get_sequential, 1) * scale
+        return times
+
+    def sweep(self, sizes: list[int]) -> list[tuple[int, float, float]]:
+        """`cat` of the files by the driver and by raw aiohttp, at each concurrency."""
+        source = self.remote("data")
+        rows = []
+        for size in sizes:
+            ours = _timed(lambda size=size: self.fs.cat(source, batch_size=size), self.args.rounds)
+            raw = _timed(lambda size=size: self.raw_cat("data", size), self.args.rounds)
+            rows.append((size, self.args.files / ours, self.args.files / raw))
+        return rows
+
+
+def report(times: dict[str, dict[str, float]], files: int) -> bool:
+    print(f"\n{'':4} {'client':12} {'seconds':>8} {'files/s':>9}   vs anaconda")
+    met = True
+    for operation, by_client in times.items():
+        ours = by_client["anaconda"]
+        for client in ("anaconda", "sequential", "fsspec-http", "aiohttp"):
+            seconds = by_client[client]
+            print(
+                f"{operation:4} {client:12} {seconds:8.2f} {files / seconds:9.0f}"
+                f"   {seconds / ours:5.2f}x the time"
+            )
+        checks = {
+            ">= 10x sequential": by_client["sequential"] / ours >= 10,
+            ">= fsspec-http": ours <= by_client["fsspec-http"],
+            "<= 1.25x aiohttp": ours <= 1.25 * by_client["aiohttp"],
+        }
+        line = ", ".join(f"{name}: {'yes' if ok else 'NO'}" for name, ok in checks.items())
+        print(f"{'':4} targets: {line}\n")
+        met = met and all(checks.values())
+    return met
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--files", type=int, default=1000)
+    parser.add_argument("--size", type=int, default=4096, help="bytes per file")
+    parser.add_argument("--latency", type=float, default=20, help="ms added per request")
+    parser.add_argument("--concurrency", type=int, default=64, help="batch size of the main runs")
+    parser.add_argument("--sample", type=int, default=100, help="files the sequential loop times")
+    parser.add_argument("--rounds", type=int, default=3, help="median of this many runs")
+    parser.add_argument("--sweep", default="1,4,8,16,32,64,100,128,256", help="batch sizes to sweep")
+    args = parser.parse_args()
+
+    with tempfile.TemporaryDirectory() as data, LocalServer(Path(data), latency_ms=args.latency) as server:
+        api_key = server.add_user(OWNER)
+        bench = Bench(server, api_key, args)
+        bench.fs.mkdir(f"{OWNER}/{PROJECT}")
+        print(
+            f"{args.files} files of {args.size} bytes, server latency {args.latency:g} ms,"
+            f" concurrency {args.concurrency}, median of {args.rounds}"
+        )
+        times = bench.measure()
+        met = report(times, args.files)
+        sizes = [int(s) for s in args.sweep.split(",") if s]
+        if sizes:
+            print("cat, files/s by concurrency (batch_size):")
+            print(f"{'batch':>6} {'anaconda':>9} {'aiohttp':>9} {'ratio':>6}")
+            rows = bench.sweep(sizes)
+            for size, ours, raw in rows:
+                print(f"{size:6d} {ours:9.0f} {raw:9.0f} {raw / ours:6.2f}")
+            best = max(ours for _, ours, _ in rows)
+            knee = min(size for size, ours, _ in rows if ours >= 0.95 * best)
+            print(f"smallest batch size within 5% of the best: {knee}")
+        bench.fs.close()
+        print("all targets met" if met else "SOME TARGETS MISSED")
+
+
+if __name__ == "__main__":
+    main()

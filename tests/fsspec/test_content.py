@@ -1,0 +1,298 @@
+"""Bytes in and out: cat with ranges, pipe, put and get, and files opened rb/wb/ab/xb."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from anaconda_storage_core import ReadOnlyError, StorageClient
+from anaconda_storage_fsspec import AnacondaFile, AnacondaFileSystem
+
+DATA = bytes(range(256)) * 40  # 10,240 bytes
+
+
+class Boom(Exception):
+    pass
+
+
+def _uploads(account: object, project: str) -> list[object]:
+    with StorageClient(
+        api_key=account.api_key,  # type: ignore[attr-defined]
+        domain=account.url,  # type: ignore[attr-defined]
+    ) as client:
+        return list(client.list_uploads(project))
+
+
+def _write_then_fail(fs: AnacondaFileSystem, path: str, data: bytes, **options: int) -> None:
+    with fs.open(path, "wb", **options) as f:
+        f.write(data)
+        raise Boom
+
+
+# -- cat and pipe ------------------------------------------------------------------------
+
+
+def test_cat_file_reads_ranges_as_python_slices(fs: AnacondaFileSystem, project: str) -> None:
+    path = f"{project}/data.bin"
+    fs.pipe_file(path, DATA)
+    assert fs.cat_file(path) == DATA
+    for start, end in [(0, 10), (100, None), (None, 5), (-10, None), (10, -10), (-20, -10)]:
+        assert fs.cat_file(path, start=start, end=end) == DATA[start:end], (start, end)
+    assert fs.cat_file(path, start=len(DATA) + 5) == b""
+
+
+def test_cat_of_many_files_returns_a_dict(fs: AnacondaFileSystem, project: str) -> None:
+    fs.pipe({f"{project}/d/{i}.txt": str(i).encode() for i in range(20)})
+    got = fs.cat(f"{project}/d/*.txt")
+    assert got == {f"{project}/d/{i}.txt": str(i).encode() for i in range(20)}
+
+
+def test_cat_ranges(fs: AnacondaFileSystem, project: str) -> None:
+    fs.pipe_file(f"{project}/a", b"0123456789")
+    fs.pipe_file(f"{project}/b", b"abcdefghij")
+    got = fs.cat_ranges([f"{project}/a", f"{project}/b", f"{project}/b"], [1, 0, -3], [3, 2, None])
+    assert got == [b"12", b"ab", b"hij"]
+
+
+def test_cat_of_a_missing_file_is_file_not_found(fs: AnacondaFileSystem, project: str) -> None:
+    with pytest.raises(FileNotFoundError):
+        fs.cat_file(f"{project}/missing")
+
+
+def test_pipe_create_is_exclusive(fs: AnacondaFileSystem, project: str) -> None:
+    path = f"{project}/once.txt"
+    fs.pipe_file(path, b"first", mode="create")
+    with pytest.raises(FileExistsError):
+        fs.pipe_file(path, b"second", mode="create")
+    assert fs.cat_file(path) == b"first"
+
+
+def test_pipe_of_a_large_value_goes_in_parts(fs: AnacondaFileSystem, project: str) -> None:
+    big = os.urandom(70 * 2**20)  # above core's 64 MiB multipart threshold
+    fs.pipe_file(f"{project}/big.bin", big)
+    assert fs.info(f"{project}/big.bin")["size"] == len(big)
+    assert fs.cat_file(f"{project}/big.bin", start=-1000) == big[-1000:]
+
+
+# -- put and get ---------------------------------------------------------------------------
+
+
+def test_put_and_get_round_trip_a_tree(
+    fs: AnacondaFileSystem, project: str, tmp_path: Path
+) -> None:
+    source = tmp_path / "source"
+    (source / "sub").mkdir(parents=True)
+    (source / "a.csv").write_bytes(b"a,b\n1,2\n")
+    (source / "sub" / "b.bin").write_bytes(DATA)
+    fs.put(str(source), f"{project}/in", recursive=True)
+    assert sorted(fs.find(f"{project}/in")) == [f"{project}/in/a.csv", f"{project}/in/sub/b.bin"]
+
+    target = tmp_path / "target"
+    fs.get(f"{project}/in", str(target), recursive=True)
+    assert (target / "a.csv").read_bytes() == b"a,b\n1,2\n"
+    assert (target / "sub" / "b.bin").read_bytes() == DATA
+    # Downloads are written beside the target and renamed: no temporary file is left.
+    assert sorted(p.name for p in target.rglob("*")) == ["a.csv", "b.bin", "sub"]
+
+
+def test_get_reads_history(fs: AnacondaFileSystem, project: str, tmp_path: Path) -> None:
+    fs.pipe_file(f"{project}/f.txt", b"old")
+    fs.pipe_file(f"{project}/f.txt", b"new")
+    fs.get(f"{project}/f.txt#-1", str(tmp_path / "old.txt"))
+    assert (tmp_path / "old.txt").read_bytes() == b"old"
+
+
+def test_put_file_streams_a_large_file_in_parts(
+    fs: AnacondaFileSystem, project: str, tmp_path: Path
+) -> None:
+    local = tmp_path / "big.bin"
+    with open(local, "wb") as out:
+        for _ in range(70):
+            out.write(os.urandom(2**20))
+    fs.put_file(str(local), f"{project}/big.bin")
+    assert fs.size(f"{project}/big.bin") == local.stat().st_size
+    assert fs.cat_file(f"{project}/big.bin", 0, 1000) == local.read_bytes()[:1000]
+
+
+# -- reading files -----------------------------------------------------------------------
+
+
+def test_a_reader_is_pinned_to_the_revision_it_opened(fs: AnacondaFileSystem, project: str) -> None:
+    path = f"{project}/pinned.bin"
+    old = os.urandom(4096)
+    fs.pipe_file(path, old)
+    with fs.open(path, "rb", block_size=1024, cache_type="none") as f:
+        head = f.read(1000)
+        fs.pipe_file(path, os.urandom(4096))  # a concurrent overwrite
+        rest = f.read()
+    assert head + rest == old
+    assert fs.cat_file(path) != old
+
+
+def test_a_reader_seeks_and_reads_lines(fs: AnacondaFileSystem, project: str) -> None:
+    path = f"{project}/lines.txt"
+    fs.pipe_file(path, b"one\ntwo\nthree\n")
+    with fs.open(path, "rb") as f:
+        assert f.readline() == b"one\n"
+        f.seek(-6, 2)
+        assert f.read() == b"three\n"
+        assert f.size == 14
+    with fs.open(path, "r", encoding="utf-8") as text:
+        assert text.read().splitlines() == ["one", "two", "three"]
+
+
+def test_opening_a_directory_or_nothing_for_reading_fails(
+    fs: AnacondaFileSystem, project: str
+) -> None:
+    fs.makedirs(f"{project}/dir")
+    with pytest.raises(IsADirectoryError):
+        fs.open(f"{project}/dir")
+    with pytest.raises(FileNotFoundError):
+        fs.open(f"{project}/nothing")
+
+
+def test_history_opens_for_reading(fs: AnacondaFileSystem, project: str) -> None:
+    path = f"{project}/h.txt"
+    fs.pipe_file(path, b"v1")
+    checkpoint = fs.checkpoint(project)
+    fs.pipe_file(path, b"v2")
+    with fs.open(f"{path}#-1") as f:
+        assert f.read() == b"v1"
+    owner, name = project.split("/")
+    with fs.open(f"{owner}/{name}#{checkpoint['id']}/h.txt") as f:
+        assert f.read() == b"v1"
+        assert isinstance(f, AnacondaFile)
+        assert f.revision == fs.info(f"{path}#-1")["revision"]
+
+
+# -- writing files -----------------------------------------------------------------------
+
+
+def test_a_small_write_is_one_put_when_closed(fs: AnacondaFileSystem, project: str) -> None:
+    path = f"{project}/small.txt"
+    with fs.open(path, "wb") as f:
+        f.write(b"hello ")
+        f.write(b"world")
+        assert not fs.exists(path)  # nothing is visible before close
+    assert fs.cat_file(path) == b"hello world"
+
+
+def test_a_large_write_goes_in_parts_of_the_block_size(
+    fs: AnacondaFileSystem, project: str, account: object
+) -> None:
+    path = f"{project}/parts.bin"
+    data = os.urandom(10_000)
+    with fs.open(path, "wb", block_size=1024) as f:
+        for start in range(0, len(data), 700):
+            f.write(data[start : start + 700])
+            assert isinstance(f, AnacondaFile)
+            assert len(f.buffer.getvalue()) < 1024 + 700  # memory bounded by a block
+        assert f._session is not None
+        assert len(_uploads(account, project)) == 1  # a session, not yet a file
+    assert fs.cat_file(path) == data
+    assert [p.size for p in f._parts] == [1024] * 9 + [784]
+    assert _uploads(account, project) == []
+
+
+def test_an_exception_in_the_with_block_writes_nothing(
+    fs: AnacondaFileSystem, project: str, account: object
+) -> None:
+    small, large = f"{project}/small.txt", f"{project}/large.bin"
+    with pytest.raises(Boom):
+        _write_then_fail(fs, small, b"half")
+    with pytest.raises(Boom):
+        _write_then_fail(fs, large, os.urandom(5000), block_size=1024)
+    assert not fs.exists(small)
+    assert not fs.exists(large)
+    assert _uploads(account, project) == []  # the session was aborted
+
+
+def test_discard_aborts_the_session(fs: AnacondaFileSystem, project: str, account: object) -> None:
+    path = f"{project}/discarded.bin"
+    f = fs.open(path, "wb", block_size=1024, autocommit=False)
+    f.write(os.urandom(3000))
+    f.close()  # parts sent, not committed
+    assert not fs.exists(path)
+    f.discard()
+    assert _uploads(account, project) == []
+    assert not fs.exists(path)
+
+
+def test_transactions_commit_on_exit(fs: AnacondaFileSystem, project: str) -> None:
+    with fs.transaction:
+        with fs.open(f"{project}/t1", "wb") as f:
+            f.write(b"one")
+        with fs.open(f"{project}/t2", "wb", block_size=1024) as f:
+            f.write(b"x" * 3000)
+        assert not fs.exists(f"{project}/t1")
+    assert fs.cat_file(f"{project}/t1") == b"one"
+    assert fs.cat_file(f"{project}/t2") == b"x" * 3000
+
+
+def test_xb_is_exclusive_create(fs: AnacondaFileSystem, project: str) -> None:
+    path = f"{project}/x.txt"
+    with fs.open(path, "xb") as f:
+        f.write(b"mine")
+    with pytest.raises(FileExistsError):
+        fs.open(path, "xb")
+    # Checked again when writing: someone else created the file meanwhile.
+    late = f"{project}/late.txt"
+    f = fs.open(late, "xb")
+    f.write(b"mine")
+    fs.pipe_file(late, b"theirs")
+    with pytest.raises(FileExistsError):
+        f.close()
+    assert fs.cat_file(late) == b"theirs"
+
+
+def test_ab_appends(fs: AnacondaFileSystem, project: str) -> None:
+    path = f"{project}/log.txt"
+    with fs.open(path, "ab") as f:
+        f.write(b"one\n")
+    with fs.open(path, "ab") as f:
+        f.write(b"two\n")
+    assert fs.cat_file(path) == b"one\ntwo\n"
+    big = os.urandom(5000)
+    with fs.open(path, "ab", block_size=1024) as f:  # old content and new, in parts
+        f.write(big)
+    assert fs.cat_file(path) == b"one\ntwo\n" + big
+    assert len(fs.ls(path, versions=True)) == 3
+
+
+def test_append_does_not_lose_a_concurrent_write(fs: AnacondaFileSystem, project: str) -> None:
+    path = f"{project}/log.txt"
+    fs.pipe_file(path, b"one\n")
+    f = fs.open(path, "ab")
+    f.write(b"two\n")
+    fs.pipe_file(path, b"other\n")
+    with pytest.raises(FileExistsError):  # a failed precondition is a conflict
+        f.close()
+    assert fs.cat_file(path) == b"other\n"
+
+
+def test_text_mode_writes(fs: AnacondaFileSystem, project: str) -> None:
+    with fs.open(f"{project}/t.txt", "w", encoding="utf-8") as f:
+        f.write("héllo\n")
+    assert fs.cat_file(f"{project}/t.txt") == "héllo\n".encode()
+
+
+@pytest.mark.parametrize("suffix", ["#-1", "#7f4c3f9a-2b1e-4c9d-8e2f-0a1b2c3d4e5f"])
+def test_history_is_read_only(fs: AnacondaFileSystem, project: str, suffix: str) -> None:
+    fs.pipe_file(f"{project}/f.txt", b"v1")
+    fs.pipe_file(f"{project}/f.txt", b"v2")
+    owner, name = project.split("/")
+    for path in (f"{project}/f.txt{suffix}", f"{owner}/{name}#-1/f.txt"):
+        with pytest.raises(ReadOnlyError, match="read-only"):
+            fs.open(path, "wb")
+        with pytest.raises(PermissionError, match="read-only"):
+            fs.pipe_file(path, b"x")
+        with pytest.raises(PermissionError, match="read-only"):
+            fs.rm(path)
+    assert fs.cat_file(f"{project}/f.txt") == b"v2"
+
+
+def test_unsupported_modes(fs: AnacondaFileSystem, project: str) -> None:
+    with pytest.raises(ValueError, match="not supported"):
+        fs.open(f"{project}/f", "r+b")
