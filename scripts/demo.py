@@ -57,10 +57,13 @@ def tour(server: LocalServer) -> None:
     step("Every change is a revision: alice corrects q1.csv, then reads the old one")
     alice.upload("alice/sales/2024/q1.csv", b"region,revenue\nnorth,105\nsouth,80\n")
     show("q1.csv now", alice.read_bytes("alice/sales/2024/q1.csv").decode())
-    show("q1.csv#-1 (the previous revision)", alice.read_bytes("alice/sales/2024/q1.csv#-1").decode())
-    revisions = [f"{r.index:>3}  {r.id}  {r.size} bytes" for r in alice.list_revisions(
-        "alice/sales/2024/q1.csv"
-    )]
+    show(
+        "q1.csv#-1 (the previous revision)", alice.read_bytes("alice/sales/2024/q1.csv#-1").decode()
+    )
+    revisions = [
+        f"{r.index:>3}  {r.id}  {r.size} bytes"
+        for r in alice.list_revisions("alice/sales/2024/q1.csv")
+    ]
     show("its revisions, newest first", "\n".join(revisions))
 
     step("Checkpoints: the state of the whole project at an instant")

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import re
 import sys
-import sys
 
 if sys.version_info >= (3, 11):
     import tomllib

@@ -8,7 +8,7 @@ other's projects.
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 import pytest
@@ -52,10 +52,10 @@ def other_user(storage_server: LocalServer) -> Account:
 
 
 @pytest.fixture
-def new_account(storage_server: LocalServer) -> Iterator[object]:
+def new_account(storage_server: LocalServer) -> Callable[[str], Account]:
     """A factory of further new users: `new_account("carol")`."""
 
     def make(prefix: str = "user") -> Account:
         return _new_account(storage_server, prefix)
 
-    yield make
+    return make

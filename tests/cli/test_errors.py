@@ -43,6 +43,7 @@ def test_exit_codes_are_the_documented_ones() -> None:
         "PARTIAL": 6,
         "NOT_LOGGED_IN": 7,
         "INTERRUPTED": 130,
+        "BROKEN_PIPE": 141,
     }
 
 

@@ -19,6 +19,7 @@ from typer.core import TyperGroup
 
 from anaconda_storage_cli.commands import browse, change, projects, transfer
 from anaconda_storage_cli.completion import enable_shell_completion
+from anaconda_storage_cli.errors import ExitCode
 
 __all__ = ["app"]
 
@@ -46,7 +47,7 @@ class StorageGroup(TyperGroup):
         except BrokenPipeError:
             # `anaconda storage cat o/p/f | head`: the reader left; that is not an error.
             _silence_stdout()
-            ctx.exit(141)
+            ctx.exit(ExitCode.BROKEN_PIPE)
         except (Exception, KeyboardInterrupt) as exc:
             ctx.exit(_report(exc, verbose=bool(ctx.find_root().params.get("verbose"))))
 

@@ -16,6 +16,7 @@ The exit codes, documented in docs/cli.md::
     6    partial failure: some files of a transfer failed, the others were transferred
     7    not logged in
     130  interrupted (Ctrl-C)
+    141  stdout closed early (``cat ... | head``): silent, as SIGPIPE would be
 """
 
 from __future__ import annotations
@@ -66,6 +67,7 @@ class ExitCode(IntEnum):
     PARTIAL = 6
     NOT_LOGGED_IN = 7
     INTERRUPTED = 130
+    BROKEN_PIPE = 141
 
 
 class UsageProblem(ValueError):
