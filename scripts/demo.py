@@ -1,117 +1,145 @@
-"""`make demo`: start the local server and tour the product against it over HTTP.
+"""`make demo`: start the local server and tour the product against it.
 
-Every step is a real request to a real `anaconda-storage-server` on a temporary data
-directory; the server is stopped at the end, whatever happens.
+The tour is what a user would type: `anaconda storage ...` commands (real subprocesses)
+and pandas reading `anaconda://` URLs through the fsspec driver, all over HTTP against a
+real `anaconda-storage-server` on a temporary data directory. The server is stopped at the
+end, whatever happens.
 """
 
 from __future__ import annotations
 
+import os
+import shlex
+import subprocess
 import sys
 import tempfile
 import textwrap
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
-from anaconda_storage_core import PermissionDenied, StorageClient
+import pandas as pd
+
 from anaconda_storage_server.testing import LocalServer
+
+ANACONDA = str(Path(sys.executable).with_name("anaconda"))
 
 
 def step(title: str) -> None:
-    print(f"\n== {title}")
+    print(f"\n\033[1m== {title}\033[0m", flush=True)
 
 
-def show(label: str, value: object) -> None:
-    text = textwrap.indent(str(value).rstrip("\n"), "   ")
-    print(f"-> {label}\n{text}" if "\n" in text.strip() else f"-> {label}: {str(value).strip()}")
+def output(text: str) -> None:
+    if text.strip():
+        print(textwrap.indent(text.rstrip("\n"), "   "), flush=True)
 
 
-@contextmanager
-def local_server() -> Iterator[LocalServer]:
-    with tempfile.TemporaryDirectory(prefix="anaconda-storage-demo-") as data:
-        step(f"Starting anaconda-storage-server on a temporary data directory ({data})")
-        with LocalServer(Path(data)) as server:
-            show("listening on", server.url)
-            yield server
-        step("Server stopped; temporary data removed")
-
-
-def tour(server: LocalServer) -> None:
-    step("Creating users alice and bob (anaconda-storage-server users add NAME)")
-    alice = StorageClient(domain=server.url, api_key=server.add_user("alice"))
-    bob = StorageClient(domain=server.url, api_key=server.add_user("bob"))
-    show("alice is", alice.account().name)
-
-    step("alice creates the project anaconda://alice/sales and uploads a folder")
-    alice.create_project("alice/sales", title="Sales figures", tags=["data"])
-    alice.upload("alice/sales/2024/q1.csv", b"region,revenue\nnorth,100\nsouth,80\n")
-    alice.upload("alice/sales/2024/q2.csv", b"region,revenue\nnorth,120\nsouth,95\n")
-    alice.upload("alice/sales/README.md", b"# Sales\n")
-    alice.make_directory("alice/sales/2025")
-    listing = [f"{e.type:9} {e.path}" for e in alice.list_tree("alice/sales", delimiter="/")]
-    show("ls anaconda://alice/sales", "\n".join(listing))
-    files = [f"{e.path} ({getattr(e, 'size', 0)} bytes)" for e in alice.list_tree("alice/sales")]
-    show("every file, recursively", "\n".join(files))
-
-    step("Every change is a revision: alice corrects q1.csv, then reads the old one")
-    alice.upload("alice/sales/2024/q1.csv", b"region,revenue\nnorth,105\nsouth,80\n")
-    show("q1.csv now", alice.read_bytes("alice/sales/2024/q1.csv").decode())
-    show(
-        "q1.csv#-1 (the previous revision)", alice.read_bytes("alice/sales/2024/q1.csv#-1").decode()
+def storage(*args: str, as_user: dict[str, str] | None = None, expect: int = 0) -> str:
+    """Run `anaconda storage ARGS` as a user would, print it and what it answers."""
+    print(f"$ anaconda storage {shlex.join(args)}", flush=True)
+    env = {**os.environ, **(as_user or {})}
+    done = subprocess.run(
+        [ANACONDA, "storage", *args], env=env, capture_output=True, text=True, check=False
     )
-    revisions = [
-        f"{r.index:>3}  {r.id}  {r.size} bytes"
-        for r in alice.list_revisions("alice/sales/2024/q1.csv")
-    ]
-    show("its revisions, newest first", "\n".join(revisions))
+    output(done.stdout)
+    output(done.stderr)
+    if done.returncode != expect:
+        raise SystemExit(f"demo: exit code {done.returncode}, expected {expect}")
+    if expect:
+        print(f"   (exit code {done.returncode}, as expected)")
+    return done.stdout
 
-    step("Checkpoints: the state of the whole project at an instant")
-    checkpoint = alice.create_checkpoint("alice/sales", "before the Q3 upload")
-    show("new ad-hoc checkpoint", checkpoint.id)
+
+def python(code: str, value: object) -> None:
+    print(f">>> {code}", flush=True)
+    output(str(value))
+
+
+def make_local_folder(root: Path) -> Path:
+    folder = root / "sales"
+    (folder / "2024").mkdir(parents=True)
+    (folder / "2024" / "q1.csv").write_text("region,revenue\nnorth,100\nsouth,80\n")
+    (folder / "2024" / "q2.csv").write_text("region,revenue\nnorth,120\nsouth,95\n")
+    (folder / "README.md").write_text("# Sales\nQuarterly revenue by region.\n")
+    return folder
+
+
+def tour(server: LocalServer, workdir: Path) -> None:
+    step("Two users: alice and bob (anaconda-storage-server users add NAME --data DIR)")
+    alice = {
+        "ANACONDA_CLOUD_API_DOMAIN": server.url,
+        "ANACONDA_CLOUD_API_KEY": server.add_user("alice"),
+    }
+    bob = {
+        "ANACONDA_CLOUD_API_DOMAIN": server.url,
+        "ANACONDA_CLOUD_API_KEY": server.add_user("bob"),
+    }
+    # The demo itself acts as alice: the CLI and pandas read the same two variables.
+    os.environ.update(alice)
+    print(f"   ANACONDA_CLOUD_API_DOMAIN={server.url} ANACONDA_CLOUD_API_KEY=<alice's key>")
+
+    step("alice creates a project and uploads a folder (rsync rule: 'sales/' = its contents)")
+    folder = make_local_folder(workdir)
+    storage("mkdir", "alice/sales")
+    storage("upload", "-q", f"{folder}/", "anaconda://alice/sales")
+    storage("ls", "-l", "alice/sales/2024")
+    storage("ls", "-R", "alice/sales")
+
+    step("pandas reads and writes anaconda:// URLs through the fsspec driver")
+    q1 = pd.read_csv("anaconda://alice/sales/2024/q1.csv")
+    python('pd.read_csv("anaconda://alice/sales/2024/q1.csv")', q1)
+    q1.loc[q1.region == "north", "revenue"] = 105
+    q1.to_csv("anaconda://alice/sales/2024/q1.csv", index=False)
+    python('df.to_csv("anaconda://alice/sales/2024/q1.csv", index=False)  # north: 105', "")
+
+    step("Every change is a revision: the old q1.csv is still there")
+    storage("ls", "--revisions", "alice/sales/2024/q1.csv")
+    storage("cat", "alice/sales/2024/q1.csv#-1")
+    python(
+        'pd.read_csv("anaconda://alice/sales/2024/q1.csv#-1")',
+        pd.read_csv("anaconda://alice/sales/2024/q1.csv#-1"),
+    )
+
+    step("Checkpoints and time travel: the whole project as it was")
+    storage("checkpoint", "alice/sales", "-m", "before Q3")
     time.sleep(1.1)  # time points have a resolution of one second
     before_q3 = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(time.time() - 1))
-    alice.upload("alice/sales/2024/q3.csv", b"region,revenue\nnorth,130\nsouth,99\n")
-    alice.delete("alice/sales/README.md")
-    now = sorted(e.path for e in alice.list_tree("alice/sales"))
-    at_checkpoint = sorted(e.path for e in alice.list_tree("alice/sales#-1"))
-    at_time = sorted(e.path for e in alice.list_tree(f"alice/sales#{before_q3}"))
-    show("files now", ", ".join(now))
-    show("files at checkpoint #-1", ", ".join(at_checkpoint))
-    show(f"files at time point #{before_q3}", ", ".join(at_time))
-    show("the deleted README.md#-1", alice.read_bytes("alice/sales/README.md#-1").decode())
+    (folder / "2024" / "q3.csv").write_text("region,revenue\nnorth,130\nsouth,99\n")
+    storage("upload", "-q", str(folder / "2024" / "q3.csv"), "alice/sales/2024/")
+    storage("rm", "alice/sales/README.md")
+    storage("ls", "-R", "alice/sales")
+    storage("ls", "-R", "alice/sales#-1")
+    storage("ls", "-R", f"alice/sales#{before_q3}")
+    storage("cat", "alice/sales/README.md#-1")
+    then = workdir / "sales-before-q3"
+    storage("download", "-q", "alice/sales#-1/", str(then))
+    restored = sorted(p.relative_to(workdir).as_posix() for p in then.rglob("*.*"))
+    python("# on local disk after the download of the checkpoint", "\n".join(restored))
 
-    step("Sharing: alice grants bob read access (chmod u/bob+r)")
-    try:
-        bob.read_bytes("alice/sales/2024/q2.csv")
-    except FileNotFoundError as error:
-        show("before, bob sees nothing", error)
-    alice.chmod("alice/sales", ["u/bob+r"])
-    show("bob reads q2.csv", bob.read_bytes("alice/sales/2024/q2.csv").decode())
-    try:
-        bob.upload("alice/sales/2024/q2.csv", b"tampered")
-    except PermissionDenied as error:
-        show("bob may not write", error)
-    grants = [f"{g.principal.name}: {g.level}" for g in alice.get_permissions("alice/sales").grants]
-    show("permissions", ", ".join(grants))
+    step("Sharing: bob sees nothing until alice grants him read access")
+    storage("cat", "alice/sales/2024/q2.csv", as_user=bob, expect=3)
+    storage("chmod", "alice/sales", "u/bob+r")
+    storage("cat", "alice/sales/2024/q2.csv", as_user=bob)
+    storage("touch", "alice/sales/from-bob.txt", as_user=bob, expect=4)
 
-    step("Attributes (chattr) and server-side copy")
-    alice.update_project("alice/sales", description="Quarterly revenue by region")
-    alice.update_file("alice/sales/2024/q1.csv", metadata={"source": "finance"})
-    alice.copy("alice/sales/2024/q1.csv", "alice/sales/archive/q1-2024.csv")
-    info = alice.info("alice/sales/archive/q1-2024.csv")
-    show("copied without re-sending data; sha256", getattr(info, "sha256", None))
+    step("Attributes, and what stat shows")
+    storage("chattr", "alice/sales", "--title", "Sales", "--tag", "data")
+    storage("chattr", "alice/sales/2024/q1.csv", "--metadata", "source=finance")
+    storage("stat", "alice/sales")
 
-    step("Cleaning up: alice deletes the project")
-    alice.delete_project("alice/sales", recursive=True)
-    show("alice's projects", [p.name for p in alice.list_projects("alice")] or "none")
-    alice.close()
-    bob.close()
+    step("Cleaning up: rm -r of a whole project asks first, unless --yes")
+    storage("rm", "-r", "--yes", "alice/sales")
+    storage("ls", "alice")
 
 
 def main() -> int:
-    with local_server() as server:
-        tour(server)
+    with tempfile.TemporaryDirectory(prefix="anaconda-storage-demo-") as tmp:
+        data, workdir = Path(tmp) / "data", Path(tmp) / "work"
+        workdir.mkdir()
+        step(f"Starting anaconda-storage-server serve --data {data}")
+        with LocalServer(data) as server:
+            print(f"   listening on {server.url}")
+            tour(server, workdir)
+        step("Server stopped; temporary data removed")
     print("\nDemo complete.")
     return 0
 
