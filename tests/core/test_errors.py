@@ -166,3 +166,19 @@ def test_every_exception_is_in_the_tree() -> None:
         if isinstance(item, type):
             assert issubclass(item, StorageError)
             assert name in documented
+
+
+def test_permission_denied_names_the_level_once() -> None:
+    denied = error_from_response(
+        answer(
+            403,
+            {
+                "code": "permission_denied",
+                "message": "write access to alice/sales is needed (you have read)",
+                "required": "write",
+            },
+        ),
+        "alice/sales/q1.csv",
+    )
+    assert str(denied).count("write") == 1
+    assert "alice/sales/q1.csv" in str(denied)

@@ -251,7 +251,9 @@ def error_from_response(response: httpx.Response, target: str | None = None) -> 
         return AuthenticationRequired(message, **common)
     if status == 403:
         required = error.get("required")
-        needs = f"; {required} permission required" if required else ""
+        # The server's message usually names the level already ("write access ... is needed").
+        named = isinstance(required, str) and required in server_message
+        needs = f"; {required} permission required" if required and not named else ""
         return PermissionDenied(
             f"permission denied: {detail or 'forbidden'}{needs}", required=required, **common
         )
