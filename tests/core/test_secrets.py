@@ -122,3 +122,28 @@ def test_uri_options_stay_secret() -> None:
         assert_hidden(repr(client.config))
     finally:
         client.close()
+
+
+@pytest.mark.parametrize("kind", ["sync", "async"])
+async def test_the_key_never_ships_with_tblib(kind: str, tmp_path: Path) -> None:
+    """Dask workers pickle exceptions with tblib, causes and their httpx requests included."""
+    pickling_support = pytest.importorskip("tblib.pickling_support")
+    common: dict[str, Any] = {
+        "api_key": KEY,
+        "domain": "https://storage.example",
+        "options": {"extra_headers": f'{{"X-Token": "{HEADER_SECRET}"}}'},
+        "retry": RetryPolicy(attempts=2, backoff=0.001),
+    }
+    if kind == "sync":
+        client: Any = StorageClient(transport=httpx.MockTransport(failures), **common)
+        errors = await exercise(client, tmp_path, awaiting=False)
+        client.close()
+    else:
+        client = AsyncStorageClient(transport=httpx.MockTransport(failures), **common)
+        errors = await exercise(client, tmp_path, awaiting=True)
+        await client.aclose()
+    chained = [error for error in errors if error.__cause__ is not None]
+    assert chained, "some errors keep their httpx cause for diagnosis"
+    for error in errors:
+        pickling_support.install(error)
+        assert_hidden(repr(pickle.dumps(error)))

@@ -293,6 +293,47 @@ def error_from_response(response: httpx.Response, target: str | None = None) -> 
     )
 
 
+# Request headers that carry no secret; every other value is hidden once an exchange failed.
+_PLAIN_HEADERS = frozenset(
+    {
+        "accept",
+        "accept-encoding",
+        "api-version",
+        "connection",
+        "content-length",
+        "content-type",
+        "host",
+        "if-match",
+        "if-none-match",
+        "range",
+        "transfer-encoding",
+        "user-agent",
+        "x-storage-sha256",
+    }
+)
+
+
+def scrubbed(exc: httpx.HTTPError) -> httpx.HTTPError:
+    """`exc` with the secrets taken out of its finished request, to be chained as a cause.
+
+    An httpx error holds its request, whose `Authorization` (and any extra header) holds
+    the API key. Pickle leaves a cause out, but tblib's pickling support, which Dask
+    installs in every worker, ships causes along with their requests: so the headers are
+    redacted in place. Only a request that will not be sent again may be scrubbed.
+    """
+    try:
+        request = exc.request
+    except RuntimeError:  # an error raised without a request: nothing to hide
+        return exc
+    request.headers = httpx.Headers(
+        [
+            (name, value if name.lower() in _PLAIN_HEADERS else "[hidden]")
+            for name, value in request.headers.items()
+        ]
+    )
+    return exc
+
+
 def raise_for_response(response: httpx.Response, target: str | None = None) -> None:
     """Raise the typed exception for `response` if it is an error (status >= 400).
 
@@ -309,7 +350,7 @@ def raise_for_response(response: httpx.Response, target: str | None = None) -> N
     try:
         response.raise_for_status()
     except httpx.HTTPStatusError as exc:
-        raise error from exc
+        raise error from scrubbed(exc)
     except RuntimeError:  # a response built without its request (tests): nothing to chain
         pass
     raise error

@@ -27,7 +27,7 @@ from typing import TypeVar
 import httpx
 
 from .effects import Attempt, Close, Flow, Sleep
-from .errors import StorageConnectionError
+from .errors import StorageConnectionError, scrubbed
 from .operations.call import Call
 
 __all__ = ["RetryPolicy", "attempt", "send"]
@@ -119,7 +119,7 @@ def attempt(call: Call[T], policy: RetryPolicy) -> Flow[httpx.Response]:
             response: httpx.Response = yield Attempt(call.request, stream=call.stream)
         except httpx.TransportError as exc:
             if last or not policy.retries_error(exc, call.idempotent):
-                raise connection_error(call.request, exc) from exc
+                raise connection_error(call.request, exc) from scrubbed(exc)
             wait = policy.delay(retry)
             logger.info("retrying %s in %.2fs: %s", _where(call.request), wait, type(exc).__name__)
         else:

@@ -29,6 +29,7 @@ from ..errors import (
     ServerError,
     StorageConnectionError,
     StorageError,
+    scrubbed,
 )
 from ..locations import FileLocation
 from ..models import ContentInfo
@@ -163,7 +164,7 @@ def read_content(
             yield Close(response)
             breaks += 1
             if breaks >= policy.attempts:
-                raise connection_error(call.request, exc) from exc
+                raise connection_error(call.request, exc) from scrubbed(exc)
             logger.info(
                 "resuming %s/%s/%s at byte %d after %s",
                 where.owner,
