@@ -53,9 +53,10 @@ def main() -> None:
     args = parser.parse_args()
     n = args.files
 
-    with tempfile.TemporaryDirectory() as data, LocalServer(
-        Path(data), latency_ms=args.latency
-    ) as server:
+    with (
+        tempfile.TemporaryDirectory() as data,
+        LocalServer(Path(data), latency_ms=args.latency) as server,
+    ):
         api_key = server.add_user(OWNER)
         headers = {"Authorization": f"Bearer {api_key}", "Api-Version": "2023.11.28"}
         base = f"{server.url}/api/storage/projects/{OWNER}/{PROJECT}"

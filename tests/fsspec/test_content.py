@@ -97,6 +97,17 @@ def test_put_and_get_round_trip_a_tree(
     assert sorted(p.name for p in target.rglob("*")) == ["a.csv", "b.bin", "sub"]
 
 
+def test_a_failed_download_leaves_the_target_as_it_was(
+    fs: AnacondaFileSystem, project: str, tmp_path: Path
+) -> None:
+    target = tmp_path / "target.txt"
+    target.write_bytes(b"keep me")
+    with pytest.raises(FileNotFoundError):
+        fs.get_file(f"{project}/missing.txt", str(target))
+    assert target.read_bytes() == b"keep me"
+    assert [p.name for p in tmp_path.iterdir()] == ["target.txt"]
+
+
 def test_get_reads_history(fs: AnacondaFileSystem, project: str, tmp_path: Path) -> None:
     fs.pipe_file(f"{project}/f.txt", b"old")
     fs.pipe_file(f"{project}/f.txt", b"new")

@@ -135,6 +135,7 @@ def test_the_api_key_is_never_shown(account: object, project: str) -> None:
     with fs.open(f"{project}/a.csv") as f:
         shown.append(repr(f))
     url = f"anaconda://{project}/missing.csv?{_query(account)}"
+    shown.append(repr(fsspec.open(url)))
     errors: list[BaseException] = []
     for attempt in (
         lambda: pd.read_csv(url),

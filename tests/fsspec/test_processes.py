@@ -50,8 +50,12 @@ def test_a_forked_child_makes_its_own_session(fs: AnacondaFileSystem, project: s
     queue: multiprocessing.Queue = context.Queue()
     child = context.Process(target=_read_in_child, args=(fs, path, queue))
     child.start()
-    assert queue.get(timeout=60) == b"from the parent"
-    child.join(timeout=60)
+    try:
+        assert queue.get(timeout=60) == b"from the parent"
+        child.join(timeout=60)
+    finally:
+        if child.is_alive():
+            child.kill()  # a child stuck on its parent's loop must not outlive the test
     assert child.exitcode == 0
     assert fs.cat_file(path) == b"from the parent"  # the parent's session still works
 
@@ -65,8 +69,12 @@ def test_spawned_processes_receive_a_pickled_filesystem(
     queue: multiprocessing.Queue = context.Queue()
     child = context.Process(target=_read_in_child, args=(fs, path, queue))
     child.start()
-    assert queue.get(timeout=120) == b"spawned"
-    child.join(timeout=60)
+    try:
+        assert queue.get(timeout=120) == b"spawned"
+        child.join(timeout=60)
+    finally:
+        if child.is_alive():
+            child.kill()
     assert child.exitcode == 0
 
 

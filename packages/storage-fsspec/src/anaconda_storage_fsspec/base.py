@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import logging
 import os
 import threading
 import weakref
@@ -35,7 +34,6 @@ from .addresses import PROTOCOL, query_options, strip_protocol, to_uri
 
 __all__ = ["DEFAULT_BATCH_SIZE", "DEFAULT_BLOCK_SIZE", "FileSystemBase"]
 
-logger = logging.getLogger("anaconda_storage_fsspec")
 
 DEFAULT_BLOCK_SIZE = 8 * 2**20
 """Bytes per read-ahead block and per part of a file written with ``open``: at least the

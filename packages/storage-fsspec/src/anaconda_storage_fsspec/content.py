@@ -9,9 +9,9 @@ go in parts (core decides, by size).
 
 from __future__ import annotations
 
+import itertools
 import os
 import stat
-import tempfile
 from collections.abc import Coroutine, Sequence
 from typing import IO, Any, TypeVar
 
@@ -43,12 +43,18 @@ def _local_size(path: str) -> int | None:
     return None if stat.S_ISDIR(status.st_mode) else status.st_size
 
 
+_partials = itertools.count()
+
+
 def _partial_beside(path: str) -> IO[bytes]:
-    """A new temporary file in the directory of ``path``, to be renamed onto it."""
+    """A new file in the directory of ``path``, to be renamed onto it once complete.
+
+    Its name is unique to this process and call (no random name to draw: a get of many
+    small files makes one per file).
+    """
     directory, name = os.path.split(os.path.abspath(path))
-    return tempfile.NamedTemporaryFile(
-        dir=directory, prefix=f".{name[:200]}.", suffix=".part", delete=False
-    )
+    partial = os.path.join(directory, f".{name[:200]}.{os.getpid()}-{next(_partials)}.part")
+    return open(partial, "xb")
 
 
 async def _result(coroutine: Coroutine[Any, Any, T]) -> T:

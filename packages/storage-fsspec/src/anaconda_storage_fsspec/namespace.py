@@ -153,7 +153,8 @@ class Namespace(FileSystemBase):
             if uri.checkpoint is not None:
                 await client.get_checkpoint(uri)  # NotFound if there is no such checkpoint
             return project_info_entry(await client.get_project(uri), uri.fs_path)
-        if uri.revision is None and uri.checkpoint_ref is None:
+        # Cached listings hide the .keep markers: a marker is looked up on the server.
+        if uri.revision is None and uri.checkpoint_ref is None and uri.name != KEEP:
             parent = uri.parent.fs_path
             if parent in self.dircache:
                 for entry in self.dircache[parent]:
