@@ -11,7 +11,7 @@ Two trees of `--files` files each are made in one project (with raw aiohttp, con
   `find`, which walks the tree one `ls` per directory;
 - `glob nested/*/f000?7.bin` and `du nested/`, which ride on `find`.
 
-    python bench/fsspec_listing.py                      # the figures of docs/fsspec.md
+    python bench/fsspec_listing.py                      # the figures of the README ("Speed")
     python bench/fsspec_listing.py --files 2000         # a quick look
 """
 

@@ -18,7 +18,7 @@ Targets (the issue): `anaconda` at least 10x `sequential`, at least as fast as
 same files by `anaconda` and `aiohttp` at each batch size) shows where throughput stops
 growing: the driver's default `batch_size` is chosen there.
 
-    python bench/fsspec_throughput.py                   # the figures of docs/fsspec.md
+    python bench/fsspec_throughput.py                   # the figures of the README ("Speed")
     python bench/fsspec_throughput.py --files 200 --rounds 1 --sweep ""   # a quick look
 
 What the clients do differs, and the ratios include it: `anaconda` uploads with the

@@ -5,7 +5,7 @@ traceback ever reaches a user: the first row of :func:`error_table` whose type m
 exception gives the exit code and the message. ``ANACONDA_STORAGE_DEBUG=1`` (or the
 ``anaconda --verbose`` flag) prints the traceback before the message.
 
-The exit codes, documented in docs/cli.md::
+The exit codes, documented in the README ("Errors and exit codes")::
 
     0    ok
     1    error (server, network, anything not below)
