@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import os
 import sqlite3
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -143,3 +144,65 @@ def test_a_newer_schema_is_refused(tmp_path: Path) -> None:
     raw.close()
     with pytest.raises(RuntimeError, match="newer"):
         Database(tmp_path / "db.sqlite")
+
+
+async def test_content_stored_already_is_not_fsynced_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    blobs = Blobs(tmp_path / "blobs")
+    first = BlobWriter(blobs.temp)
+    first.complete(b"dedupe me", blobs=blobs)
+    blobs.store(first)
+    synced: list[int] = []
+    real_fsync = os.fsync
+    monkeypatch.setattr(os, "fsync", lambda fd: synced.append(fd) or real_fsync(fd))
+    second = BlobWriter(blobs.temp)
+    second.complete(b"dedupe me", blobs=blobs)
+    blobs.store(second)
+    assert synced == []  # neither the temp file nor a directory
+    assert blobs.all_digests() == {first.sha256}
+    assert list(blobs.temp.iterdir()) == []
+    # Should the stored copy go before the commit, the new one is made durable after all.
+    third = BlobWriter(blobs.temp)
+    third.complete(b"dedupe me", blobs=blobs)
+    blobs.path(third.sha256).unlink()
+    blobs.store(third)
+    assert len(synced) == 2  # the file, then its directory
+    assert blobs.path(third.sha256).read_bytes() == b"dedupe me"
+
+
+async def test_composite_blobs_read_and_go_whole(tmp_path: Path) -> None:
+    blobs = Blobs(tmp_path / "blobs")
+    pieces = [b"a" * 1_500_000, b"", b"b" * 10, b"c" * 1_200_000]
+    files = []
+    for index, piece in enumerate(pieces):
+        files.append(tmp_path / f"part{index}")
+        files[-1].write_bytes(piece)
+    content = b"".join(pieces)
+    digest = hashlib.sha256(content).hexdigest()
+    blobs.store_parts(digest, files)
+    assert blobs.path(digest).is_dir()
+    assert blobs.read_all(digest) == content
+    for start, length in [(0, len(content)), (1_499_999, 12), (1_500_010, 5), (7, 0)]:
+        assert b"".join(blobs.read_chunks(digest, start, length)) == content[start : start + length]
+    assert all(len(c) <= 1024 * 1024 for c in blobs.read_chunks(digest, 0, len(content)))
+    with pytest.raises(OSError, match="shorter"):
+        list(blobs.read_chunks(digest, 0, len(content) + 1))
+    assert blobs.all_digests() == {digest}
+    blobs.remove_unreferenced([digest], [])
+    assert not blobs.path(digest).exists()
+    assert list(blobs.temp.iterdir()) == []
+    assert all(path.read_bytes() == piece for path, piece in zip(files, pieces, strict=True))
+
+
+async def test_a_placed_blob_is_not_collected_until_its_transaction_ends(tmp_path: Path) -> None:
+    blobs = Blobs(tmp_path / "blobs")
+    writer = BlobWriter(blobs.temp)
+    writer.complete(b"placed")
+    with blobs.placed(writer) as new:
+        assert new
+        blobs.remove_unreferenced([writer.sha256], [])  # a concurrent collection
+        assert blobs.path(writer.sha256).read_bytes() == b"placed"
+    blobs.remove_unreferenced([writer.sha256], [])
+    assert not blobs.path(writer.sha256).exists()
+    assert list(blobs.temp.iterdir()) == []

@@ -3,13 +3,31 @@
 Layout: `blobs/<first two hex digits>/<sha256>` and `blobs/tmp/` for content being received.
 A stream is written to a temp file in `blobs/tmp/` (the same filesystem, so the final rename
 is atomic), hashed as it arrives, fsynced, then renamed into place and the directory fsynced;
-a crash at any point leaves either no blob or a whole one, never half of one. The rename is
-done inside the write transaction that records the revision (`Blobs.store`), so blob garbage
-collection, which runs in write transactions too, can never remove a blob between its rename
-and the commit that references it. Temp files left by a crash are removed at start-up.
+a crash at any point leaves either no blob or a whole one, never half of one. A PUT renames
+its blob into place just before the write transaction that records the revision
+(`Blobs.placed`), so the rename's directory fsync is not done under the database's write
+lock; the digest is marked pending meanwhile, and garbage collection (in write transactions,
+under the same lock as that mark) never removes a pending blob, so it can never remove a
+blob between its rename and the commit that references it. Other writers rename inside
+their transaction (`Blobs.store`, `Blobs.store_parts`). Temp files left by a crash are
+removed at start-up.
+
+Content that is stored already is not made durable twice: `BlobWriter.complete` skips the
+fsync of a temp file whose digest is already a blob (it is then dropped at `store`, which
+fsyncs it after all if garbage collection removed the stored copy in between).
 
 Memory never grows with the content: a stream is buffered up to `BUFFER_SIZE` bytes at a
 time, written and hashed in a worker thread (hashlib releases the GIL on large buffers).
+
+Composite blobs. A multipart upload is not rewritten into one file: its blob is a
+*directory* `blobs/<ab>/<sha256>/` holding the parts, hard links to the part files named by
+position (`000001`, `000002`, ...), so completion writes no content at all. A blob is
+whatever is at its path, file or directory; `size`, `read_range` and `read_all` read
+either. A composite is assembled in `blobs/tmp/`, its directory fsynced, then renamed into
+place like a file (`Blobs.store_parts`, inside the completing transaction), so it too is
+whole or absent. Removing one first renames it into `blobs/tmp/` (atomic), so a crash in
+the middle of removing its parts never leaves a partial blob at a digest's path; the temp
+sweep at start-up finishes the job. The digest is still the sha256 of the whole content.
 """
 
 from __future__ import annotations
@@ -17,8 +35,11 @@ from __future__ import annotations
 import hashlib
 import os
 import re
+import shutil
+import threading
 import uuid
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Generator, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import BinaryIO
 
@@ -53,6 +74,7 @@ class BlobWriter:
         self._hash = hashlib.sha256()
         self.size = 0
         self.sha256 = ""
+        self.synced = False
 
     def write(self, data: bytes) -> None:
         assert self._file is not None
@@ -60,24 +82,47 @@ class BlobWriter:
         self._hash.update(data)
         self.size += len(data)
 
-    def finish(self) -> str:
-        """Flush and fsync the file; returns its sha256."""
+    def finish(self, *, sync: bool = True) -> str:
+        """Flush and (unless `sync` is false) fsync the file; returns its sha256.
+
+        Without `sync` the file must go through `sync` before it is made visible;
+        `Blobs.store` does that when the content is not stored already.
+        """
         assert self._file is not None
         self._file.flush()
-        os.fsync(self._file.fileno())
+        if sync:
+            os.fsync(self._file.fileno())
         self._file.close()
         self._file = None
+        self.synced = sync
         self.sha256 = self._hash.hexdigest()
         return self.sha256
 
-    def complete(self, tail: bytes, expected_sha256: str | None = None) -> str:
+    def sync(self) -> None:
+        """Make a finished file durable (once)."""
+        if not self.synced:
+            descriptor = os.open(self.path, os.O_RDONLY)
+            try:
+                os.fsync(descriptor)
+            finally:
+                os.close(descriptor)
+            self.synced = True
+
+    def complete(
+        self, tail: bytes, expected_sha256: str | None = None, *, blobs: Blobs | None = None
+    ) -> str:
         """Write the last bytes, make the file durable, check its digest; its sha256.
+
+        With `blobs`, content already stored there is not fsynced (it is dropped at
+        `Blobs.store`, which fsyncs it after all should the stored copy go meanwhile).
 
         Raises:
             ApiError: 400 when the content's sha256 is not `expected_sha256`.
         """
         self.write(tail)
-        sha256 = self.finish()
+        sha256 = self.finish(sync=False)
+        if blobs is None or not blobs.path(sha256).exists():
+            self.sync()
         if expected_sha256 is not None and sha256 != expected_sha256:
             raise ApiError(
                 400,
@@ -132,6 +177,9 @@ class Blobs:
     def __init__(self, root: Path) -> None:
         self.root = root
         self.temp = root / "tmp"
+        # Digests placed by `placed` whose transaction has not ended: never collected.
+        self._pending: dict[str, int] = {}
+        self._lock = threading.Lock()
         fresh = not self.temp.exists()
         self.temp.mkdir(parents=True, exist_ok=True)
         if fresh:
@@ -152,8 +200,134 @@ class Blobs:
         if target.exists():
             writer.discard()
             return
+        writer.sync()
         os.replace(writer.path, target)
         fsync_directory(target.parent)
+
+    @contextmanager
+    def placed(self, writer: BlobWriter) -> Iterator[bool]:
+        """Move a finished temp file into place *before* the transaction that references it.
+
+        Use around that write transaction: the rename and its directory fsync then happen
+        outside the database's write lock, so concurrent uploads do not queue behind each
+        other's fsyncs. Until the block ends the digest is pending, and
+        `remove_unreferenced` leaves it alone. Yields whether the blob is new (so that a
+        caller whose transaction failed can collect it).
+        """
+        digest = writer.sha256
+        target = self.path(digest)
+        with self._lock:
+            self._pending[digest] = self._pending.get(digest, 0) + 1
+            exists = target.exists()
+        try:
+            if exists:
+                writer.discard()
+            else:
+                writer.sync()
+                os.replace(writer.path, target)
+                fsync_directory(target.parent)
+            yield not exists
+        finally:
+            with self._lock:
+                count = self._pending[digest] - 1
+                if count:
+                    self._pending[digest] = count
+                else:
+                    del self._pending[digest]
+
+    def store_parts(self, sha256: str, parts: Sequence[Path]) -> None:
+        """Make a composite blob of durable `parts` (hard-linked, never copied) at `sha256`.
+
+        Call this inside the write transaction that references the blob. Nothing is done
+        when that content is stored already.
+        """
+        target = self.path(sha256)
+        if target.exists():
+            return
+        if len(parts) <= 1:  # no join: the part file itself (or empty content)
+            if parts:
+                os.link(parts[0], target)
+                fsync_directory(target.parent)
+            else:
+                self.store_bytes(b"")
+            return
+        staging = self.temp / f"{uuid.uuid4().hex}.parts"
+        staging.mkdir()
+        try:
+            for index, part in enumerate(parts, 1):
+                os.link(part, staging / f"{index:06d}")
+            fsync_directory(staging)
+            os.replace(staging, target)
+        except BaseException:
+            shutil.rmtree(staging, ignore_errors=True)
+            raise
+        fsync_directory(target.parent)
+
+    def _remove(self, path: Path) -> None:
+        if path.is_dir():  # a composite: out of sight at once, then its parts
+            doomed = self.temp / f"{uuid.uuid4().hex}.gone"
+            try:
+                os.replace(path, doomed)
+            except FileNotFoundError:
+                return
+            shutil.rmtree(doomed, ignore_errors=True)
+        else:
+            path.unlink(missing_ok=True)
+
+    def _pieces(self, sha256: str) -> list[tuple[Path, int]]:
+        """The files of a blob with their sizes, in order (one for a plain blob)."""
+        path = self.path(sha256)
+        try:
+            return (
+                [(path, path.stat().st_size)]
+                if not path.is_dir()
+                else [(entry, entry.stat().st_size) for entry in sorted(path.iterdir())]
+            )
+        except FileNotFoundError:
+            raise FileNotFoundError(f"no blob {sha256}") from None
+
+    def read_all(self, sha256: str) -> bytes:
+        """The whole content of a blob (a small one).
+
+        Raises:
+            FileNotFoundError: when there is no such blob.
+        """
+        path = self.path(sha256)
+        try:
+            return path.read_bytes()
+        except IsADirectoryError:
+            return b"".join(piece.read_bytes() for piece, _ in self._pieces(sha256))
+
+    def iter_range(self, sha256: str, start: int, length: int) -> Generator[bytes, None, None]:
+        """Bytes `start` to `start + length` of a blob in chunks of at most `CHUNK_SIZE`.
+
+        Synchronous; the pieces are listed at once (FileNotFoundError if none).
+        """
+        return self._iter(self._pieces(sha256), sha256, start, length)
+
+    @staticmethod
+    def _iter(
+        pieces: list[tuple[Path, int]], sha256: str, start: int, length: int
+    ) -> Generator[bytes, None, None]:
+        for piece, size in pieces:
+            if length <= 0:
+                break
+            if start >= size:
+                start -= size
+                continue
+            with open(piece, "rb") as file:
+                file.seek(start)
+                wanted = min(length, size - start)
+                while wanted > 0:
+                    chunk = file.read(min(CHUNK_SIZE, wanted))
+                    if not chunk:
+                        raise OSError(f"blob {sha256} is shorter than its recorded size")
+                    wanted -= len(chunk)
+                    length -= len(chunk)
+                    yield chunk
+            start = 0
+        if length > 0:
+            raise OSError(f"blob {sha256} is shorter than its recorded size")
 
     def store_bytes(self, data: bytes) -> str:
         """Store small content given in memory (e.g. an empty `.keep`); returns its sha256.
@@ -172,9 +346,10 @@ class Blobs:
     def remove_unreferenced(self, digests: Iterable[str], referenced: Iterable[str]) -> None:
         """Remove the blobs of `digests` that are not in `referenced`."""
         keep = set(referenced)
-        for digest in set(digests) - keep:
-            if SHA256.fullmatch(digest):
-                self.path(digest).unlink(missing_ok=True)
+        with self._lock:
+            for digest in set(digests) - keep:
+                if SHA256.fullmatch(digest) and digest not in self._pending:
+                    self._remove(self.path(digest))
 
     def all_digests(self) -> set[str]:
         """The digest of every stored blob."""
@@ -190,17 +365,13 @@ class Blobs:
         """Remove every temp file (left by a crash); returns how many. Only at start-up."""
         count = 0
         for entry in self.temp.iterdir():
-            entry.unlink(missing_ok=True)
+            if entry.is_dir():
+                shutil.rmtree(entry, ignore_errors=True)
+            else:
+                entry.unlink(missing_ok=True)
             count += 1
         return count
 
     def read_chunks(self, sha256: str, start: int, length: int) -> Iterable[bytes]:
         """The bytes `start` to `start + length` of a blob, in chunks (synchronous)."""
-        with open(self.path(sha256), "rb") as file:
-            file.seek(start)
-            while length > 0:
-                chunk = file.read(min(CHUNK_SIZE, length))
-                if not chunk:
-                    raise OSError(f"blob {sha256} is shorter than its recorded size")
-                length -= len(chunk)
-                yield chunk
+        return self.iter_range(sha256, start, length)

@@ -24,7 +24,7 @@ from starlette.types import Receive, Scope, Send
 
 from anaconda_storage_server.access import open_project
 from anaconda_storage_server.accounts import Owner
-from anaconda_storage_server.blobs import CHUNK_SIZE, Blobs
+from anaconda_storage_server.blobs import Blobs
 from anaconda_storage_server.changes import parse_etags
 from anaconda_storage_server.context import Context
 from anaconda_storage_server.errors import ApiError, error_response, not_found
@@ -72,7 +72,7 @@ def read_target(
     data = None
     if version.size <= SMALL_FILE:
         try:
-            data = state.blobs.path(version.sha256).read_bytes()
+            data = state.blobs.read_all(version.sha256)
         except FileNotFoundError:  # removed with its project since the lookup
             raise not_found("path", f"no file {path!r}") from None
     return Target(version=version, instant=instant, data=data)
@@ -210,12 +210,13 @@ class BlobResponse(Response):
                 tasks.cancel_scope.cancel()
 
     async def _stream(self, send: Send) -> None:
-        file = await anyio.to_thread.run_sync(open, self.blobs.path(self.sha256), "rb")
+        chunks = await anyio.to_thread.run_sync(
+            self.blobs.iter_range, self.sha256, self.start, self.length
+        )
         try:
-            await anyio.to_thread.run_sync(file.seek, self.start)
             remaining = self.length
             while remaining > 0:
-                chunk = await anyio.to_thread.run_sync(file.read, min(CHUNK_SIZE, remaining))
+                chunk = await anyio.to_thread.run_sync(next, chunks, b"")
                 if not chunk:
                     raise OSError(f"blob {self.sha256} is shorter than its recorded size")
                 remaining -= len(chunk)
@@ -224,7 +225,7 @@ class BlobResponse(Response):
                 )
         finally:
             with anyio.CancelScope(shield=True):
-                await anyio.to_thread.run_sync(file.close)
+                await anyio.to_thread.run_sync(chunks.close)
 
 
 async def _wait_for_disconnect(receive: Receive) -> None:

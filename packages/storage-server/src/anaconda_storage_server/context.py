@@ -59,6 +59,8 @@ class Context:
     # API key hash -> user. Keys are never revoked, so a hit stays valid; misses are not
     # cached, so a user added by the `users add` command is seen at once.
     known_keys: dict[str, Owner] = field(default_factory=dict)
+    # Upload session id -> the running sha256 of its parts received in order (uploads.py).
+    upload_prefixes: dict[str, Any] = field(default_factory=dict)
 
     async def run(self, function: Callable[..., T], *args: Any) -> T:
         """Run blocking `function(*args)` in a worker thread."""

@@ -3,8 +3,11 @@
 Content streams both ways. An upload is read from the request chunk by chunk into a temp
 file, hashed as it arrives (`blobs.receive`), and only then committed; a body cut off
 before its end raises in the middle of that loop, the temp file is removed and nothing
-changes. A download streams the blob in chunks (`content.BlobResponse`). Memory never grows
-with the size of a file.
+changes. A small body (a `Content-Length` under `blobs.BUFFER_SIZE`) is read into memory
+first, and then one thread hop writes, fsyncs and commits it (the write transaction makes
+every check again anyway), instead of a hop to check and open the temp file before the
+body and another to commit after it. A download streams the blob in chunks
+(`content.BlobResponse`). Memory never grows with the size of a file.
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from anaconda_storage_core.attributes import InvalidAttribute, validate_file_attributes
-from anaconda_storage_server import blobs
+from anaconda_storage_server import blobs, recovery
 from anaconda_storage_server.access import Project, open_project
 from anaconda_storage_server.accounts import Owner
 from anaconda_storage_server.changes import check_conditions, check_file_path, record
@@ -115,23 +118,30 @@ def commit_blob(
     Everything is checked again inside the write transaction: the caller's access, the
     conditions, the path (another writer may have made it a directory meanwhile).
     """
+    orphan = False
     try:
-        with state.database.write() as transaction:
-            project, current = prepare_write(transaction, user, owner, name, path, **checks)
-            state.blobs.store(writer)
-            version = record(
-                transaction,
-                project.id,
-                path,
-                user,
-                size=writer.size,
-                sha256=writer.sha256,
-                description=current.description if current else "",
-                metadata=current.metadata if current else {},
-            )
-            return version.file_json(), current is None
+        with state.blobs.placed(writer) as new:
+            try:
+                with state.database.write() as transaction:
+                    project, current = prepare_write(transaction, user, owner, name, path, **checks)
+                    version = record(
+                        transaction,
+                        project.id,
+                        path,
+                        user,
+                        size=writer.size,
+                        sha256=writer.sha256,
+                        description=current.description if current else "",
+                        metadata=current.metadata if current else {},
+                    )
+                    return version.file_json(), current is None
+            except BaseException:
+                orphan = new
+                raise
     finally:
-        writer.discard()  # a no-op once stored
+        writer.discard()  # a no-op once placed
+        if orphan:  # placed for a transaction that failed: not kept unless referenced
+            recovery.collect_blobs(state, [writer.sha256])
 
 
 def _finish_put(
@@ -144,11 +154,23 @@ def _finish_put(
     checks: dict[str, str | None],
 ) -> tuple[dict[str, Any], bool]:
     try:
-        writer.complete(tail, sha256)
+        writer.complete(tail, sha256, blobs=state.blobs)
     except BaseException:
         writer.discard()
         raise
     return commit_blob(state, user, *target, writer, checks)
+
+
+def _put_small(
+    state: Context,
+    user: Owner,
+    target: tuple[str, str, str],
+    body: bytes,
+    sha256: str | None,
+    checks: dict[str, str | None],
+) -> tuple[dict[str, Any], bool]:
+    writer = blobs.BlobWriter(state.blobs.temp)
+    return _finish_put(state, user, target, writer, body, sha256, checks)
 
 
 async def put_file(request: Request) -> JSONResponse:
@@ -158,11 +180,20 @@ async def put_file(request: Request) -> JSONResponse:
     sha256 = expected_sha256(request)
     state = context(request)
     owner, name = request.path_params["owner"], request.path_params["project"]
-    writer = await state.run(open_write, state, user, owner, name, path, checks)
-    tail = await blobs.receive(writer, request.stream())
-    file, created = await state.run(
-        _finish_put, state, user, (owner, name, path), writer, tail, sha256, checks
-    )
+    length = request.headers.get("content-length", "")
+    if length.isdigit() and int(length) < blobs.BUFFER_SIZE:
+        # Small: the body is read first (into memory), then one thread hop opens, writes,
+        # fsyncs and commits; `commit_blob` makes every check `open_write` would have made.
+        body = await request.body()
+        file, created = await state.run(
+            _put_small, state, user, (owner, name, path), body, sha256, checks
+        )
+    else:
+        writer = await state.run(open_write, state, user, owner, name, path, checks)
+        tail = await blobs.receive(writer, request.stream())
+        file, created = await state.run(
+            _finish_put, state, user, (owner, name, path), writer, tail, sha256, checks
+        )
     headers = {"ETag": f'"{file["revision"]}"'}
     return JSONResponse(file, status_code=201 if created else 200, headers=headers)
 

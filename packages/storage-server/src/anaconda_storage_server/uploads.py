@@ -2,18 +2,40 @@
 
 A session is a row of `uploads`; each part is a file `uploads/<session>/<random>.tmp`,
 streamed in, fsynced, and recorded in `upload_parts` by one write transaction (a part sent
-again replaces the row; the old file goes once that commits). Completing streams the parts
-in the requested order into one new blob, hashing it, then commits the revision in one write
-transaction that re-checks everything: the session and its parts are unchanged, the
-conditions given at creation still hold, the path clashes with no directory. Sessions
-untouched for longer than the expiry are invisible at once and removed by a background task.
+again replaces the row; the old file goes once that commits). Sessions untouched for longer
+than the expiry are invisible at once and removed by a background task.
+
+Completion writes no content. The file is content-addressed by the sha256 of the whole
+content, which needs every byte in order, but most of it is known by then: each session
+keeps in memory (`Prefix`) the running sha256 of its parts 1, 2, ... n received so far,
+with a `hashlib` copy after each part; a part is hashed into it when it and all parts before
+it are saved (re-read from the page cache, in the worker thread that saves it, so it overlaps
+the transfer of the parts still in flight). Completion takes the longest run of that chain
+matching the parts it joins (same number, same part file) and hashes only what follows
+(parts sent out of order, a restarted server, an unusual order: all still correct, only
+slower). The parts are then not copied: `Blobs.store_parts` hard-links them into a
+composite blob (one part: the part file itself becomes the blob), inside the one write
+transaction that re-checks everything (the session and its parts are unchanged, the
+conditions given at creation still hold, the path clashes with no directory) and commits
+the revision. A crash anywhere leaves the session as it was (its part files are linked,
+never moved) and at most an unreferenced blob, removed at start-up.
+
+Part files and blobs must share a filesystem (both live in the data directory) for the
+hard links. Measured (bench/core_transfer.py, 2 GiB, StorageClient's 16 MiB parts 4 at a
+time, interleaved A/B, median of 2): 118 MiB/s when completion re-read, re-hashed,
+rewrote and fsynced the whole file (0.52x one streamed PUT), 254 MiB/s now (0.95x); the
+composite downloads as fast as a plain blob.
 """
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
 import shutil
 import sqlite3
+import threading
 import uuid
+from pathlib import Path
 from typing import Any
 
 from starlette.requests import Request
@@ -35,6 +57,51 @@ from anaconda_storage_server.paging import Page
 
 MAX_PART_NUMBER = 10_000
 MAX_PART_SIZE = 5 * 1024**3
+
+
+class Prefix:
+    """The running sha256 of a session's parts 1..n saved by this process (a cache)."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.saved: dict[int, str] = {}  # part number -> part file
+        self.chain: list[tuple[int, str, Any]] = []  # (number, file, sha256 up to its end)
+
+    def add(self, directory: Path, number: int, file: str) -> None:
+        """Record a saved part and hash what has become contiguous (call from a thread)."""
+        with self.lock:
+            self.saved[number] = file
+            for index, (known, known_file, _) in enumerate(self.chain):
+                if known == number and known_file != file:  # replaced: the chain ends before
+                    del self.chain[index:]
+                    break
+            while (following := len(self.chain) + 1) in self.saved:
+                hasher = self.chain[-1][2].copy() if self.chain else hashlib.sha256()
+                name = self.saved[following]
+                try:
+                    _hash_file(hasher, directory / name)
+                except FileNotFoundError:  # replaced or removed meanwhile
+                    return
+                self.chain.append((following, name, hasher))
+
+    def start(self, parts: list[sqlite3.Row]) -> tuple[Any, int]:
+        """The sha256 state after the longest matching run of `parts`, and its length."""
+        with self.lock:
+            chain = list(self.chain)
+        matched = 0
+        for (number, file, _), part in zip(chain, parts, strict=False):
+            if number != part["number"] or file != part["file"]:
+                break
+            matched += 1
+        if matched == 0:
+            return hashlib.sha256(), 0
+        return chain[matched - 1][2].copy(), matched
+
+
+def _hash_file(hasher: Any, path: Path) -> None:
+    with open(path, "rb") as file:
+        while chunk := file.read(CHUNK_SIZE):
+            hasher.update(chunk)
 
 
 def _expiry_us(state: Context) -> int:
@@ -221,6 +288,9 @@ def _save_part(
     except BaseException:
         writer.discard()
         raise
+    prefix = state.upload_prefixes.setdefault(upload_id, Prefix())
+    with contextlib.suppress(OSError):  # only a cache: completion hashes what it lacks
+        prefix.add(state.uploads_dir / upload_id, number, writer.path.name)
     for file in replaced:
         (state.uploads_dir / upload_id / file).unlink(missing_ok=True)
     return {"number": number, "size": writer.size, "sha256": writer.sha256}
@@ -276,21 +346,17 @@ def _plan(
     return session, chosen
 
 
-def _concatenate(state: Context, upload_id: str, parts: list[sqlite3.Row]) -> BlobWriter:
-    writer = BlobWriter(state.blobs.temp)
+def _digest(state: Context, upload_id: str, parts: list[sqlite3.Row]) -> str:
+    """The sha256 of the parts joined: the cached prefix, then what remains is read."""
+    prefix = state.upload_prefixes.get(upload_id)
+    hasher, done = prefix.start(parts) if prefix is not None else (hashlib.sha256(), 0)
     try:
-        for part in parts:
-            with open(state.uploads_dir / upload_id / part["file"], "rb") as file:
-                while chunk := file.read(CHUNK_SIZE):
-                    writer.write(chunk)
-        writer.finish()
+        for part in parts[done:]:
+            _hash_file(hasher, state.uploads_dir / upload_id / part["file"])
     except FileNotFoundError:
-        writer.discard()
         raise not_found("upload", f"no upload session {upload_id}") from None
-    except BaseException:
-        writer.discard()
-        raise
-    return writer
+    digest: str = hasher.hexdigest()
+    return digest
 
 
 def _complete(
@@ -300,37 +366,36 @@ def _complete(
     name: str,
     session: sqlite3.Row,
     parts: list[sqlite3.Row],
-    writer: BlobWriter,
+    sha256: str,
 ) -> tuple[dict[str, Any], bool]:
     upload_id = session["id"]
-    try:
-        with state.database.write() as transaction:
-            connection = transaction.connection
-            project = open_project(connection, user, owner, name, "write")
-            _session(connection, state, project, upload_id)
-            now = {part["number"]: part["file"] for part in _parts(connection, upload_id)}
-            if any(now.get(part["number"]) != part["file"] for part in parts):
-                raise conflict("a part was replaced while completing; complete again")
-            checks = {
-                "if_match": session["if_match"],
-                "if_none_match": "*" if session["if_none_match"] else None,
-            }
-            _, current = prepare_write(transaction, user, owner, name, session["path"], **checks)
-            state.blobs.store(writer)
-            version = record(
-                transaction,
-                project.id,
-                session["path"],
-                user,
-                size=writer.size,
-                sha256=writer.sha256,
-                description=current.description if current else "",
-                metadata=current.metadata if current else {},
-            )
-            transaction.execute("DELETE FROM upload_parts WHERE upload_id = ?", (upload_id,))
-            transaction.execute("DELETE FROM uploads WHERE id = ?", (upload_id,))
-    finally:
-        writer.discard()  # a no-op once stored
+    directory = state.uploads_dir / upload_id
+    with state.database.write() as transaction:
+        connection = transaction.connection
+        project = open_project(connection, user, owner, name, "write")
+        _session(connection, state, project, upload_id)
+        now = {part["number"]: part["file"] for part in _parts(connection, upload_id)}
+        if any(now.get(part["number"]) != part["file"] for part in parts):
+            raise conflict("a part was replaced while completing; complete again")
+        checks = {
+            "if_match": session["if_match"],
+            "if_none_match": "*" if session["if_none_match"] else None,
+        }
+        _, current = prepare_write(transaction, user, owner, name, session["path"], **checks)
+        state.blobs.store_parts(sha256, [directory / part["file"] for part in parts])
+        version = record(
+            transaction,
+            project.id,
+            session["path"],
+            user,
+            size=sum(part["size"] for part in parts),
+            sha256=sha256,
+            description=current.description if current else "",
+            metadata=current.metadata if current else {},
+        )
+        transaction.execute("DELETE FROM upload_parts WHERE upload_id = ?", (upload_id,))
+        transaction.execute("DELETE FROM uploads WHERE id = ?", (upload_id,))
+    state.upload_prefixes.pop(upload_id, None)
     recovery.remove_upload_dirs(state, [upload_id])
     return version.file_json(), current is None
 
@@ -346,8 +411,8 @@ async def complete_upload(request: Request) -> JSONResponse:
     state = context(request)
     owner, name, upload_id = (request.path_params[key] for key in ("owner", "project", "id"))
     session, parts = await state.run(_plan, state, user, owner, name, upload_id, wanted)
-    writer = await state.run(_concatenate, state, upload_id, parts)
-    file, created = await state.run(_complete, state, user, owner, name, session, parts, writer)
+    sha256 = await state.run(_digest, state, upload_id, parts)
+    file, created = await state.run(_complete, state, user, owner, name, session, parts, sha256)
     return JSONResponse(file, status_code=201 if created else 200)
 
 
@@ -357,6 +422,7 @@ def _abort(state: Context, user: Owner, owner: str, name: str, upload_id: str) -
         _session(transaction.connection, state, project, upload_id)
         transaction.execute("DELETE FROM upload_parts WHERE upload_id = ?", (upload_id,))
         transaction.execute("DELETE FROM uploads WHERE id = ?", (upload_id,))
+    state.upload_prefixes.pop(upload_id, None)
     recovery.remove_upload_dirs(state, [upload_id])
 
 
@@ -372,6 +438,10 @@ def expire(state: Context) -> int:
     """Remove the sessions untouched for longer than the expiry; how many."""
     with state.database.read() as connection:
         oldest = connection.execute("SELECT min(touched_us) FROM uploads").fetchone()[0]
+        if state.upload_prefixes:  # drop the caches of sessions gone by any route
+            live = {row[0] for row in connection.execute("SELECT id FROM uploads")}
+            for upload_id in set(state.upload_prefixes) - live:
+                state.upload_prefixes.pop(upload_id, None)
     if oldest is None or oldest >= wall_us() - _expiry_us(state):
         return 0  # nothing to do: no write transaction
     with state.database.write() as transaction:
@@ -385,6 +455,7 @@ def expire(state: Context) -> int:
             transaction.execute("DELETE FROM upload_parts WHERE upload_id = ?", (upload_id,))
             transaction.execute("DELETE FROM uploads WHERE id = ?", (upload_id,))
     for upload_id in expired:
+        state.upload_prefixes.pop(upload_id, None)
         shutil.rmtree(state.uploads_dir / upload_id, ignore_errors=True)
     return len(expired)
 
