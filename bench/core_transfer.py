@@ -13,11 +13,12 @@ file minus that of the smallest shows whether memory grows with the file.
 What the clients do differs, and the ratio includes it: the raw clients send one streamed
 PUT and write what a GET returns; `StorageClient` and `AsyncStorageClient` use their
 defaults: one PUT with its sha256 up to 64 MiB, resumable multipart uploads above (parts of
-16 MiB, 4 at a time; the server then joins the parts), and downloads written to a
-temporary file, checked against the server's sha256 and renamed. The `/PUT` rows are the
-same clients with `multipart_threshold` above the file's size: one streamed PUT, so the
-client's own overhead shows apart from the cost of a multipart upload (the server joins the
-parts, reading and hashing the content a second time).
+16 MiB, 4 at a time; the server links the parts into one blob, rewriting nothing), and
+downloads written to a temporary file, checked against the server's sha256 and renamed.
+The `/PUT` rows are the same clients with `multipart_threshold` above the file's size: one
+streamed PUT, so the client's own overhead shows apart from that of a multipart upload (on
+completion the server hashes only the parts that arrived out of order and hard-links them:
+no content is copied).
 """
 
 from __future__ import annotations

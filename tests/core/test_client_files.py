@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 from typing import Any
 
+import httpx
 import pytest
 
 from anaconda_storage_core import (
+    AsyncStorageClient,
     Conflict,
     DirectoryInfo,
     FileInfo,
@@ -251,3 +254,42 @@ async def test_location_errors(client: Any, project: str) -> None:
     with pytest.raises(NotFound) as caught:
         await client.read_bytes(f"{project}-nope/missing.txt")
     assert caught.value.missing == "project"
+
+
+async def test_listing_pages_are_all_read_in_order(
+    make_client: Any, user: Any, project: str, tap_class: Any
+) -> None:
+    client = make_client(user)
+    names = [f"f{i:02d}" for i in range(7)]
+    for name in names:
+        await client.upload(f"{project}/{name}", b"x")
+    tap = tap_class()
+    listed = await collect(make_client(user, tap=tap).list_tree(project, page_size=2))
+    assert [e.path for e in listed] == names
+    assert len(tap.routes("GET")) == 4  # 2 + 2 + 2 + 1, no page asked for twice
+
+
+async def test_async_listing_asks_for_the_next_page_before_the_caller_needs_it(
+    user: Any, project: str, tap_class: Any
+) -> None:
+    async with AsyncStorageClient(api_key=user.api_key, domain=user.url) as client:
+        for i in range(5):
+            await client.upload(f"{project}/f{i}", b"x")
+    tap = tap_class()
+    transport = tap.around(httpx.AsyncHTTPTransport())
+    async with AsyncStorageClient(
+        api_key=user.api_key, domain=user.url, transport=transport
+    ) as client:
+        entries = client.list_tree(project, page_size=2)
+        first = await anext(entries)
+        assert first.path == "f0"
+        await asyncio.sleep(0.2)  # the caller at work on the first page
+        assert len(tap.requests) == 2  # the second page is asked for meanwhile
+        await entries.aclose()  # a caller that stops early: the prefetch is dropped
+        assert len(tap.requests) == 2
+        runs = [
+            task
+            for task in asyncio.all_tasks()
+            if getattr(task.get_coro(), "__qualname__", "") == "AsyncRunner.run"
+        ]
+        assert runs == []

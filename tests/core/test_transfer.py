@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import os
 import re
 from pathlib import Path
 from typing import Any
@@ -309,11 +310,56 @@ async def test_failed_download_resumes_on_the_next_run(
     await client.download(f"{project}/again.bin", target)
     assert target.read_bytes() == data
     assert not partial.exists()
-    assert [r.method for r in tap.requests] == ["HEAD", "GET"]
+    # The first answer names the revision, whose partial file is then found: the rest is
+    # asked for, pinned to that revision.
+    assert [r.method for r in tap.requests] == ["GET", "GET"]
+    assert "Range" not in tap.requests[0].headers
     assert tap.requests[1].headers["Range"] == f"bytes={MiB}-"
+    assert tap.requests[1].url.params["revision"] == written.revision
 
 
-async def test_stale_partial_of_another_revision_is_dropped(
+async def test_download_finds_its_partial_without_listing_the_directory(
+    client: Any, project: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A get of n files into one directory must not list it n times (O(n^2)).
+    def listed(*args: object, **kwargs: object) -> None:
+        raise AssertionError("the target's directory was listed")
+
+    monkeypatch.setattr(Path, "glob", listed)
+    monkeypatch.setattr(Path, "iterdir", listed)
+    monkeypatch.setattr(os, "scandir", listed)
+    monkeypatch.setattr(os, "listdir", listed)
+    written = await client.upload(f"{project}/n.bin", b"0123456789")
+    partial = tmp_path / f".n.bin.{written.revision}.part"
+    partial.write_bytes(b"01234")  # half of it, left by an earlier download
+    await client.download(f"{project}/n.bin", tmp_path / "n.bin")
+    assert (tmp_path / "n.bin").read_bytes() == b"0123456789"
+    assert not partial.exists()
+
+
+async def test_complete_partial_is_verified_and_renamed(
+    make_client: Any, user: Any, project: str, tmp_path: Path, tap_class: Any
+) -> None:
+    written = await make_client(user).upload(f"{project}/c.bin", b"all of it")
+    (tmp_path / f".c.bin.{written.revision}.part").write_bytes(b"all of it")
+    tap = tap_class()
+    await make_client(user, tap=tap).download(f"{project}/c.bin", tmp_path / "c.bin")
+    assert (tmp_path / "c.bin").read_bytes() == b"all of it"
+    assert [r.method for r in tap.requests] == ["GET"]  # closed after its headers
+
+
+async def test_partial_longer_than_the_content_is_dropped(
+    client: Any, project: str, tmp_path: Path
+) -> None:
+    written = await client.upload(f"{project}/l.bin", b"short")
+    partial = tmp_path / f".l.bin.{written.revision}.part"
+    partial.write_bytes(b"longer than the content")
+    await client.download(f"{project}/l.bin", tmp_path / "l.bin")
+    assert (tmp_path / "l.bin").read_bytes() == b"short"
+    assert not partial.exists()
+
+
+async def test_partial_of_another_revision_is_not_used(
     client: Any, project: str, tmp_path: Path
 ) -> None:
     await client.upload(f"{project}/s.bin", b"current")
@@ -322,7 +368,9 @@ async def test_stale_partial_of_another_revision_is_dropped(
     stale.write_bytes(b"stale bytes")
     await client.download(f"{project}/s.bin", target)
     assert target.read_bytes() == b"current"
-    assert not stale.exists()
+    # Only the partial file of the revision the answer names is looked for (no listing of
+    # the directory): another revision's is left alone.
+    assert stale.read_bytes() == b"stale bytes"
 
 
 async def test_corrupted_download_is_not_kept(

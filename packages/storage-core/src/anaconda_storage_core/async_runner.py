@@ -15,6 +15,7 @@ from typing import Any, Generic, TypeVar
 import httpx
 
 from .config import StorageConfig
+from .cookies import cookieless_async_client
 from .effects import Attempt, Close, Effect, Flow, Gather, Read, Sleep
 from .models import ContentInfo
 
@@ -76,6 +77,25 @@ class AsyncRunner:
         finally:
             await self.close(run)
         return run.result  # type: ignore[return-value]
+
+    def start(self, flow: Flow[T]) -> asyncio.Future[T]:
+        """Start running `flow` in the background (a listing's next page, fetched while
+        the caller reads the current one); `finish` gives its result."""
+        return asyncio.ensure_future(self.run(flow))
+
+    async def finish(self, started: asyncio.Future[T]) -> T:
+        """The result of a flow given to `start` (or its exception)."""
+        return await started
+
+    async def abandon(self, started: asyncio.Future[Any] | None) -> None:
+        """Stop a flow given to `start` whose result is no longer wanted."""
+        if started is None:
+            return
+        if not started.done():
+            started.cancel()
+            await asyncio.wait([started])  # its connection released before going on
+        if not started.cancelled():
+            started.exception()  # retrieved, so that asyncio logs no unretrieved exception
 
     async def step(self, run: AsyncFlowRun[Any]) -> bool:
         """Advance `run` by one effect; True once the flow has returned."""
@@ -210,12 +230,8 @@ def default_http_client(
     """The `httpx.AsyncClient` an `AsyncStorageClient` makes when none is given: on the
     httpx-aiohttp transport (DESIGN.md: it keeps its throughput under hundreds of
     concurrent requests), proxies from the environment included, unless `transport` is
-    given."""
+    given; without cookies."""
+    client_class = cookieless_async_client()  # the API sets no cookies (see cookies.py)
     if transport is not None:
-        return httpx.AsyncClient(transport=transport, trust_env=trust_env)
-    from httpx_aiohttp import HttpxAiohttpClient
-
-    client: httpx.AsyncClient = HttpxAiohttpClient(
-        verify=config.ssl_context(), limits=limits, trust_env=trust_env
-    )
-    return client
+        return client_class(transport=transport, trust_env=trust_env)
+    return client_class(verify=config.ssl_context(), limits=limits, trust_env=trust_env)

@@ -181,15 +181,21 @@ class StorageClient:
         page: Callable[[str | None], Call[Page[T]]],
         keep: Callable[[T], bool] | None = None,
     ) -> Iterator[T]:
-        cursor: str | None = None
-        while True:
-            result = self._send(page(cursor))
-            for item in result.items:
-                if keep is None or keep(item):
-                    yield item
-            if not result.next_cursor:
-                return
-            cursor = result.next_cursor
+        # The next page is started as soon as a page arrives, before its items are handed
+        # out: on asyncio, the caller's work on one page overlaps the request for the next
+        # (the blocking runner's `start` defers the request to `finish`).
+        pending = self._runner.start(send(page(None), self.retry))
+        try:
+            while pending is not None:
+                result = self._runner.finish(pending)
+                pending = None  # type: ignore[assignment]
+                if result.next_cursor:
+                    pending = self._runner.start(send(page(result.next_cursor), self.retry))
+                for item in result.items:
+                    if keep is None or keep(item):
+                        yield item
+        finally:
+            self._runner.abandon(pending)
 
     @staticmethod
     def _project(uri: Location) -> tuple[str, str]:

@@ -16,6 +16,7 @@ from typing import Any, Generic, TypeVar
 import httpx
 
 from .config import StorageConfig
+from .cookies import CookielessClient
 from .effects import Attempt, Close, Effect, Flow, Gather, Read, Sleep
 from .models import ContentInfo
 
@@ -62,6 +63,20 @@ class Runner:
         finally:
             self.close(run)
         return run.result  # type: ignore[return-value]
+
+    def start(self, flow: Flow[T]) -> Flow[T]:
+        """What `AsyncRunner.start` is for asyncio: here the flow is run by `finish` (a
+        blocking listing asks for its next page when it needs it)."""
+        return flow
+
+    def finish(self, started: Flow[T]) -> T:
+        """Run a flow given to `start`."""
+        return self.run(started)
+
+    def abandon(self, started: Flow[Any] | None) -> None:
+        """Drop a flow given to `start` that was never run."""
+        if started is not None:
+            started.close()
 
     def step(self, run: FlowRun[Any]) -> bool:
         """Advance `run` by one effect; True once the flow has returned."""
@@ -199,7 +214,7 @@ def default_http_client(
     trust_env: bool,
 ) -> httpx.Client:
     """The `httpx.Client` a `StorageClient` makes when none is given (proxies from the
-    environment included), on `transport` if given."""
+    environment included), on `transport` if given; without cookies (see cookies.py)."""
     if transport is not None:
-        return httpx.Client(transport=transport, trust_env=trust_env)
-    return httpx.Client(verify=config.ssl_context(), limits=limits, trust_env=trust_env)
+        return CookielessClient(transport=transport, trust_env=trust_env)
+    return CookielessClient(verify=config.ssl_context(), limits=limits, trust_env=trust_env)

@@ -9,11 +9,10 @@ go in parts (core decides, by size).
 
 from __future__ import annotations
 
-import itertools
 import os
 import stat
 from collections.abc import Coroutine, Sequence
-from typing import IO, Any, TypeVar
+from typing import Any, TypeVar
 
 from fsspec.asyn import sync
 from fsspec.callbacks import DEFAULT_CALLBACK, Callback
@@ -41,20 +40,6 @@ def _local_size(path: str) -> int | None:
     except FileNotFoundError:
         return 0
     return None if stat.S_ISDIR(status.st_mode) else status.st_size
-
-
-_partials = itertools.count()
-
-
-def _partial_beside(path: str) -> IO[bytes]:
-    """A new file in the directory of ``path``, to be renamed onto it once complete.
-
-    Its name is unique to this process and call (no random name to draw: a get of many
-    small files makes one per file).
-    """
-    directory, name = os.path.split(os.path.abspath(path))
-    partial = os.path.join(directory, f".{name[:200]}.{os.getpid()}-{next(_partials)}.part")
-    return open(partial, "xb")
 
 
 async def _result(coroutine: Coroutine[Any, Any, T]) -> T:
@@ -144,17 +129,10 @@ class Content(Namespace):
             return
         if _local_size(lpath) is None:
             return  # a directory fsspec's get already made
-        # Not core's download to a path, which looks for an interrupted download of the
-        # same file to resume by listing the target's directory: for the many small files
-        # of one get, that listing would cost more than the files.
-        partial = _partial_beside(lpath)
         try:
-            with partial:
-                await client.download(uri, partial, progress=callback.relative_update)
-            os.replace(partial.name, lpath)
-        except BaseException as exc:
-            os.unlink(partial.name)
-            if isinstance(exc, FileNotFoundError) and await self._isdir(uri.fs_path):
+            await client.download(uri, lpath, progress=callback.relative_update)
+        except FileNotFoundError:
+            if await self._isdir(uri.fs_path):
                 os.makedirs(lpath, exist_ok=True)  # an empty directory (only its .keep)
                 return
             raise

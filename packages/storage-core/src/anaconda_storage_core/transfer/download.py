@@ -13,7 +13,6 @@ revision continues from its end.
 
 from __future__ import annotations
 
-import glob
 import logging
 import os
 from collections.abc import Callable
@@ -100,6 +99,7 @@ def read_content(
     end: int | None = None,
     revision: str | None = None,
     on_info: Callable[[ContentInfo], None] | None = None,
+    skip_held: Callable[[ContentInfo], int] | None = None,
 ) -> Flow[ContentInfo]:
     """Stream the bytes `[start, end)` of a file into `sink`, resuming broken reads.
 
@@ -110,6 +110,9 @@ def read_content(
         end: The byte after the last; None: to the end.
         revision: Read this revision (pins the read from the start).
         on_info: Called once with the first answer's `ContentInfo`, before any chunk.
+        skip_held: Called once with the first answer's `ContentInfo`, after `on_info`:
+            how many of the bytes from `start` the sink holds already (from an earlier
+            download of that revision). The read continues after them, pinned to it.
 
     Returns:
         The first answer's `ContentInfo` (whole size, revision, sha256).
@@ -144,6 +147,13 @@ def read_content(
             pinned = info.revision or None
             if on_info:
                 on_info(info)
+            held = skip_held(info) if skip_held else 0
+            if held:
+                yield Close(response)
+                position += held
+                if position >= (first.size if end is None else min(end, first.size)):
+                    return first
+                continue  # a Range request from the first byte not held
         if position < 0:
             position = info.start  # a suffix range resolved: now an absolute position
         skip = position - info.start  # a server that ignored the Range sends from 0
@@ -215,30 +225,11 @@ def download_to_path(
     """
     target = Path(dest)
     what = f"{where.owner}/{where.project}/{where.path}"
-    pattern = f".{glob.escape(target.name[:180])}.*.part"
-    earlier = sorted(target.parent.glob(pattern))
     digest = Sha256()
-    offset, pinned = 0, None
-    if earlier:
-        current = yield from head(api, policy, where)
-        for candidate in earlier:
-            keep = candidate == partial_path(target, current.revision)
-            if keep and candidate.stat().st_size <= current.size:
-                offset, pinned = candidate.stat().st_size, current.revision
-                with open(candidate, "rb") as done:
-                    for block in iter(lambda: done.read(1024 * 1024), b""):
-                        digest.update(block)
-                logger.info("resuming the download of %s at byte %d", what, offset)
-            else:
-                candidate.unlink(missing_ok=True)
-        if pinned is not None and offset == current.size:
-            _finish(current, digest, partial_path(target, current.revision), target, what)
-            return current
-
-    partial = _PartialFile(target, offset, digest, progress)
+    partial = _PartialFile(target, digest, progress)
     try:
         info = yield from read_content(
-            api, policy, where, partial.write, start=offset, revision=pinned, on_info=partial.open
+            api, policy, where, partial.write, on_info=partial.open, skip_held=partial.held
         )
     except BaseException as exc:
         # A connection or server failure (and an interruption: KeyboardInterrupt, a
@@ -258,13 +249,16 @@ def download_to_path(
 
 class _PartialFile:
     """The temporary file a download to a path is written to, opened on the first answer
-    (its name holds the revision that answer names)."""
+    (its name holds the revision that answer names).
 
-    def __init__(
-        self, target: Path, offset: int, digest: Sha256, progress: Progress | None
-    ) -> None:
+    Only that revision's partial file is looked for (one `stat`), never the directory
+    listed: a `get` of many files into one directory stays linear. A partial file of
+    another revision, left by a download that failed before the file changed, is not
+    found and stays (the next download of that revision would still resume from it).
+    """
+
+    def __init__(self, target: Path, digest: Sha256, progress: Progress | None) -> None:
         self.target = target
-        self.offset = offset
         self.digest = digest
         self.progress = progress
         self.path: Path | None = None
@@ -272,7 +266,23 @@ class _PartialFile:
 
     def open(self, info: ContentInfo) -> None:
         self.path = partial_path(self.target, info.revision)
-        self.file = open(self.path, "ab" if self.offset else "wb")  # noqa: SIM115
+        self.file = open(self.path, "ab+")  # noqa: SIM115
+
+    def held(self, info: ContentInfo) -> int:
+        """The bytes an earlier download of this revision left (read into the digest);
+        0 when there are none, or more than the content has (then they are dropped)."""
+        file = self.file
+        assert file is not None
+        size = file.seek(0, os.SEEK_END)
+        if size > info.size:
+            file.truncate(0)
+            return 0
+        if size:
+            file.seek(0)
+            for block in iter(lambda: file.read(1024 * 1024), b""):
+                self.digest.update(block)
+            logger.info("resuming the download of %s at byte %d", self.target, size)
+        return size
 
     def create(self, info: ContentInfo) -> Path:
         """An empty partial file, for an answer that had no body to write."""
