@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import pickle
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
-from anaconda_storage_core import errors
+from anaconda_storage_core import StorageClient, errors
 from anaconda_storage_core.errors import (
     AuthenticationRequired,
     ChecksumMismatch,
@@ -182,3 +183,26 @@ def test_permission_denied_names_the_level_once() -> None:
     )
     assert str(denied).count("write") == 1
     assert "alice/sales/q1.csv" in str(denied)
+
+
+def test_no_api_key_fails_before_sending(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """Without a key nothing is sent: the error says how to log in, not that a host failed."""
+    for variable in ("ANACONDA_CLOUD_API_KEY", "ANACONDA_AUTH_API_KEY"):
+        monkeypatch.delenv(variable, raising=False)
+    monkeypatch.setenv("HOME", str(tmp_path))
+    sent: list[httpx.Request] = []
+
+    def record(request: httpx.Request) -> httpx.Response:
+        sent.append(request)
+        return httpx.Response(200, json={"status": "ok", "version": "test"})
+
+    with StorageClient(
+        domain="http://127.0.0.1:9", transport=httpx.MockTransport(record)
+    ) as client:
+        assert client.config.api_key is None
+        assert client.health().status == "ok"  # the one open route is still sent
+        with pytest.raises(AuthenticationRequired, match="anaconda login"):
+            list(client.list_owners())
+        with pytest.raises(AuthenticationRequired, match="ANACONDA_CLOUD_API_KEY"):
+            client.read_bytes("alice/sales/q1.csv")
+    assert [request.url.path for request in sent] == ["/api/health"]

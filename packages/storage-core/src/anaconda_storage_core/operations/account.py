@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ..models import Account, Health
-from .call import Api, Call, parse_json
+from .call import HEALTH_ROUTE, Api, Call, parse_json
 
 __all__ = ["get_account", "get_health"]
 
@@ -21,7 +21,7 @@ def get_account(api: Api) -> Call[Account]:
 def get_health(api: Api) -> Call[Health]:
     """`GET /api/health`: the server is up (no authentication needed)."""
     return Call(
-        api.request("GET", "/api/health"),
+        api.request("GET", HEALTH_ROUTE),
         parse_json(Health.from_json, "health"),
         idempotent=True,
         target="health",

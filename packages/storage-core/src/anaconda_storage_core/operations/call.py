@@ -18,7 +18,7 @@ from urllib.parse import quote
 import httpx
 
 from ..config import StorageConfig
-from ..errors import raise_for_response
+from ..errors import LOGIN_HINT, AuthenticationRequired, raise_for_response
 from ..transfer.bodies import CHUNK_SIZE, BytesBody
 
 __all__ = [
@@ -51,6 +51,10 @@ def quote_path(path: str) -> str:
     """Percent-encode a file path for the URL: everything but `/` (docs/api.md, "Names and
     paths"), so `#`, `?`, `%` and spaces are always encoded."""
     return path if _UNRESERVED_PATH.fullmatch(path) else quote(path, safe="/")
+
+
+# The one route that needs no API key.
+HEALTH_ROUTE = "/api/health"
 
 
 def _dot_segment(path: str) -> bool:
@@ -143,6 +147,11 @@ class Api:
             if params
             else {}
         )
+        if route != HEALTH_ROUTE and "Authorization" not in self._headers:
+            # Every route but the health check needs a key (docs/api.md): say so now,
+            # rather than send a request bound to fail (or to fail to connect, when the
+            # default domain is unreachable) and report that instead.
+            raise AuthenticationRequired(f"not logged in: {LOGIN_HINT}")
         url = self._join(route, query)
         all_headers = self._headers.copy()
         if content is not None and len(content) > CHUNK_SIZE:
