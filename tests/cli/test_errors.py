@@ -143,3 +143,11 @@ def test_debug_variable(monkeypatch: pytest.MonkeyPatch, value: str | None, enab
     else:
         monkeypatch.setenv("ANACONDA_STORAGE_DEBUG", value)
     assert debug_enabled() is enabled
+
+
+def test_no_key_at_all_is_said_once() -> None:
+    from anaconda_storage_core.errors import LOGIN_HINT as CORE_HINT
+
+    message = describe(AuthenticationRequired(f"not logged in: {CORE_HINT}"))
+    assert message.count("not logged in") == 1
+    assert "anaconda login" in message

@@ -119,7 +119,9 @@ def _not_logged_in(exc: AuthenticationRequired) -> str:
     from anaconda_storage_core.errors import LOGIN_HINT as CORE_HINT
 
     reason = str(exc).replace(f": {CORE_HINT}", "").replace(CORE_HINT, "").strip(" :")
-    return f"not logged in ({reason or 'authentication required'}); {LOGIN_HINT}"
+    if reason in ("", "not logged in"):  # no key at all: nothing more to say
+        return f"not logged in; {LOGIN_HINT}"
+    return f"not logged in ({reason}); {LOGIN_HINT}"
 
 
 def _permission_denied(exc: PermissionDenied) -> str:
