@@ -114,6 +114,15 @@ def test_cat_binary_is_byte_exact(cli: Any, project: str) -> None:
     assert ok(cli("cat", f"{project}/blob.bin")).out_bytes == data
 
 
+def test_cat_dash_is_stdin(cli: Any, project: str) -> None:
+    notes = f"{project}/notes.txt"
+    assert ok(cli("cat", "-", notes, input="header\n")).out == "header\nv1\n"
+    # a bad URI is reported before stdin or anything else is printed
+    bad = cli("cat", "-", f"{cli.account.name}/Bad/x", input="header\n")
+    assert bad.code == 2
+    assert bad.out == ""
+
+
 def test_checkpoints_and_time_travel(cli: Any, project: str) -> None:
     notes = f"{project}/notes.txt"
     made = ok(cli("checkpoint", project, "-m", "first")).out.strip()

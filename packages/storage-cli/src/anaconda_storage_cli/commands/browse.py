@@ -470,14 +470,21 @@ def cat(paths: PathsArg) -> None:
     """Print the contents of a file to the console.
 
     The bytes go to stdout as they are. Add #<revision> (#-1 is the previous version) or
-    a project #<checkpoint> to read history.
+    a project #<checkpoint> to read history. As with Unix cat, `-` stands for stdin.
     """
+    import shutil
+    import sys
+
     from anaconda_storage_core import NotFound
 
     output = Output()
-    uris = [remote.parse(path) for path in paths]
+    # Parsed up front, so a bad URI is reported before anything is printed.
+    uris = [None if path == "-" else remote.parse(path) for path in paths]
     with remote.connect() as client:
         for uri in uris:
+            if uri is None:
+                shutil.copyfileobj(sys.stdin.buffer, output.binary_stdout)
+                continue
             if not uri.path:
                 raise UsageProblem(f"{uri} is not a file: cat reads files (try ls)")
             try:
@@ -527,6 +534,7 @@ COMMANDS: dict[str, tuple[Callable[..., Any], tuple[str, ...]]] = {
             "anaconda storage cat alice/sales/2024/q1.csv",
             "anaconda storage cat 'alice/sales/2024/q1.csv#-1'",
             "anaconda storage cat 'alice/sales#-1/2024/q1.csv' | head",
+            "echo 'region,revenue' | anaconda storage cat - alice/sales/2024/rows.csv",
         ),
     ),
 }
