@@ -217,8 +217,7 @@ def measure(
         name,
         "--url",
         server.url,
-        "--key",
-        key,
+        f"--key={key}",  # a key may start with "-", which argparse would take for an option
         "--owner",
         owner,
         "--project",
