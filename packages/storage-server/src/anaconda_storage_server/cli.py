@@ -153,6 +153,11 @@ def _serve(arguments: argparse.Namespace) -> int:
         log_level=arguments.log_level,
         access_log=arguments.log_level == "debug",
         timeout_graceful_shutdown=5,
+        # Longer than clients keep idle connections (aiohttp 15 s, httpx 5 s): with
+        # uvicorn's default of 5 s, a client reusing a connection the server is closing
+        # at that moment fails its request with a broken pipe (seen with fsspec's
+        # HTTPFileSystem, which does not retry). A server should never be first to close.
+        timeout_keep_alive=75,
         lifespan="on",
     )
 
