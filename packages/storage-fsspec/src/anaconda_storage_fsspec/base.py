@@ -39,7 +39,7 @@ DEFAULT_BLOCK_SIZE = 8 * 2**20
 """Bytes per read-ahead block and per part of a file written with ``open``: at least the
 5 MiB a multipart part needs (docs/api.md), small enough to bound a writer's memory."""
 
-DEFAULT_BATCH_SIZE = 64
+DEFAULT_BATCH_SIZE = 100
 """How many requests ``cat``, ``get``, ``put``, ``rm`` and ``cp`` of many files keep in
 flight (fsspec's ``batch_size``), chosen from bench/fsspec_throughput.py's measurements."""
 
