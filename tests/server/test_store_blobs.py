@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import os
 import sqlite3
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
@@ -99,8 +99,14 @@ def test_sweep_and_unreferenced(tmp_path: Path) -> None:
     assert blobs.all_digests() == {kept}
 
 
-def test_the_clock_is_strictly_increasing(tmp_path: Path) -> None:
-    database = Database(tmp_path / "db.sqlite")
+@pytest.fixture
+def database(tmp_path: Path) -> Iterator[Database]:
+    """A database in tmp_path, closed after the test (schema created idempotently)."""
+    with Database(tmp_path / "db.sqlite") as database:
+        yield database
+
+
+def test_the_clock_is_strictly_increasing(database: Database) -> None:
     instants = []
     for _ in range(200):
         with database.write() as transaction:
@@ -109,8 +115,7 @@ def test_the_clock_is_strictly_increasing(tmp_path: Path) -> None:
     assert instants == sorted(set(instants))
 
 
-def test_a_failed_transaction_changes_nothing(tmp_path: Path) -> None:
-    database = Database(tmp_path / "db.sqlite")
+def test_a_failed_transaction_changes_nothing(database: Database) -> None:
     ran: list[str] = []
 
     def fail() -> None:
@@ -128,13 +133,15 @@ def test_a_failed_transaction_changes_nothing(tmp_path: Path) -> None:
         assert connection.execute("SELECT count(*) FROM owners").fetchone()[0] == 0
 
 
-def test_the_database_is_wal_and_reopens(tmp_path: Path) -> None:
-    Database(tmp_path / "db.sqlite").close()
-    database = Database(tmp_path / "db.sqlite")  # the schema is created idempotently
-    connection = database.connection()
-    assert connection.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
-    assert connection.execute("PRAGMA synchronous").fetchone()[0] == 2  # FULL
-    assert connection.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+def test_the_database_is_wal_and_reopens(tmp_path: Path, database: Database) -> None:
+    database.close()
+    # The schema is created idempotently; a closed database opens connections again on use.
+    with Database(tmp_path / "db.sqlite") as reopened:
+        reopened.close()
+        connection = reopened.connection()
+        assert connection.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+        assert connection.execute("PRAGMA synchronous").fetchone()[0] == 2  # FULL
+        assert connection.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
 
 
 def test_a_newer_schema_is_refused(tmp_path: Path) -> None:

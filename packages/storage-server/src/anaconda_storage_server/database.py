@@ -169,17 +169,33 @@ class Database:
         self.path = path
         self._local = threading.local()
         self._write_lock = threading.Lock()
-        with self.write() as transaction:
-            version = transaction.execute("PRAGMA user_version").fetchone()[0]
-            if version > SCHEMA_VERSION:
-                raise RuntimeError(
-                    f"{path} was written by a newer server (schema {version} > {SCHEMA_VERSION})"
-                )
-            # One statement at a time: executescript() would commit the transaction first.
-            for statement in SCHEMA.split(";"):
-                if statement.strip():
-                    transaction.execute(statement)
-            transaction.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+        # Every connection, by the thread that opened it: closed by `close()`, or once its
+        # thread has ended. A connection left to the garbage collector is a
+        # ResourceWarning on Python 3.13.
+        self._connections: dict[threading.Thread, sqlite3.Connection] = {}
+        self._connections_lock = threading.Lock()
+        try:
+            with self.write() as transaction:
+                version = transaction.execute("PRAGMA user_version").fetchone()[0]
+                if version > SCHEMA_VERSION:
+                    raise RuntimeError(
+                        f"{path} was written by a newer server "
+                        f"(schema {version} > {SCHEMA_VERSION})"
+                    )
+                # One statement at a time: executescript() would commit the transaction.
+                for statement in SCHEMA.split(";"):
+                    if statement.strip():
+                        transaction.execute(statement)
+                transaction.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+        except BaseException:
+            self.close()
+            raise
+
+    def __enter__(self) -> Database:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
 
     def connection(self) -> sqlite3.Connection:
         """This thread's connection, opened on first use."""
@@ -193,14 +209,21 @@ class Database:
             connection.execute("PRAGMA journal_mode = WAL")
             connection.execute("PRAGMA synchronous = FULL")
             self._local.connection = connection
+            with self._connections_lock:
+                # Worker threads come and go: close what the ended ones opened
+                # (connections are made with check_same_thread=False for this).
+                for thread in [t for t in self._connections if not t.is_alive()]:
+                    self._connections.pop(thread).close()
+                self._connections[threading.current_thread()] = connection
         return connection
 
     def close(self) -> None:
-        """Close this thread's connection (others close when their thread ends)."""
-        connection = getattr(self._local, "connection", None)
-        if connection is not None:
+        """Close every connection; a thread using the database again opens a new one."""
+        with self._connections_lock:
+            connections, self._connections = list(self._connections.values()), {}
+        for connection in connections:
             connection.close()
-            self._local.connection = None
+        self._local = threading.local()
 
     @contextmanager
     def read(self) -> Iterator[sqlite3.Connection]:
