@@ -10,23 +10,22 @@ secrets such as passwords expensive; guessing a 256-bit random token is infeasib
 speed, so a plain sha256 gives the same protection against a stolen database and lets every
 request find its user with one indexed lookup instead of a deliberately slow computation.
 
-This module is imported by the `users add` command, so it stays free of Starlette, uvicorn
-and anyio: the command must start fast (the test fixtures run it once per test).
+This module is imported by the `users add` command, so it stays free of Starlette, uvicorn,
+anyio and httpx: the command must start fast (the test fixtures run it once per test). Core's
+URI grammar, where the owner-name rule lives, imports none of them.
 """
 
 from __future__ import annotations
 
 import hashlib
-import re
 import secrets
 import sqlite3
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from anaconda_storage_core.uri import OWNER_NAME
 from anaconda_storage_server.database import Database, Transaction
-
-OWNER_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,119}")
 
 
 class AccountError(ValueError):
@@ -55,10 +54,9 @@ def hash_key(api_key: str) -> str:
 
 
 def _new_owner(transaction: Transaction, name: str, kind: str) -> Owner:
-    if not OWNER_NAME.fullmatch(name):
-        raise AccountError(
-            f"invalid name {name!r}: 1 to 120 of A-Z a-z 0-9 . _ -, starting with a letter or digit"
-        )
+    problem = OWNER_NAME.problem(name)
+    if problem:
+        raise AccountError(f"invalid name {name!r}: {problem.reason}")
     if transaction.execute("SELECT 1 FROM owners WHERE name = ?", (name,)).fetchone():
         raise AccountError(f"the name {name!r} is taken")
     owner = Owner(id=str(uuid.uuid4()), name=name, kind=kind)

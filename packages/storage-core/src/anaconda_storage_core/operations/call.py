@@ -13,7 +13,7 @@ import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
-from urllib.parse import quote
+from urllib.parse import quote, urlencode
 
 import httpx
 
@@ -57,11 +57,6 @@ def quote_path(path: str) -> str:
 HEALTH_ROUTE = "/api/health"
 
 
-def _dot_segment(path: str) -> bool:
-    # `.` and `..` segments, which URL parsing removes (RFC 3986, section 5.2.4).
-    return "/./" in path or "/../" in path or path.endswith(("/.", "/.."))
-
-
 @dataclass(frozen=True)
 class Api:
     """Where requests go and the headers they carry: the part of a client's configuration
@@ -69,22 +64,10 @@ class Api:
 
     base_url: str
     headers: Mapping[str, str]
-    # Parsed once: building a request joins a route to them (see `request`).
-    _base: Any = field(init=False, repr=False, compare=False)
     _headers: httpx.Headers = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        # httpx's parsed form of the base URL (a `NamedTuple` in httpx 0.27 and 0.28), or
-        # None when it is something else: then every URL is parsed as a whole.
-        reference: Any = getattr(httpx.URL(self.base_url), "_uri_reference", None)
-        if not hasattr(reference, "_replace") or reference.query is not None:
-            reference = None
-        object.__setattr__(self, "_base", reference)
-        headers = httpx.Headers(self.headers)
-        if reference is not None and "Host" not in headers:
-            # The Host header httpx would add to each request (the base URL's netloc): once.
-            headers["Host"] = httpx.URL(self.base_url).netloc.decode("ascii")
-        object.__setattr__(self, "_headers", headers)
+        object.__setattr__(self, "_headers", httpx.Headers(self.headers))
 
     @classmethod
     def from_config(cls, config: StorageConfig) -> Api:
@@ -97,23 +80,6 @@ class Api:
     def url(self, route: str) -> str:
         """The absolute URL of `route` (already quoted, starting with `/api/`)."""
         return f"{self.base_url}{route}"
-
-    def _join(self, route: str, query: Mapping[str, str]) -> httpx.URL:
-        """`httpx.URL(self.url(route), params=query)`, without parsing the whole URL again
-        for every request (a tenth of a small download's CPU).
-
-        A route is quoted already (`quote_path`, `quote_segment`: only unreserved
-        characters, `/` and `%XX` escapes), so parsing would leave it as it is, unless it
-        has dot segments, which parsing removes: those take the slow way, as does an httpx
-        whose parsed URL is not the `NamedTuple` of httpx 0.27 and 0.28.
-        """
-        if self._base is None or _dot_segment(route):
-            return httpx.URL(self.url(route), params=query or None)
-        url: Any = httpx.URL.__new__(httpx.URL)
-        url._uri_reference = self._base._replace(
-            path=self._base.path + route, query=str(httpx.QueryParams(query)) if query else None
-        )
-        return url  # type: ignore[no-any-return]
 
     def request(
         self,
@@ -152,7 +118,9 @@ class Api:
             # rather than send a request bound to fail (or to fail to connect, when the
             # default domain is unreachable) and report that instead.
             raise AuthenticationRequired(f"not logged in: {LOGIN_HINT}")
-        url = self._join(route, query)
+        # One parse of the whole URL: routes are quoted already, so the query is the only
+        # part left to encode (`params=` would parse the URL a second time to merge it).
+        url = httpx.URL(f"{self.url(route)}?{urlencode(query)}" if query else self.url(route))
         all_headers = self._headers.copy()
         if content is not None and len(content) > CHUNK_SIZE:
             stream, content = BytesBody(content), None
