@@ -15,10 +15,12 @@ PUT and write what a GET returns; `StorageClient` and `AsyncStorageClient` use t
 defaults: one PUT with its sha256 up to 64 MiB, resumable multipart uploads above (parts of
 16 MiB, 4 at a time; the server links the parts into one blob, rewriting nothing), and
 downloads written to a temporary file, checked against the server's sha256 and renamed.
-The `/PUT` rows are the same clients with `multipart_threshold` above the file's size: one
-streamed PUT, so the client's own overhead shows apart from that of a multipart upload (on
-completion the server hashes only the parts that arrived out of order and hard-links them:
-no content is copied).
+The `+sha256` rows are the raw clients hashing what they receive and comparing it with the
+server's `X-Storage-Sha256`, as the storage clients do: "same work" is the ratio to the
+faster of those two. The `/PUT` rows are the same clients with `multipart_threshold` above
+the file's size: one streamed PUT, so the client's own overhead shows apart from that of a
+multipart upload (on completion the server hashes only the parts that arrived out of order
+and hard-links them: no content is copied).
 """
 
 from __future__ import annotations
@@ -42,12 +44,16 @@ CHUNK = MiB
 CLIENTS = [
     "httpx",
     "aiohttp",
+    "httpx+sha256",
+    "aiohttp+sha256",
     "StorageClient",
     "AsyncStorageClient",
     "StorageClient/PUT",
     "AsyncStorageClient/PUT",
 ]
 RAW = {"httpx", "aiohttp"}
+# The raw clients doing the check the storage clients do on download: the same work.
+SAME_WORK = {"httpx+sha256", "aiohttp+sha256"}
 
 
 def parse_size(text: str) -> int:
@@ -91,6 +97,12 @@ def _chunks(path: str) -> Any:
             yield chunk
 
 
+def _check(digest: Any, headers: Any) -> None:
+    """What the storage clients do after a download: compare with the server's sha256."""
+    if digest is not None and digest.hexdigest() != headers["X-Storage-Sha256"]:
+        raise SystemExit("sha256 mismatch")
+
+
 def worker_httpx(args: argparse.Namespace) -> tuple[float, float]:
     import httpx
 
@@ -100,6 +112,7 @@ def worker_httpx(args: argparse.Namespace) -> tuple[float, float]:
         headers = {**_headers(args), "Content-Length": str(size)}
         client.put(_url(args), content=_chunks(args.file), headers=headers).raise_for_status()
         uploaded = time.perf_counter()
+        digest = hashlib.sha256() if args.worker.endswith("+sha256") else None
         with (
             client.stream("GET", _url(args), headers=_headers(args)) as response,
             open(args.out, "wb") as out,
@@ -107,6 +120,9 @@ def worker_httpx(args: argparse.Namespace) -> tuple[float, float]:
             response.raise_for_status()
             for chunk in response.iter_bytes():
                 out.write(chunk)
+                if digest:
+                    digest.update(chunk)
+        _check(digest, response.headers)
         downloaded = time.perf_counter()
     return uploaded - started, downloaded - uploaded
 
@@ -122,11 +138,15 @@ def worker_aiohttp(args: argparse.Namespace) -> tuple[float, float]:
                 async with session.put(_url(args), data=source, headers=_headers(args)) as r:
                     r.raise_for_status()
             uploaded = time.perf_counter()
+            digest = hashlib.sha256() if args.worker.endswith("+sha256") else None
             async with session.get(_url(args), headers=_headers(args)) as response:
                 response.raise_for_status()
                 with open(args.out, "wb") as out:  # noqa: ASYNC230 - as a raw client would
                     async for chunk in response.content.iter_chunked(CHUNK):
                         out.write(chunk)
+                        if digest:
+                            digest.update(chunk)
+            _check(digest, response.headers)
             downloaded = time.perf_counter()
         return uploaded - started, downloaded - uploaded
 
@@ -177,6 +197,8 @@ def worker_async_storage_client(args: argparse.Namespace) -> tuple[float, float]
 WORKERS = {
     "httpx": worker_httpx,
     "aiohttp": worker_aiohttp,
+    "httpx+sha256": worker_httpx,
+    "aiohttp+sha256": worker_aiohttp,
     "StorageClient": worker_storage_client,
     "AsyncStorageClient": worker_async_storage_client,
     "StorageClient/PUT": worker_storage_client,
@@ -280,25 +302,27 @@ def main() -> None:
             mib = size / MiB
             fastest_up = max(mib / best[n]["upload_s"] for n in RAW)
             fastest_down = max(mib / best[n]["download_s"] for n in RAW)
+            fastest_checked = max(mib / best[n]["download_s"] for n in SAME_WORK)
             print(f"\n{mib:,.0f} MiB file, best of {args.rounds}")
             print(
-                f"{'client':<20}{'upload MiB/s':>14}{'ratio':>8}{'download MiB/s':>16}"
-                f"{'ratio':>8}{'peak RSS MiB':>14}"
+                f"{'client':<24}{'upload MiB/s':>14}{'ratio':>8}{'download MiB/s':>16}"
+                f"{'ratio':>8}{'same work':>11}{'peak RSS MiB':>14}"
             )
             for name in CLIENTS:
                 up = mib / best[name]["upload_s"]
                 down = mib / best[name]["download_s"]
                 peak = best[name]["rss_kib"] / 1024
                 rss[(name, size)] = peak
+                checked = f"{down / fastest_checked:.2f}" if name not in RAW else ""
                 print(
-                    f"{name:<20}{up:>14,.0f}{up / fastest_up:>8.2f}{down:>16,.0f}"
-                    f"{down / fastest_down:>8.2f}{peak:>14,.0f}"
+                    f"{name:<24}{up:>14,.0f}{up / fastest_up:>8.2f}{down:>16,.0f}"
+                    f"{down / fastest_down:>8.2f}{checked:>11}{peak:>14,.0f}"
                 )
     if len(sizes) > 1:
         small, big = min(sizes), max(sizes)
         print(f"\npeak RSS, {big / MiB:,.0f} MiB file minus {small / MiB:,.0f} MiB file:")
         for name in CLIENTS:
-            print(f"{name:<20}{rss[(name, big)] - rss[(name, small)]:>+10,.0f} MiB")
+            print(f"{name:<24}{rss[(name, big)] - rss[(name, small)]:>+10,.0f} MiB")
 
 
 if __name__ == "__main__":

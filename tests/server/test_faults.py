@@ -129,3 +129,48 @@ def test_every_request_can_fail(tmp_path: Path, anyio_backend: str) -> None:
         assert answer.headers["retry-after"] == "0"
         assert answer.headers["api-version"] == "2023.11.28"
         assert answer.json()["error"]["code"] == "unavailable"
+
+
+async def test_faults_can_be_rate_limits() -> None:
+    sent = await call(Faults(content_app, fault_rate=1.0, fault_status=429))
+    assert sent[0]["status"] == 429
+    assert (b"retry-after", b"0") in sent[0]["headers"]
+    assert json.loads(sent[1]["body"])["error"]["code"] == "too_many_requests"
+
+
+def test_only_503_and_429_are_injected_as_faults() -> None:
+    with pytest.raises(ValueError, match="fault_status is one of"):
+        Faults(content_app, fault_status=500)
+
+
+async def test_a_lost_answer_comes_after_the_change_is_made() -> None:
+    handled: list[str] = []
+
+    async def changing_app(scope: Scope, receive: Receive, send: Send) -> None:
+        handled.append(scope["method"])
+        await content_app(scope, receive, send)
+
+    app = Faults(changing_app, lose_rate=1.0)
+    sent = await call(app, method="PUT")
+    assert handled == ["PUT"]  # the application ran: the change is made
+    assert sent[0]["status"] == 502  # and nothing of its answer reached the client
+    assert json.loads(sent[1]["body"])["error"]["code"] == "bad_gateway"
+    assert len(sent) == 2
+    # Reads are never lost: a lost read is a plain 5xx, which --fault-rate covers.
+    assert (await call(app, method="GET"))[0]["status"] == 200
+
+
+@pytest.mark.parametrize("anyio_backend", ["asyncio"])
+def test_a_server_losing_answers_still_makes_the_changes(
+    tmp_path: Path, anyio_backend: str
+) -> None:
+    with LocalServer(tmp_path, lose_rate=1.0, fault_status=429) as server:
+        key = server.add_user("lossy")
+        headers = {"Authorization": f"Bearer {key}"}
+        created = httpx.post(
+            f"{server.url}/api/storage/projects/lossy", json={"name": "p"}, headers=headers
+        )
+        assert created.status_code == 502
+        listed = httpx.get(f"{server.url}/api/storage/projects/lossy", headers=headers)
+        assert listed.status_code == 200
+        assert [p["name"] for p in listed.json()["items"]] == ["p"]

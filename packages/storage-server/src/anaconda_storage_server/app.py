@@ -115,7 +115,9 @@ def create_app(
     *,
     latency_ms: float = 0,
     fault_rate: float = 0.0,
+    fault_status: int = 503,
     cut_rate: float = 0.0,
+    lose_rate: float = 0.0,
     upload_expiry: float = DEFAULT_UPLOAD_EXPIRY,
 ) -> ASGIApp:
     """The Storage API application over a data directory.
@@ -123,8 +125,10 @@ def create_app(
     Args:
         data_dir: Where the database, blobs and upload parts live (created if absent).
         latency_ms: Test aid: added to every request.
-        fault_rate: Test aid: the fraction of requests answered `503 unavailable`.
+        fault_rate: Test aid: the fraction of requests answered `fault_status`.
+        fault_status: Test aid: 503 (`unavailable`) or 429 (`too_many_requests`).
         cut_rate: Test aid: the fraction of content responses cut off mid-body.
+        lose_rate: Test aid: the fraction of changes made, then answered `502`.
         upload_expiry: Seconds after which an untouched multipart session is removed.
 
     Returns:
@@ -166,7 +170,14 @@ def create_app(
     app.router.redirect_slashes = False
     app.state.context = state
     # Api-Version outermost: injected faults carry it too.
-    faults = Faults(app, latency_ms=latency_ms, fault_rate=fault_rate, cut_rate=cut_rate)
+    faults = Faults(
+        app,
+        latency_ms=latency_ms,
+        fault_rate=fault_rate,
+        fault_status=fault_status,
+        cut_rate=cut_rate,
+        lose_rate=lose_rate,
+    )
     return _ApiVersion(faults)
 
 

@@ -48,7 +48,14 @@ def _parser() -> argparse.ArgumentParser:
         type=_fraction,
         default=0.0,
         metavar="F",
-        help="answer this fraction of requests 503 unavailable (Retry-After: 0)",
+        help="answer this fraction of requests --fault-status (Retry-After: 0)",
+    )
+    aids.add_argument(
+        "--fault-status",
+        type=int,
+        choices=(503, 429),
+        default=503,
+        help="the status of --fault-rate's answers: 503 unavailable or 429 too_many_requests",
     )
     aids.add_argument(
         "--cut-rate",
@@ -56,6 +63,13 @@ def _parser() -> argparse.ArgumentParser:
         default=0.0,
         metavar="F",
         help="cut this fraction of content responses off after half of their body",
+    )
+    aids.add_argument(
+        "--lose-rate",
+        type=_fraction,
+        default=0.0,
+        metavar="F",
+        help="make this fraction of changes (not GET/HEAD), then answer 502 instead",
     )
     aids.add_argument(
         "--upload-expiry",
@@ -136,7 +150,9 @@ def _serve(arguments: argparse.Namespace) -> int:
         arguments.data,
         latency_ms=arguments.latency,
         fault_rate=arguments.fault_rate,
+        fault_status=arguments.fault_status,
         cut_rate=arguments.cut_rate,
+        lose_rate=arguments.lose_rate,
         upload_expiry=arguments.upload_expiry,
     )
     family = socket.AF_INET6 if ":" in arguments.host else socket.AF_INET

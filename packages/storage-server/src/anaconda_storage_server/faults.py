@@ -4,9 +4,14 @@
 
 - `latency_ms`: every request first sleeps that long (`anyio.sleep`: the event loop serves
   other requests meanwhile, so 100 concurrent requests take one latency, not 100).
-- `fault_rate`: that fraction of requests is answered `503 unavailable` with
-  `Retry-After: 0` before reaching the application (so nothing changes). `/api/health` is
-  exempt, so readiness checks stay reliable.
+- `fault_rate`: that fraction of requests is answered `503 unavailable` (or, with
+  `fault_status=429`, `429 too_many_requests`) with `Retry-After: 0` before reaching the
+  application (so nothing changes). `/api/health` is exempt, so readiness checks stay
+  reliable.
+- `lose_rate`: that fraction of requests that change something (any method but GET and
+  HEAD) is handled by the application, which commits it, and then its answer is replaced
+  by `502 bad_gateway`: a gateway losing the response of a request that succeeded. A
+  client that retries must cope with finding its own change already made.
 - `cut_rate`: that fraction of content responses (200/206 with
   `application/octet-stream`) sends its headers with the full `Content-Length`, then half
   the body, then the connection is closed: what a client sees when a network drops.
@@ -51,13 +56,19 @@ class Faults:
         *,
         latency_ms: float = 0,
         fault_rate: float = 0.0,
+        fault_status: int = 503,
         cut_rate: float = 0.0,
+        lose_rate: float = 0.0,
         chance: Callable[[], float] = random.random,
     ) -> None:
+        if fault_status not in FAULTS:
+            raise ValueError(f"fault_status is one of {sorted(FAULTS)}, not {fault_status}")
         self.app = app
         self.latency = latency_ms / 1000
         self.fault_rate = fault_rate
+        self.fault_status = fault_status
         self.cut_rate = cut_rate
+        self.lose_rate = lose_rate
         self.chance = chance
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -71,7 +82,15 @@ class Faults:
             and scope["path"] != "/api/health"
             and self.chance() < self.fault_rate
         ):
-            await _unavailable(send)
+            await _fail(send, self.fault_status, "--fault-rate")
+            return
+        if (
+            self.lose_rate > 0
+            and scope["method"] not in ("GET", "HEAD")
+            and self.chance() < self.lose_rate
+        ):
+            await self.app(scope, receive, _discard)
+            await _fail(send, 502, "--lose-rate: the request was handled, its answer lost")
             return
         if self.cut_rate > 0 and scope["method"] == "GET":
             send = _Cutter(send, self.cut_rate, self.chance)
@@ -85,14 +104,22 @@ class Faults:
             await self.app(scope, receive, send)
 
 
-async def _unavailable(send: Send) -> None:
+# The injected answers: status -> error code (docs/api.md, "Errors").
+FAULTS = {429: "too_many_requests", 502: "bad_gateway", 503: "unavailable"}
+
+
+async def _discard(message: Message) -> None:
+    """A `send` that drops the application's answer."""
+
+
+async def _fail(send: Send, status: int, why: str) -> None:
     body = json.dumps(
-        {"error": {"code": "unavailable", "message": "injected fault (--fault-rate)"}}
+        {"error": {"code": FAULTS[status], "message": f"injected fault ({why})"}}
     ).encode()
     await send(
         {
             "type": "http.response.start",
-            "status": 503,
+            "status": status,
             "headers": [
                 (b"content-type", b"application/json"),
                 (b"content-length", str(len(body)).encode()),

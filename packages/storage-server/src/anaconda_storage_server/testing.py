@@ -45,8 +45,10 @@ class LocalServer:
         host: The address to listen on.
         port: The port; 0 picks a free one at the first start, reused by later starts.
         latency_ms: Test aid: milliseconds added to every request.
-        fault_rate: Test aid: fraction of requests answered 503.
+        fault_rate: Test aid: fraction of requests answered `fault_status`.
+        fault_status: Test aid: 503 or 429.
         cut_rate: Test aid: fraction of content responses cut off mid-body.
+        lose_rate: Test aid: fraction of changes made, then answered 502.
         upload_expiry: Seconds after which idle multipart sessions are removed.
         extra_args: More arguments for `serve`.
     """
@@ -59,7 +61,9 @@ class LocalServer:
         port: int = 0,
         latency_ms: float = 0,
         fault_rate: float = 0.0,
+        fault_status: int = 503,
         cut_rate: float = 0.0,
+        lose_rate: float = 0.0,
         upload_expiry: float | None = None,
         extra_args: Sequence[str] = (),
     ) -> None:
@@ -68,7 +72,9 @@ class LocalServer:
         self.port = port
         self.latency_ms = latency_ms
         self.fault_rate = fault_rate
+        self.fault_status = fault_status
         self.cut_rate = cut_rate
+        self.lose_rate = lose_rate
         self.upload_expiry = upload_expiry
         self.extra_args = list(extra_args)
         self.url = ""
@@ -100,8 +106,12 @@ class LocalServer:
             command += ["--latency", str(self.latency_ms)]
         if self.fault_rate:
             command += ["--fault-rate", str(self.fault_rate)]
+        if self.fault_status != 503:
+            command += ["--fault-status", str(self.fault_status)]
         if self.cut_rate:
             command += ["--cut-rate", str(self.cut_rate)]
+        if self.lose_rate:
+            command += ["--lose-rate", str(self.lose_rate)]
         if self.upload_expiry is not None:
             command += ["--upload-expiry", str(self.upload_expiry)]
         return command + self.extra_args
