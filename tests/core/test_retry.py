@@ -63,7 +63,7 @@ class Clients:
     def __init__(self, kind: str) -> None:
         self.kind = kind
 
-    def __call__(self, script: Script, **kwargs: Any) -> Any:
+    def __call__(self, script: Script | Multipart, **kwargs: Any) -> Any:
         kwargs.setdefault("retry", RetryPolicy(attempts=4, backoff=0.5))
         common = {"api_key": "secret-key", "domain": BASE, **kwargs}
         if self.kind == "sync":
@@ -348,3 +348,421 @@ def test_error_body_is_parsed_from_a_streamed_answer() -> None:
         with pytest.raises(NotFound) as caught, client.stream("alice/sales/q1.csv"):
             pass
     assert caught.value.missing == "path"
+
+
+# -- a write whose answer was lost, sent again (see settle.py) --------------------------
+
+ALICE = {"id": "u1", "name": "alice", "kind": "user"}
+BOB = {"id": "u2", "name": "bob", "kind": "user"}
+BEFORE = "5f0c6ad4-0000-4000-8000-000000000000"
+OTHER = "5f0c6ad4-0000-4000-8000-0000000000ff"
+
+
+def lost(request: httpx.Request) -> httpx.Response:
+    """The server got the request (and, for all the client can tell, did it); the
+    connection broke before its answer arrived."""
+    request.read()
+    raise httpx.ReadError("connection reset by peer")
+
+
+def precondition_failed(current: str | None) -> httpx.Response:
+    body = {"error": {"code": "precondition_failed", "message": "no", "current": current}}
+    return httpx.Response(412, json=body)
+
+
+def not_found(missing: str) -> httpx.Response:
+    body = {"error": {"code": "not_found", "message": f"no such {missing}", "missing": missing}}
+    return httpx.Response(404, json=body)
+
+
+def revision(
+    id: str, data: bytes | None = None, *, by: dict[str, str] = ALICE, index: int = 0
+) -> dict[str, Any]:
+    return {
+        "id": id,
+        "created_at": "2024-05-01T12:00:00Z",
+        "created_by": by,
+        "deleted": data is None,
+        "size": len(data or b""),
+        "sha256": None if data is None else hashlib.sha256(data).hexdigest(),
+        "index": index,
+    }
+
+
+def history(*revisions: dict[str, Any]) -> httpx.Response:
+    items = [{**r, "index": -i} for i, r in enumerate(revisions)]
+    return httpx.Response(200, json={"items": items, "next_cursor": None})
+
+
+def account(who: dict[str, str] = ALICE) -> httpx.Response:
+    return httpx.Response(200, json={**who, "organizations": []})
+
+
+def file_json(data: bytes, revision_id: str = REVISION) -> dict[str, Any]:
+    return {
+        "type": "file",
+        "path": "q1.csv",
+        "size": len(data),
+        "sha256": hashlib.sha256(data).hexdigest(),
+        "revision": revision_id,
+        "modified_by": ALICE,
+    }
+
+
+def routes(script: Script) -> list[str]:
+    return [f"{r.method} {r.url.raw_path.decode()}" for r in script.requests]
+
+
+SETTLED = [
+    "GET /api/storage/projects/alice/sales/revisions/q1.csv?limit=2",
+    "GET /api/account",
+    f"GET /api/storage/projects/alice/sales/meta/q1.csv?revision={REVISION}",
+]
+
+
+async def test_exclusive_create_whose_answer_was_lost_succeeds(make: Clients) -> None:
+    data = b"region,total\nwest,10\n"
+    script = Script(
+        lost,  # the server created the file; its answer never came
+        precondition_failed(REVISION),  # so the retry finds the file there
+        history(revision(REVISION, data)),
+        account(),
+        httpx.Response(200, json=file_json(data)),
+    )
+    info = await make(script).upload("alice/sales/q1.csv", data, if_none_match="*")
+    assert (info.revision, info.sha256) == (REVISION, hashlib.sha256(data).hexdigest())
+    assert routes(script) == ["PUT /api/storage/projects/alice/sales/files/q1.csv"] * 2 + SETTLED
+    assert script.requests[1].headers["If-None-Match"] == "*"
+
+
+async def test_exclusive_create_after_a_deletion_is_settled(make: Clients) -> None:
+    data = b"new life"
+    script = Script(
+        lost,
+        precondition_failed(REVISION),
+        history(revision(REVISION, data), revision(OTHER), revision(BEFORE, b"old")),
+        account(),
+        httpx.Response(200, json=file_json(data)),
+    )
+    info = await make(script).upload("alice/sales/q1.csv", data, if_none_match="*")
+    assert info.revision == REVISION
+
+
+@pytest.mark.parametrize(
+    ("current", "before", "caller", "why"),
+    [
+        (revision(REVISION, b"someone else's"), None, ALICE, "other bytes"),
+        (revision(REVISION, b"mine", by=BOB), None, ALICE, "made by another user"),
+        (revision(REVISION, b"mine"), revision(BEFORE, b"old"), ALICE, "a live file before"),
+        (revision(REVISION), revision(BEFORE, b"mine"), ALICE, "deleted since"),
+    ],
+)
+async def test_exclusive_create_that_met_a_file_still_fails(
+    make: Clients,
+    current: dict[str, Any],
+    before: dict[str, Any] | None,
+    caller: dict[str, str],
+    why: str,
+) -> None:
+    from anaconda_storage_core import PreconditionFailed
+
+    listed = [current] if before is None else [current, before]
+    script = Script(
+        lost,
+        precondition_failed(REVISION),
+        history(*listed),
+        account(caller),
+        httpx.Response(500),  # never asked for
+    )
+    with pytest.raises(PreconditionFailed) as caught:
+        await make(script).upload("alice/sales/q1.csv", b"mine", if_none_match="*")
+    assert isinstance(caught.value, FileExistsError)
+    assert caught.value.current == REVISION
+    assert "/meta/" not in " ".join(routes(script)), why
+
+
+async def test_a_412_to_a_first_attempt_is_not_looked_into(make: Clients) -> None:
+    from anaconda_storage_core import PreconditionFailed
+
+    script = Script(precondition_failed(REVISION))
+    with pytest.raises(PreconditionFailed):
+        await make(script).upload("alice/sales/q1.csv", b"x", if_none_match="*")
+    assert len(script.requests) == 1
+
+
+async def test_a_412_after_a_503_is_not_looked_into(make: Clients) -> None:
+    # A 503 says the server did not act: the retry's 412 is about someone else's file.
+    from anaconda_storage_core import PreconditionFailed
+
+    script = Script(error(503, "unavailable"), precondition_failed(REVISION))
+    with pytest.raises(PreconditionFailed):
+        await make(script).upload("alice/sales/q1.csv", b"x", if_none_match="*")
+    assert len(script.requests) == 2
+
+
+async def test_a_412_after_a_502_is_looked_into(make: Clients) -> None:
+    # A gateway's 502 may hide an answer the server gave.
+    data = b"x"
+    script = Script(
+        error(502, "bad_gateway"),
+        precondition_failed(REVISION),
+        history(revision(REVISION, data)),
+        account(),
+        httpx.Response(200, json=file_json(data)),
+    )
+    info = await make(script).upload("alice/sales/q1.csv", data, if_none_match="*")
+    assert info.revision == REVISION
+
+
+async def test_compare_and_swap_whose_answer_was_lost_succeeds(make: Clients) -> None:
+    data = b"version 2"
+    script = Script(
+        lost,
+        precondition_failed(REVISION),
+        history(revision(REVISION, data), revision(BEFORE, b"version 1")),
+        account(),
+        httpx.Response(200, json=file_json(data)),
+    )
+    info = await make(script).upload("alice/sales/q1.csv", data, if_match=BEFORE)
+    assert info.revision == REVISION
+    assert script.requests[1].headers["If-Match"] == f'"{BEFORE}"'
+
+
+async def test_compare_and_swap_on_another_base_still_fails(make: Clients) -> None:
+    from anaconda_storage_core import PreconditionFailed
+
+    data = b"version 2"
+    script = Script(
+        lost,
+        precondition_failed(REVISION),
+        # The same bytes, but written on another revision than the one named: not ours.
+        history(revision(REVISION, data), revision(OTHER, b"version 1b")),
+    )
+    with pytest.raises(PreconditionFailed):
+        await make(script).upload("alice/sales/q1.csv", data, if_match=BEFORE)
+    assert len(script.requests) == 3
+
+
+async def test_a_file_upload_is_settled_with_the_sha256_computed_on_the_way(
+    make: Clients, tmp_path: Path
+) -> None:
+    data = b"streamed from a file" * 1000
+    local = tmp_path / "q1.csv"
+    local.write_bytes(data)
+    script = Script(
+        lost,
+        precondition_failed(REVISION),
+        history(revision(REVISION, data)),
+        account(),
+        httpx.Response(200, json=file_json(data)),
+    )
+    info = await make(script).upload("alice/sales/q1.csv", local, if_none_match="*")
+    assert info.revision == REVISION
+
+
+async def test_a_history_that_cannot_be_read_leaves_the_error(make: Clients) -> None:
+    from anaconda_storage_core import PreconditionFailed
+
+    script = Script(lost, precondition_failed(REVISION), not_found("path"))
+    with pytest.raises(PreconditionFailed):
+        await make(script).upload("alice/sales/q1.csv", b"x", if_none_match="*")
+
+
+DELETE = "DELETE /api/storage/projects/alice/sales/files/q1.csv"
+HISTORY = "GET /api/storage/projects/alice/sales/revisions/q1.csv?limit=2"
+
+
+async def test_delete_whose_answer_was_lost_succeeds(make: Clients) -> None:
+    script = Script(
+        lost,
+        not_found("path"),
+        history(revision(REVISION), revision(BEFORE, b"content")),
+        account(),
+    )
+    assert await make(script).delete("alice/sales/q1.csv") is None
+    assert routes(script) == [DELETE, DELETE, HISTORY, "GET /api/account"]
+
+
+async def test_conditional_delete_whose_answer_was_lost_succeeds(make: Clients) -> None:
+    script = Script(
+        lost,
+        not_found("path"),
+        history(revision(REVISION), revision(BEFORE, b"content")),
+        account(),
+    )
+    await make(script).delete("alice/sales/q1.csv", if_match=BEFORE)
+    assert script.requests[1].headers["If-Match"] == f'"{BEFORE}"'
+
+
+@pytest.mark.parametrize(
+    ("answers", "why"),
+    [
+        (lambda: [not_found("path")], "the path never held a file"),
+        (
+            lambda: [history(revision(REVISION, by=BOB), revision(BEFORE, b"c")), account()],
+            "bob deleted it",
+        ),
+        (lambda: [history(revision(REVISION, b"back"), revision(OTHER))], "a live file again"),
+    ],
+)
+async def test_delete_that_found_no_file_still_fails(
+    make: Clients, answers: Callable[[], list[httpx.Response]], why: str
+) -> None:
+    from anaconda_storage_core import NotFound
+
+    script = Script(lost, not_found("path"), *answers())
+    with pytest.raises(NotFound) as caught:
+        await make(script).delete("alice/sales/q1.csv")
+    assert isinstance(caught.value, FileNotFoundError)
+    assert caught.value.missing == "path", why
+
+
+async def test_conditional_delete_of_another_revision_still_fails(make: Clients) -> None:
+    from anaconda_storage_core import NotFound
+
+    script = Script(
+        lost,
+        not_found("path"),
+        history(revision(REVISION), revision(OTHER, b"content")),
+        account(),
+    )
+    with pytest.raises(NotFound):
+        await make(script).delete("alice/sales/q1.csv", if_match=BEFORE)
+
+
+async def test_remove_directory_whose_answer_was_lost_succeeds(make: Clients) -> None:
+    script = Script(
+        lost,
+        not_found("path"),
+        history(revision(REVISION), revision(BEFORE, b"")),
+        account(),
+    )
+    await make(script).remove_directory("alice/sales/dir")
+    assert routes(script)[2] == "GET /api/storage/projects/alice/sales/revisions/dir/.keep?limit=2"
+
+
+class Multipart:
+    """A MockTransport handler for a multipart upload whose completion's answer is lost
+    once; what follows is answered from `after`."""
+
+    def __init__(self, *after: httpx.Response) -> None:
+        self.after = list(after)
+        self.parts: dict[int, bytes] = {}
+        self.requests: list[httpx.Request] = []
+        self.sleeps: list[float] = []
+        self.completed = False
+
+    def __call__(self, request: httpx.Request) -> httpx.Response:
+        self.requests.append(request)
+        path = request.url.path
+        if request.method == "POST" and path.endswith("/uploads"):
+            return httpx.Response(201, json={"id": "u1", "path": "q1.csv", "parts": []})
+        if request.method == "PUT" and "/parts/" in path:
+            data = request.read()
+            number = int(path.rsplit("/", 1)[1])
+            self.parts[number] = data
+            digest = hashlib.sha256(data).hexdigest()
+            return httpx.Response(200, json={"number": number, "size": len(data), "sha256": digest})
+        if path.endswith("/complete") and not self.completed:
+            self.completed = True
+            raise httpx.ReadError("connection reset by peer")
+        return self.after.pop(0)
+
+    def content(self) -> bytes:
+        return b"".join(self.parts[n] for n in sorted(self.parts))
+
+
+@pytest.mark.parametrize("source", ["bytes", "iterator"])
+async def test_multipart_completion_whose_answer_was_lost_succeeds(
+    make: Clients, source: str
+) -> None:
+    data = bytes(range(256)) * (24 * 1024)  # 6 MiB: two parts of 5 MiB and 1 MiB
+    script = Multipart(
+        not_found("upload"),  # the first completion consumed the session
+        history(revision(REVISION, data)),
+        account(),
+        httpx.Response(201, json=file_json(data)),
+    )
+    sent: Any = data if source == "bytes" else iter([data[:3_000_000], data[3_000_000:]])
+    client = make(script)
+    info = await client.upload(
+        "alice/sales/q1.csv", sent, if_none_match="*", part_size=5 * 2**20, multipart_threshold=0
+    )
+    assert info.revision == REVISION
+    assert script.content() == data
+    completions = [r for r in script.requests if r.url.path.endswith("/complete")]
+    assert len(completions) == 2
+    assert not [r for r in script.requests if r.method == "DELETE"]  # no abort
+
+
+async def test_multipart_completion_that_failed_its_condition_still_fails(make: Clients) -> None:
+    from anaconda_storage_core import PreconditionFailed
+
+    data = bytes(range(256)) * (24 * 1024)
+    script = Multipart(
+        precondition_failed(OTHER),  # the session is kept on a 412: it answers again
+        history(revision(OTHER, b"someone else's")),
+    )
+    client = make(script)
+    with pytest.raises(PreconditionFailed):
+        await client.upload(
+            "alice/sales/q1.csv",
+            data,
+            if_none_match="*",
+            part_size=5 * 2**20,
+            multipart_threshold=0,
+        )
+
+
+@pytest.fixture(params=["sync", "async"])
+def kind(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+class Unread(httpx.BaseTransport, httpx.AsyncBaseTransport):
+    """Answers from a `Script` without reading the request's body, as a server that
+    answers 412 before the body's end."""
+
+    def __init__(self, script: Script) -> None:
+        self.script = script
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        return self.script(request)
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        return self.script(request)
+
+
+async def test_a_file_whose_retry_was_answered_early_is_hashed_again(
+    kind: str, tmp_path: Path
+) -> None:
+    data = b"a file" * 100_000
+    local = tmp_path / "q1.csv"
+    local.write_bytes(data)
+
+    def early(request: httpx.Request) -> httpx.Response:
+        chunks = iter(request.stream)  # type: ignore[call-overload]
+        next(chunks)  # the first chunk of the body sent again, then the answer
+        chunks.close()
+        return precondition_failed(REVISION)
+
+    def sent_then_lost(request: httpx.Request) -> httpx.Response:
+        for _ in request.stream:  # type: ignore[union-attr]
+            pass  # the whole body, as a transport sends it (not cached, as read() does)
+        raise httpx.ReadError("connection reset by peer")
+
+    script = Script(
+        sent_then_lost,  # the server kept the file, then the connection broke
+        early,  # answered before the body was sent again
+        history(revision(REVISION, data)),
+        account(),
+        httpx.Response(200, json=file_json(data)),
+    )
+    common: dict[str, Any] = {"api_key": "k", "domain": BASE, "retry": RetryPolicy(backoff=0)}
+    if kind == "sync":
+        with StorageClient(transport=Unread(script), **common) as client:
+            info = client.upload("alice/sales/q1.csv", local, if_none_match="*")
+    else:
+        async with AsyncStorageClient(transport=Unread(script), **common) as aclient:
+            info = await aclient.upload("alice/sales/q1.csv", local, if_none_match="*")
+    assert info.revision == REVISION

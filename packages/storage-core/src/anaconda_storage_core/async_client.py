@@ -57,7 +57,8 @@ from .operations import (
 )
 from .operations.call import Api, Call
 from .permission import PermissionChange, parse_permissions
-from .retry import RetryPolicy, send
+from .retry import RetryPolicy, Settle, send
+from .settle import settle_delete
 from .transfer import download as downloads
 from .transfer import upload as uploading
 from .transfer.upload import Source, UploadSettings
@@ -175,8 +176,8 @@ class AsyncStorageClient:
 
     # -- plumbing --------------------------------------------------------------------------
 
-    async def _send(self, call: Call[T]) -> T:
-        return await self._runner.run(send(call, self.retry))
+    async def _send(self, call: Call[T], settle: Settle[T] | None = None) -> T:
+        return await self._runner.run(send(call, self.retry, settle))
 
     async def _items(
         self,
@@ -655,10 +656,20 @@ class AsyncStorageClient:
         bounded by a part whatever the size. An interrupted upload of a local file,
         run again, sends only the parts the server does not already hold.
 
+        A write sent again after its answer was lost (a reset connection) and answered
+        412 (or, for a multipart upload, 404: its session consumed) is checked against
+        the file's history: when the current revision holds the bytes sent, made by the
+        caller on the revision the condition named, the upload succeeded and its
+        `FileInfo` is returned (see `settle.py`).
+
         Args:
             uri: The file (not at a revision or checkpoint).
-            source: bytes, a local path, a binary file (from its position), or an iterable
-                of bytes (sent one part at a time; never resumed).
+            source: bytes, a local path, a binary file (from its position), an iterable
+                of bytes (up to `multipart_threshold` held in memory and sent in one
+                `PUT`, beyond that sent one part at a time; never resumed), or, with the
+                asyncio client only, an async iterable of bytes or an async binary file
+                (the same way; the next part is read while one is sent). The blocking
+                client raises `TypeError` for those before sending anything.
             if_match: Only if this revision is the current one.
             if_none_match: `"*"`: only if the path holds no live file.
             part_size: Bytes per part (default 16 MiB, at least 5 MiB).
@@ -675,6 +686,8 @@ class AsyncStorageClient:
             PreconditionFailed: A condition does not hold.
             Conflict: A directory has that path.
             ChecksumMismatch: The server received other bytes than those sent.
+            TypeError: A source of another kind. An exception raised by an iterable
+                source propagates, and its multipart session is aborted.
         """
         where = self._writable_file(uri, "upload to")
         settings = self.upload_settings
@@ -702,13 +715,18 @@ class AsyncStorageClient:
     async def delete(self, uri: Location, *, if_match: str | None = None) -> None:
         """Delete a file (a deletion revision: its history stays).
 
+        A deletion sent again after its answer was lost and answered 404 succeeded when
+        the file's latest revision is a deletion by the caller (of `if_match`, if given).
+
         Raises:
             NotFound: No live file there.
             PreconditionFailed: `if_match` is not the current revision.
         """
         where = self._writable_file(uri, "delete")
+        owner, project, path = where.owner, where.project, where.path
         await self._send(
-            files.delete_file(self._api, where.owner, where.project, where.path, if_match=if_match)
+            files.delete_file(self._api, owner, project, path, if_match=if_match),
+            settle_delete(self._api, self.retry, owner, project, path, if_match=if_match),
         )
 
     async def delete_many(
@@ -777,8 +795,11 @@ class AsyncStorageClient:
             await self.delete_project(parsed)
             return
         where = locations.file_location(parsed)
+        owner, project, path = where.owner, where.project, where.path
         await self._send(
-            directories.remove_directory(self._api, where.owner, where.project, where.path)
+            directories.remove_directory(self._api, owner, project, path),
+            # Sent again after its answer was lost: the marker's history tells.
+            settle_delete(self._api, self.retry, owner, project, f"{path}/{KEEP}"),
         )
 
     async def copy(

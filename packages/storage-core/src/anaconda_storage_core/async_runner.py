@@ -10,13 +10,13 @@ from __future__ import annotations
 import asyncio
 from collections import deque
 from collections.abc import AsyncIterator, Callable
-from typing import Any, Generic, TypeVar
+from typing import Any, TypeAlias, TypeVar
 
 import httpx
 
 from .config import StorageConfig
 from .cookies import cookieless_async_client
-from .effects import Attempt, Close, Effect, Flow, Gather, Read, Sleep
+from .effects import Attempt, Close, Effect, Flow, FlowRun, Gather, Pull, Read, Sleep
 from .models import ContentInfo
 
 __all__ = ["AsyncContentStream", "AsyncRunner", "default_http_client"]
@@ -24,18 +24,8 @@ __all__ = ["AsyncContentStream", "AsyncRunner", "default_http_client"]
 T = TypeVar("T")
 
 
-class AsyncFlowRun(Generic[T]):
-    """One flow being run: what to send it next, the responses it holds open, its result."""
-
-    __slots__ = ("done", "error", "flow", "open", "result", "value")
-
-    def __init__(self, flow: Flow[T]) -> None:
-        self.flow = flow
-        self.value: Any = None
-        self.error: BaseException | None = None
-        self.open: dict[int, tuple[httpx.Response, AsyncIterator[bytes]]] = {}
-        self.done = False
-        self.result: T | None = None
+# The run of a flow by this runner: its open responses are read through AsyncIterators.
+Run: TypeAlias = FlowRun[T, AsyncIterator[bytes]]
 
 
 READ_SIZE = 1024 * 1024
@@ -70,7 +60,7 @@ class AsyncRunner:
 
     async def run(self, flow: Flow[T]) -> T:
         """Run `flow` to its end and return its result (or raise its exception)."""
-        run = AsyncFlowRun(flow)
+        run: Run[T] = FlowRun(flow)
         try:
             while not await self.step(run):
                 pass
@@ -97,7 +87,7 @@ class AsyncRunner:
         if not started.cancelled():
             started.exception()  # retrieved, so that asyncio logs no unretrieved exception
 
-    async def step(self, run: AsyncFlowRun[Any]) -> bool:
+    async def step(self, run: Run[Any]) -> bool:
         """Advance `run` by one effect; True once the flow has returned."""
         try:
             if run.error is not None:
@@ -115,14 +105,14 @@ class AsyncRunner:
             run.error = exc
         return False
 
-    async def close(self, run: AsyncFlowRun[Any]) -> None:
+    async def close(self, run: Run[Any]) -> None:
         """End `run`: close its generator and the responses it holds open."""
         run.flow.close()
         while run.open:
             _, (response, _) = run.open.popitem()
             await response.aclose()
 
-    async def perform(self, effect: Effect, run: AsyncFlowRun[Any]) -> Any:
+    async def perform(self, effect: Effect, run: Run[Any]) -> Any:
         """Do what `effect` asks and return its result."""
         if type(effect) is Read:  # the hot path of a download
             return await anext(run.open[id(effect.response)][1], b"")
@@ -149,6 +139,8 @@ class AsyncRunner:
             return None
         if isinstance(effect, Gather):
             return await self.gather(effect)
+        if isinstance(effect, Pull):
+            return await anext(effect.source)
         raise TypeError(f"not an effect: {effect!r}")
 
     async def gather(self, effect: Gather) -> list[Any]:
@@ -194,7 +186,7 @@ class AsyncContentStream:
         self._runner = runner
         self._chunks: deque[bytes] = deque()
         self.info: ContentInfo | None = None
-        self._run: AsyncFlowRun[Any] = AsyncFlowRun(flow(self._chunks.append, self._opened))
+        self._run: Run[Any] = FlowRun(flow(self._chunks.append, self._opened))
 
     def _opened(self, info: ContentInfo) -> None:
         self.info = info

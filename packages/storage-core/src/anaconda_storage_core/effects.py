@@ -8,20 +8,32 @@ itself and never sleeps; the client performs each effect and sends back its resu
 throws the exception it raised into the flow (`httpx.TransportError`, `StorageError`).
 
 Local file I/O (reading an upload's source, writing a download) happens inside flows, in
-small blocking chunks, as fsspec's own async implementations do.
+small blocking chunks, as fsspec's own async implementations do. An upload's source that
+is an async iterable is read with `Pull`, which only the asyncio runner performs.
 """
 
 from __future__ import annotations
 
-from collections.abc import Generator, Iterable
+from collections.abc import AsyncIterator, Generator, Iterable
 from dataclasses import dataclass
-from typing import Any, TypeAlias, TypeVar
+from typing import Any, Generic, TypeAlias, TypeVar
 
 import httpx
 
-__all__ = ["Attempt", "Close", "Effect", "Flow", "Gather", "Read", "Sleep"]
+__all__ = [
+    "Attempt",
+    "Close",
+    "Effect",
+    "Flow",
+    "FlowRun",
+    "Gather",
+    "Pull",
+    "Read",
+    "Sleep",
+]
 
 T = TypeVar("T")
+Chunks = TypeVar("Chunks")  # how a runner reads an open response: Iterator or AsyncIterator
 
 
 @dataclass(frozen=True, eq=False)
@@ -50,6 +62,16 @@ class Close:
     response: httpx.Response
 
 
+@dataclass(frozen=True, eq=False)
+class Pull:
+    """Answers the next item of an async iterator: `await anext(source)`, so that its end
+    (`StopAsyncIteration`) and any exception it raises are raised into the flow. How an
+    upload reads a source given as an `AsyncIterable[bytes]`. Only the asyncio runner can
+    perform it; the blocking one raises `TypeError` into the flow."""
+
+    source: AsyncIterator[Any]
+
+
 @dataclass(frozen=True)
 class Sleep:
     """Wait `seconds` (answers None): the backoff between retries."""
@@ -70,6 +92,21 @@ class Gather:
     limit: int = 1
 
 
-Effect: TypeAlias = Attempt | Read | Close | Sleep | Gather
+Effect: TypeAlias = Attempt | Read | Close | Pull | Sleep | Gather
 Flow: TypeAlias = Generator[Effect, Any, T]
 """A generator that yields `Effect`s, is sent their results and returns a `T`."""
+
+
+class FlowRun(Generic[T, Chunks]):
+    """One flow being run by a runner: what to send it next, the responses it holds open
+    (each with the iterator its body is read from), and its result."""
+
+    __slots__ = ("done", "error", "flow", "open", "result", "value")
+
+    def __init__(self, flow: Flow[T]) -> None:
+        self.flow = flow
+        self.value: Any = None
+        self.error: BaseException | None = None
+        self.open: dict[int, tuple[httpx.Response, Chunks]] = {}
+        self.done = False
+        self.result: T | None = None

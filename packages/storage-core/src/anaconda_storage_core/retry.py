@@ -8,10 +8,17 @@ What is retried (docs/api.md; RFC 9110, section 9.2.2 on idempotent methods):
 - 500, 502, 503 and 504, and a connection that broke after the request was sent, only for
   idempotent calls: GET, HEAD, PUT of a file or a part, DELETE, and the POSTs the contract
   makes safe (deleting many files, creating an upload session). Creating a project or a
-  checkpoint, copying, moving, changing permissions and completing an upload are not
-  retried once sent: a second send could do the thing twice.
+  checkpoint, copying, moving and changing permissions are not retried once sent: a
+  second send could do the thing twice. Neither is `complete_upload` called alone; an
+  upload's own completion is (a second one finds the session consumed: `settle.py`).
 - A connection that could not be made (`httpx.ConnectError`, `httpx.PoolTimeout`) for any
   call: nothing was sent.
+
+A request sent again after an attempt whose answer was lost (a broken connection once it
+was sent, or a 500, 502 or 504, which a gateway may answer for a change the server made)
+may find that attempt's change made: an exclusive create then answers 412, a deletion 404.
+`send` hands such an error to the call's `settle` flow (see `settle.py`), which reads the
+file's history and reports the change as done when it is there, made by the caller.
 
 Waits grow exponentially with full jitter (AWS Architecture Blog, "Exponential Backoff And
 Jitter"): a uniform draw in `[0, min(max_backoff, backoff * 2**n))`.
@@ -21,16 +28,17 @@ from __future__ import annotations
 
 import logging
 import random
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TypeVar
+from typing import TypeAlias, TypeVar
 
 import httpx
 
 from .effects import Attempt, Close, Flow, Sleep
-from .errors import StorageConnectionError, scrubbed
+from .errors import StorageConnectionError, StorageError, scrubbed
 from .operations.call import Call
 
-__all__ = ["RetryPolicy", "attempt", "send"]
+__all__ = ["RetryPolicy", "Settle", "attempt", "send"]
 
 logger = logging.getLogger("anaconda_storage_core")
 
@@ -38,6 +46,14 @@ T = TypeVar("T")
 
 RETRY_ALWAYS = frozenset({408, 429})
 RETRY_IDEMPOTENT = frozenset({500, 502, 503, 504})
+# Answers after which the request may have been carried out all the same: a 500 may come
+# after the change was committed, a 502 or 504 from a gateway whose server went on. (A 503
+# is the server declining the request; 408 and 429 say it was not acted on.)
+OUTCOME_UNKNOWN = frozenset({500, 502, 504})
+
+Settle: TypeAlias = Callable[[StorageError], Flow[T]]
+"""Given the error of an answer that came after an attempt whose answer was lost, a flow
+that returns the call's result after all (that attempt did what was asked) or raises."""
 
 
 @dataclass(frozen=True)
@@ -112,7 +128,20 @@ def attempt(call: Call[T], policy: RetryPolicy) -> Flow[httpx.Response]:
     Raises:
         StorageConnectionError: The exchange failed and is not retried any more.
     """
+    response, _ = yield from _attempts(call, policy)
+    return response
+
+
+def _outcome_lost(error: httpx.TransportError) -> bool:
+    # Whether the request may have reached the server and been acted on.
+    return not isinstance(error, (httpx.ConnectError, httpx.PoolTimeout))
+
+
+def _attempts(call: Call[T], policy: RetryPolicy) -> Flow[tuple[httpx.Response, bool]]:
+    """`attempt`, also telling whether an earlier attempt's outcome is unknown: it may have
+    been carried out, its answer lost."""
     retry = 0
+    unknown = False
     while True:
         last = retry + 1 >= policy.attempts
         try:
@@ -120,11 +149,13 @@ def attempt(call: Call[T], policy: RetryPolicy) -> Flow[httpx.Response]:
         except httpx.TransportError as exc:
             if last or not policy.retries_error(exc, call.idempotent):
                 raise connection_error(call.request, exc) from scrubbed(exc)
+            unknown = unknown or _outcome_lost(exc)
             wait = policy.delay(retry)
             logger.info("retrying %s in %.2fs: %s", _where(call.request), wait, type(exc).__name__)
         else:
             if last or not policy.retries_status(response.status_code, call.idempotent):
-                return response
+                return response, unknown
+            unknown = unknown or response.status_code in OUTCOME_UNKNOWN
             if not response.is_closed:
                 yield Close(response)
             wait = policy.delay(retry, _retry_after(response))
@@ -138,7 +169,21 @@ def attempt(call: Call[T], policy: RetryPolicy) -> Flow[httpx.Response]:
         retry += 1
 
 
-def send(call: Call[T], policy: RetryPolicy) -> Flow[T]:
-    """Send `call` (with retries) and parse its answer: the flow of every simple API call."""
-    response = yield from attempt(call, policy)
-    return call.parse(response)
+def send(call: Call[T], policy: RetryPolicy, settle: Settle[T] | None = None) -> Flow[T]:
+    """Send `call` (with retries) and parse its answer: the flow of every simple API call.
+
+    Args:
+        call: The request and its parser.
+        policy: When to retry.
+        settle: For a write: what to make of an error answer that came after an attempt
+            whose answer was lost (see `settle.py`). Not used otherwise: an error answer
+            to a request whose every earlier attempt was answered is what it says.
+    """
+    response, unknown = yield from _attempts(call, policy)
+    if settle is None or not unknown or response.status_code < 400:
+        return call.parse(response)
+    try:
+        return call.parse(response)
+    except StorageError as exc:
+        error = exc  # settled outside the handler: its checks' errors are not chained to it
+    return (yield from settle(error))

@@ -11,13 +11,13 @@ import time
 from collections import deque
 from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
-from typing import Any, Generic, TypeVar
+from typing import Any, TypeAlias, TypeVar
 
 import httpx
 
 from .config import StorageConfig
 from .cookies import CookielessClient
-from .effects import Attempt, Close, Effect, Flow, Gather, Read, Sleep
+from .effects import Attempt, Close, Effect, Flow, FlowRun, Gather, Pull, Read, Sleep
 from .models import ContentInfo
 
 __all__ = ["ContentStream", "Runner", "default_http_client"]
@@ -25,18 +25,8 @@ __all__ = ["ContentStream", "Runner", "default_http_client"]
 T = TypeVar("T")
 
 
-class FlowRun(Generic[T]):
-    """One flow being run: what to send it next, the responses it holds open, its result."""
-
-    __slots__ = ("done", "error", "flow", "open", "result", "value")
-
-    def __init__(self, flow: Flow[T]) -> None:
-        self.flow = flow
-        self.value: Any = None
-        self.error: BaseException | None = None
-        self.open: dict[int, tuple[httpx.Response, Iterator[bytes]]] = {}
-        self.done = False
-        self.result: T | None = None
+# The run of a flow by this runner: its open responses are read through Iterators.
+Run: TypeAlias = FlowRun[T, Iterator[bytes]]
 
 
 class Runner:
@@ -56,7 +46,7 @@ class Runner:
 
     def run(self, flow: Flow[T]) -> T:
         """Run `flow` to its end and return its result (or raise its exception)."""
-        run = FlowRun(flow)
+        run: Run[T] = FlowRun(flow)
         try:
             while not self.step(run):
                 pass
@@ -78,7 +68,7 @@ class Runner:
         if started is not None:
             started.close()
 
-    def step(self, run: FlowRun[Any]) -> bool:
+    def step(self, run: Run[Any]) -> bool:
         """Advance `run` by one effect; True once the flow has returned."""
         try:
             if run.error is not None:
@@ -96,14 +86,14 @@ class Runner:
             run.error = exc
         return False
 
-    def close(self, run: FlowRun[Any]) -> None:
+    def close(self, run: Run[Any]) -> None:
         """End `run`: close its generator and the responses it holds open."""
         run.flow.close()
         while run.open:
             _, (response, _) = run.open.popitem()
             response.close()
 
-    def perform(self, effect: Effect, run: FlowRun[Any]) -> Any:
+    def perform(self, effect: Effect, run: Run[Any]) -> Any:
         """Do what `effect` asks and return its result."""
         if type(effect) is Read:  # the hot path of a download
             return next(run.open[id(effect.response)][1], b"")
@@ -129,6 +119,15 @@ class Runner:
             return None
         if isinstance(effect, Gather):
             return self.gather(effect)
+        if isinstance(effect, Pull):
+            # Reading an async iterator needs an event loop: that of the caller, which a
+            # blocking client does not have (running one here would leave the iterator
+            # bound to a loop that is gone). Raised before any request is sent.
+            raise TypeError(
+                "StorageClient cannot read an async iterable: upload it with"
+                " AsyncStorageClient, or give bytes, a path, a binary file or an iterable of"
+                " bytes"
+            )
         raise TypeError(f"not an effect: {effect!r}")
 
     def gather(self, effect: Gather) -> list[Any]:
@@ -180,7 +179,7 @@ class ContentStream:
         self._runner = runner
         self._chunks: deque[bytes] = deque()
         self.info: ContentInfo | None = None
-        self._run: FlowRun[Any] = FlowRun(flow(self._chunks.append, self._opened))
+        self._run: Run[Any] = FlowRun(flow(self._chunks.append, self._opened))
 
     def _opened(self, info: ContentInfo) -> None:
         self.info = info

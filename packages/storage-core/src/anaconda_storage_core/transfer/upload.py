@@ -10,38 +10,57 @@ compared with what the server received; completion lists every part with its sha
 Resuming: uploading a local file (a path, or a seekable binary file) first looks for a
 session in progress for the same path (`GET uploads?path=`); when there is one, the parts
 it holds whose size and sha256 match the local file's parts are kept, and only the others
-are sent. A source read from an iterator cannot be read twice, so it is never resumed,
-and it is sent one part at a time so that memory holds one part whatever its size.
+are sent.
+
+A one-shot source (an iterator or an async iterable of bytes, a non-seekable file) cannot
+be read twice, so it is never resumed. It is read up to the threshold first: one that ends
+there is sent in one `PUT` from memory, with its sha256, so that the server checks it and
+a retry can send it again (a chunked `PUT` of unknown length could be neither). A longer
+one is sent in parts, each read when the one before it is sent (for an async iterable,
+while it is sent: two parts at most in memory), and a session that fails is aborted (it
+could not be resumed). An async iterable is read with `Pull` effects, which only the
+asyncio runner performs; an async file (whose `read` is a coroutine) is read as one.
+
+The completion of a multipart upload is retried like a `PUT`: the first completion
+consumes the session, so a second cannot make a second revision; it answers `404
+missing=upload` instead, which `settle.settle_write` checks against the file's history,
+as it does a `412` after a conditional `PUT` whose answer was lost.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
+import inspect
 import io
 import logging
 import math
 import os
 import threading
-from collections.abc import Callable, Iterable, Iterator
+from collections import deque
+from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import IO, Any, NamedTuple, TypeAlias
 
-from ..effects import Flow, Gather
-from ..errors import ChecksumMismatch
+from ..effects import Flow, Gather, Pull
+from ..errors import ChecksumMismatch, StorageError
 from ..locations import FileLocation
 from ..models import FileInfo, Upload, UploadPart
 from ..operations.call import Api
 from ..operations.files import put_file
 from ..operations.uploads import (
     MAX_PARTS,
+    abort_upload,
     complete_upload,
     create_upload,
     get_upload,
     list_uploads,
     put_part,
 )
-from ..retry import RetryPolicy, send
+from ..retry import RetryPolicy, Settle, send
+from ..settle import settle_write
 from .bodies import CHUNK_SIZE, FileSlice, sha256_of
+from .digest import BATCH, Sha256
 
 __all__ = [
     "DEFAULT_CONCURRENCY",
@@ -63,9 +82,17 @@ DEFAULT_MULTIPART_THRESHOLD = 64 * 1024 * 1024
 DEFAULT_CONCURRENCY = 4
 
 Source: TypeAlias = (
-    bytes | bytearray | memoryview | str | os.PathLike[str] | IO[bytes] | Iterable[bytes]
+    bytes
+    | bytearray
+    | memoryview
+    | str
+    | os.PathLike[str]
+    | IO[bytes]
+    | Iterable[bytes]
+    | AsyncIterable[bytes]
 )
-"""What can be uploaded: bytes, a local path, a binary file, or an iterable of bytes."""
+"""What can be uploaded: bytes, a local path, a binary file, or an iterable of bytes; with
+the asyncio client also an async iterable of bytes or an async binary file."""
 
 Progress = Callable[[int], None]
 
@@ -119,12 +146,16 @@ class _LocalFile:
         return sha256_of(self.source, self.offset + start, length, lock=self.lock)
 
 
-def _classify(source: Source) -> bytes | _LocalFile | Iterator[bytes]:
+def _classify(source: Source) -> bytes | _LocalFile | _Stream:
     if isinstance(source, (bytes, bytearray, memoryview)):
         return bytes(source)
     if isinstance(source, (str, os.PathLike)):
         return _LocalFile(source, 0, os.path.getsize(source))
     read = getattr(source, "read", None)
+    if inspect.iscoroutinefunction(read) and _takes_a_size(read):
+        return _Stream(_async_reads(read))  # an async file (aiofiles, anyio)
+    if isinstance(source, AsyncIterable):
+        return _Stream(aiter(source))
     if read is not None:
         file: Any = source
         seekable = getattr(file, "seekable", None)
@@ -133,13 +164,82 @@ def _classify(source: Source) -> bytes | _LocalFile | Iterator[bytes]:
             size = file.seek(0, io.SEEK_END) - offset
             file.seek(offset)
             return _LocalFile(file, offset, size)
-        return iter(lambda: read(CHUNK_SIZE), b"")
+        return _Stream(iter(lambda: read(CHUNK_SIZE), b""))
     if isinstance(source, Iterable):
-        return iter(source)
+        return _Stream(iter(source))
     raise TypeError(
         f"cannot upload a {type(source).__name__}: give bytes, a path, a binary file or an"
         " iterable of bytes"
     )
+
+
+def _takes_a_size(read: Any) -> bool:
+    # `read(n)` of a file, not the `read()` of everything of a response or stream.
+    try:
+        inspect.signature(read).bind(CHUNK_SIZE)
+    except (TypeError, ValueError):
+        return False
+    return True
+
+
+async def _async_reads(read: Callable[[int], Awaitable[bytes]]) -> AsyncIterator[bytes]:
+    while chunk := await read(CHUNK_SIZE):
+        yield chunk
+
+
+class _Stream:
+    """A one-shot source, an iterator or an async iterator of bytes, read in pieces of a
+    given size (parts): its chunks are held as they come and cut at the pieces' bounds."""
+
+    def __init__(self, chunks: Iterator[bytes] | AsyncIterator[bytes]) -> None:
+        self.chunks = chunks
+        self.pulls = isinstance(chunks, AsyncIterator)
+        self.pending: deque[bytes] = deque()
+        self.offset = 0  # into the first pending chunk, where the next piece starts
+        self.held = 0  # bytes pending
+        self.ended = False
+
+    def fill(self, size: int) -> Flow[None]:
+        """Read chunks until `size` bytes are held, or the source ends."""
+        while self.held < size and not self.ended:
+            try:
+                if isinstance(self.chunks, AsyncIterator):
+                    chunk = yield Pull(self.chunks)  # performed by the asyncio runner only
+                else:
+                    chunk = next(self.chunks)
+            except (StopIteration, StopAsyncIteration):
+                self.ended = True
+                return
+            if not isinstance(chunk, (bytes, bytearray, memoryview)):
+                raise TypeError(f"an upload's source gave a {type(chunk).__name__}, not bytes")
+            if chunk:
+                data = bytes(chunk)
+                self.pending.append(data)
+                self.held += len(data)
+
+    def take(self, size: int) -> bytes:
+        """Up to `size` of the bytes held, in order."""
+        pieces = []
+        wanted = min(size, self.held)
+        self.held -= wanted
+        while wanted:
+            chunk = self.pending[0]
+            end = min(len(chunk), self.offset + wanted)
+            pieces.append(
+                chunk if self.offset == 0 and end == len(chunk) else chunk[self.offset : end]
+            )
+            wanted -= end - self.offset
+            if end == len(chunk):
+                self.pending.popleft()
+                self.offset = 0
+            else:
+                self.offset = end
+        return pieces[0] if len(pieces) == 1 else b"".join(pieces)
+
+    def read(self, size: int) -> Flow[bytes]:
+        """The next `size` bytes (fewer at the end; `b""` once all were read)."""
+        yield from self.fill(size)
+        return self.take(size)
 
 
 def _sha256(data: bytes) -> str:
@@ -168,8 +268,9 @@ def upload(
 
     Args:
         where: The destination file (not at a revision or checkpoint: checked before).
-        source: bytes, a local path, a binary file (from its current position), or an
-            iterable of bytes.
+        source: bytes, a local path, a binary file (from its current position), an
+            iterable of bytes, or (run by the asyncio runner only) an async iterable of
+            bytes or an async binary file.
         settings: Part size, multipart threshold, concurrency, resume.
         if_match: Write only if this is the file's current revision.
         if_none_match: `*`: write only if the path holds no live file.
@@ -182,6 +283,8 @@ def upload(
         PreconditionFailed: A condition does not hold.
         ChecksumMismatch: The server received other bytes than those sent.
         StorageError: The typed error of an error answer.
+        TypeError: The source is none of the above; or an async one, run by the blocking
+            runner (before anything is sent).
     """
     data = _classify(source)
     conditions = _Conditions(if_match, if_none_match)
@@ -202,27 +305,32 @@ def upload(
                 api, policy, where, data, settings, conditions, progress, resume=settings.resume
             )
         )
-    # An iterator: read up to the threshold to learn whether it needs parts at all.
-    head: list[bytes] = []
-    size = 0
-    for chunk in data:
-        head.append(bytes(chunk))
-        size += len(chunk)
-        if size > settings.multipart_threshold:
-            break
-    else:
-        return (yield from _put_bytes(api, policy, where, b"".join(head), conditions, progress))
-    return (
-        yield from _multipart_stream(
-            api, policy, where, _chain(head, data), settings, conditions, progress
-        )
+    # A one-shot source: read up to the threshold to learn whether it needs parts at all.
+    yield from data.fill(settings.multipart_threshold + 1)
+    if data.held <= settings.multipart_threshold:
+        whole = data.take(data.held)
+        return (yield from _put_bytes(api, policy, where, whole, conditions, progress))
+    return (yield from _multipart_stream(api, policy, where, data, settings, conditions, progress))
+
+
+def _settle(
+    api: Api,
+    policy: RetryPolicy,
+    where: FileLocation,
+    conditions: _Conditions,
+    sha256: Callable[[], str | None],
+) -> Settle[FileInfo]:
+    """How to tell a lost success from a failure, should the write be sent again."""
+    return settle_write(
+        api,
+        policy,
+        where.owner,
+        where.project,
+        where.path,
+        sha256,
+        if_match=conditions.if_match,
+        if_none_match=conditions.if_none_match,
     )
-
-
-def _chain(head: list[bytes], rest: Iterator[bytes]) -> Iterator[bytes]:
-    while head:
-        yield head.pop(0)
-    yield from rest
 
 
 def _put_bytes(
@@ -233,17 +341,19 @@ def _put_bytes(
     conditions: _Conditions,
     progress: Progress | None,
 ) -> Flow[FileInfo]:
+    sha256 = _sha256(data)
     call = put_file(
         api,
         where.owner,
         where.project,
         where.path,
         content=data,
-        sha256=_sha256(data),
+        sha256=sha256,
         if_match=conditions.if_match,
         if_none_match=conditions.if_none_match,
     )
-    info: FileInfo = yield from send(call, policy)
+    settle = _settle(api, policy, where, conditions, lambda: sha256)
+    info: FileInfo = yield from send(call, policy, settle)
     if progress:
         progress(len(data))
     return info
@@ -271,7 +381,12 @@ def _put_file(
         if_match=conditions.if_match,
         if_none_match=conditions.if_none_match,
     )
-    info: FileInfo = yield from send(call, policy)
+    # The body's sha256 is that of its last complete send: a retry answered before it was
+    # all sent (a 412 may come early) leaves none, and the file is read again for it.
+    settle = _settle(
+        api, policy, where, conditions, lambda: body.sha256 or local.sha256(0, local.size)
+    )
+    info: FileInfo = yield from send(call, policy, settle)
     if body.sha256 is not None and info.sha256 != body.sha256:
         raise ChecksumMismatch(
             f"checksum mismatch uploading {where.owner}/{where.project}/{where.path}: sent"
@@ -328,6 +443,23 @@ def send_part(
     if progress:
         progress(len(data))
     return _checked(received, number, len(data), sha256, where.path)
+
+
+def _complete(
+    api: Api,
+    policy: RetryPolicy,
+    where: FileLocation,
+    upload_id: str,
+    parts: list[UploadPart],
+    conditions: _Conditions,
+    sha256: Callable[[], str | None],
+) -> Flow[FileInfo]:
+    # Retried, unlike the bare call: a completion sent again after the first consumed the
+    # session answers 404 (never a second revision), which `settle_write` checks.
+    call = complete_upload(api, where.owner, where.project, upload_id, parts)
+    call = dataclasses.replace(call, idempotent=True)
+    info: FileInfo = yield from send(call, policy, _settle(api, policy, where, conditions, sha256))
+    return info
 
 
 def _session_to_resume(api: Api, policy: RetryPolicy, where: FileLocation) -> Flow[Upload | None]:
@@ -397,32 +529,28 @@ def _multipart_local(
     for part in sent:
         kept[part.number] = part
     listed = [kept[number] for number, _, _ in parts]
-    call = complete_upload(api, where.owner, where.project, upload_id, listed)
-    return (yield from send(call, policy))
+    # The whole file's sha256 is read again only to settle a completion whose answer was
+    # lost (rare): the parts were checked one by one.
+    return (
+        yield from _complete(
+            api, policy, where, upload_id, listed, conditions, lambda: local.sha256(0, local.size)
+        )
+    )
 
 
-def _rechunk(chunks: Iterator[bytes], size: int) -> Iterator[bytes]:
-    """The bytes of `chunks` regrouped in pieces of `size` (the last may be shorter)."""
-    pending: list[bytes] = []
-    held = 0
-    for chunk in chunks:
-        pending.append(chunk)
-        held += len(chunk)
-        while held >= size:
-            joined = b"".join(pending)
-            yield joined[:size]
-            rest = joined[size:]
-            pending = [rest] if rest else []
-            held = len(rest)
-    if held:
-        yield b"".join(pending)
+def _abort(api: Api, policy: RetryPolicy, where: FileLocation, upload_id: str) -> Flow[None]:
+    """Discard a session that cannot be completed, as far as the server can be reached."""
+    try:
+        yield from send(abort_upload(api, where.owner, where.project, upload_id), policy)
+    except StorageError as exc:  # gone already, or unreachable: it expires on its own
+        logger.info("could not abort the upload session %s of %s: %s", upload_id, where.path, exc)
 
 
 def _multipart_stream(
     api: Api,
     policy: RetryPolicy,
     where: FileLocation,
-    chunks: Iterator[bytes],
+    stream: _Stream,
     settings: UploadSettings,
     conditions: _Conditions,
     progress: Progress | None,
@@ -438,18 +566,67 @@ def _multipart_stream(
         ),
         policy,
     )
+    # The whole content's sha256, computed on the way (a one-shot source cannot be read
+    # again): the completed revision is checked against it, and a completion whose answer
+    # was lost is settled with it.
+    whole = Sha256()
+    try:
+        sent = yield from _stream_parts(
+            api, policy, where, session.id, stream, settings, whole, progress
+        )
+        sha256 = whole.hexdigest()
+        info = yield from _complete(
+            api, policy, where, session.id, sent, conditions, lambda: sha256
+        )
+    except Exception:
+        # Nothing can resume a session of a one-shot source: discard it and its parts. (A
+        # flow closed from outside, by a cancelled task, leaves it to expire.)
+        yield from _abort(api, policy, where, session.id)
+        raise
+    finally:
+        whole.close()  # its thread, when the parts did not all go (else a no-op)
+    if info.sha256 != sha256:
+        raise ChecksumMismatch(
+            f"checksum mismatch uploading {where.owner}/{where.project}/{where.path}: sent"
+            f" sha256 {sha256}, the server stored {info.sha256} as revision {info.revision}",
+            expected=sha256,
+            actual=info.sha256,
+        )
+    return info
 
-    def part_flows() -> Iterator[Flow[UploadPart]]:
-        for index, data in enumerate(_rechunk(chunks, settings.part_size)):
-            if index >= MAX_PARTS:
-                raise ValueError(
-                    f"the source needs more than {MAX_PARTS} parts of {settings.part_size}"
-                    " bytes: raise part_size"
-                )
-            yield send_part(api, policy, where, session.id, index + 1, data, progress)
 
-    # One part at a time: each flow holds its part's bytes, read from the iterator only
-    # when the part before it is done.
-    sent: list[UploadPart] = yield Gather(part_flows(), limit=1)
-    call = complete_upload(api, where.owner, where.project, session.id, sent)
-    return (yield from send(call, policy))
+def _stream_parts(
+    api: Api,
+    policy: RetryPolicy,
+    where: FileLocation,
+    upload_id: str,
+    stream: _Stream,
+    settings: UploadSettings,
+    whole: Sha256,
+    progress: Progress | None,
+) -> Flow[list[UploadPart]]:
+    """Send `stream` as parts of `settings.part_size`, in order, one read at a time.
+
+    A sync iterator's next part is read once the part before it is sent, in the caller's
+    thread: memory holds one part. An async iterator's is read while the part before it
+    is sent (`Gather` of the two, on the event loop, so from one of the runner's tasks,
+    never two at once): two parts at most.
+    """
+    overlap = 2 if stream.pulls else 1
+    sent: list[UploadPart] = []
+    data = yield from stream.read(settings.part_size)
+    while data:
+        number = len(sent) + 1
+        if number > MAX_PARTS:
+            raise ValueError(
+                f"the source needs more than {MAX_PARTS} parts of {settings.part_size}"
+                " bytes: raise part_size"
+            )
+        # Fed in batches: its helper thread holds a few batches at most, not whole parts.
+        for start in range(0, len(data), BATCH):
+            whole.update(data[start : start + BATCH])
+        part = send_part(api, policy, where, upload_id, number, data, progress)
+        data = b""  # now held by the part's flow alone, released once it is sent
+        received, data = yield Gather([part, stream.read(settings.part_size)], limit=overlap)
+        sent.append(received)
+    return sent
