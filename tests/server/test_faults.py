@@ -156,6 +156,13 @@ async def test_a_lost_answer_comes_after_the_change_is_made() -> None:
     assert sent[0]["status"] == 502  # and nothing of its answer reached the client
     assert json.loads(sent[1]["body"])["error"]["code"] == "bad_gateway"
     assert len(sent) == 2
+
+    async def refusing_app(scope: Scope, receive: Receive, send: Send) -> None:
+        await send({"type": "http.response.start", "status": 412, "headers": []})
+        await send({"type": "http.response.body", "body": b"{}"})
+
+    refused = await call(Faults(refusing_app, lose_rate=1.0), method="PUT")
+    assert refused[0]["status"] == 412  # nothing changed: nothing to lose
     # Reads are never lost: a lost read is a plain 5xx, which --fault-rate covers.
     assert (await call(app, method="GET"))[0]["status"] == 200
 

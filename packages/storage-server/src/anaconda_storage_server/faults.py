@@ -9,9 +9,10 @@
   application (so nothing changes). `/api/health` is exempt, so readiness checks stay
   reliable.
 - `lose_rate`: that fraction of requests that change something (any method but GET and
-  HEAD) is handled by the application, which commits it, and then its answer is replaced
-  by `502 bad_gateway`: a gateway losing the response of a request that succeeded. A
-  client that retries must cope with finding its own change already made.
+  HEAD) is handled by the application, and when it succeeded (2xx: the change is made)
+  its answer is replaced by `502 bad_gateway`: a gateway losing the answer of a request
+  that took effect. A client that retries must cope with finding its own change made.
+  Answers of changes refused (4xx) go through, so such a retry can tell.
 - `cut_rate`: that fraction of content responses (200/206 with
   `application/octet-stream`) sends its headers with the full `Content-Length`, then half
   the body, then the connection is closed: what a client sees when a network drops.
@@ -71,6 +72,21 @@ class Faults:
         self.lose_rate = lose_rate
         self.chance = chance
 
+    async def _lose_if_changed(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Run the request; if it succeeded (2xx), answer 502 instead of its answer. An
+        answer that changed nothing (a 4xx) goes through: only a success is lost."""
+        answer: list[Message] = []
+
+        async def keep(message: Message) -> None:
+            answer.append(message)
+
+        await self.app(scope, receive, keep)
+        if answer and 200 <= answer[0]["status"] < 300:
+            await _fail(send, 502, "--lose-rate: the change was made, its answer lost")
+            return
+        for message in answer:
+            await send(message)
+
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
@@ -89,8 +105,7 @@ class Faults:
             and scope["method"] not in ("GET", "HEAD")
             and self.chance() < self.lose_rate
         ):
-            await self.app(scope, receive, _discard)
-            await _fail(send, 502, "--lose-rate: the request was handled, its answer lost")
+            await self._lose_if_changed(scope, receive, send)
             return
         if self.cut_rate > 0 and scope["method"] == "GET":
             send = _Cutter(send, self.cut_rate, self.chance)
@@ -106,10 +121,6 @@ class Faults:
 
 # The injected answers: status -> error code (docs/api.md, "Errors").
 FAULTS = {429: "too_many_requests", 502: "bad_gateway", 503: "unavailable"}
-
-
-async def _discard(message: Message) -> None:
-    """A `send` that drops the application's answer."""
 
 
 async def _fail(send: Send, status: int, why: str) -> None:
