@@ -2,7 +2,8 @@
 
 Usage: ``python scripts/install_dev.py [latest|minimum]``. ``minimum`` pins every declared
 dependency to its lower bound (see ``min_constraints.py``), so that bound is really tested.
-The Makefile and the hatch matrix both install through this one script.
+The Makefile and the hatch matrix both install through this one script. It also keeps
+universal-pathlib's shared tests for the version installed (``upath_shared_tests.py``).
 """
 
 from __future__ import annotations
@@ -17,6 +18,10 @@ from min_constraints import lower_bounds
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGES = ["storage-core", "storage-fsspec", "storage-cli", "storage-server"]
 REQUIREMENTS = ["requirements/test.txt", "requirements/ecosystem.txt"]
+# With our dependencies at their floors, the ecosystem must be one that accepts them:
+# pandas 3 refuses fsspec older than 2025.7.0 (its optional-dependency check), our floor
+# is 2024.6.0, and pandas 2 supports that. These only hold in the minimum leg.
+FLOOR_ECOSYSTEM = ["pandas<3"]
 
 
 def install(deps: str) -> None:
@@ -28,10 +33,15 @@ def install(deps: str) -> None:
         command += ["-r", str(ROOT / requirements)]
     with tempfile.NamedTemporaryFile("w", suffix=".txt", delete=False) as constraints:
         if deps == "minimum":
-            constraints.write("".join(f"{n}=={v}\n" for n, v in sorted(lower_bounds().items())))
+            pins = [f"{n}=={v}" for n, v in sorted(lower_bounds().items())]
+            constraints.write("".join(f"{line}\n" for line in [*pins, *FLOOR_ECOSYSTEM]))
             command += ["-c", constraints.name]
     subprocess.run(command, check=True, cwd=ROOT)
     Path(constraints.name).unlink()
+    # universal-pathlib's shared tests ship in its sdist only: keep those of the version
+    # just installed, so that the suite runs them offline (tests/fsspec/test_upath_shared.py,
+    # which fetches them itself, or fails saying why, if this could not).
+    subprocess.run([sys.executable, str(ROOT / "scripts" / "upath_shared_tests.py")], check=False)
 
 
 if __name__ == "__main__":

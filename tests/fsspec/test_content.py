@@ -5,7 +5,9 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import httpx
 import pytest
+from fsspec.asyn import sync
 
 from anaconda_storage_core import ReadOnlyError, StorageClient
 from anaconda_storage_fsspec import AnacondaFile, AnacondaFileSystem
@@ -23,6 +25,18 @@ def _uploads(account: object, project: str) -> list[object]:
         domain=account.url,  # type: ignore[attr-defined]
     ) as client:
         return list(client.list_uploads(project))
+
+
+def _record_requests(fs: AnacondaFileSystem) -> list[httpx.Request]:
+    """The requests `fs` sends from now on (through an httpx event hook on its client)."""
+    sent: list[httpx.Request] = []
+
+    async def record(request: httpx.Request) -> None:
+        sent.append(request)
+
+    client = sync(fs.loop, fs._client)
+    client.http.event_hooks = {"request": [record], "response": []}
+    return sent
 
 
 def _write_then_fail(fs: AnacondaFileSystem, path: str, data: bytes, **options: int) -> None:
@@ -106,6 +120,30 @@ def test_a_failed_download_leaves_the_target_as_it_was(
         fs.get_file(f"{project}/missing.txt", str(target))
     assert target.read_bytes() == b"keep me"
     assert [p.name for p in tmp_path.iterdir()] == ["target.txt"]
+
+
+def test_get_of_many_files_sends_one_request_each(
+    fs: AnacondaFileSystem, project: str, tmp_path: Path
+) -> None:
+    # The issue's `get` benchmark: no metadata request per file (HEAD, info), and a tree
+    # given as a directory is listed once, not file by file.
+    names = [f"d/{i}.bin" for i in range(12)] + ["d/sub/x.bin"]
+    fs.pipe({f"{project}/{name}": name.encode() for name in names})
+    sent = _record_requests(fs)
+    fs.get([f"{project}/{name}" for name in names], [str(tmp_path / "a" / n) for n in names])
+    assert sorted(f"{r.method} {r.url.path.split('/files/')[-1]}" for r in sent) == sorted(
+        f"GET {name}" for name in names
+    )
+    sent.clear()
+    fs.invalidate_cache()
+    fs.get(f"{project}/d", str(tmp_path / "b"), recursive=True)
+    assert [r.method for r in sent] == ["GET"] * (len(names) + 1)
+    assert len([r for r in sent if r.url.path.endswith("/tree")]) == 1
+    for local in (tmp_path / "a" / "d", tmp_path / "b"):
+        files = {p.relative_to(local).as_posix() for p in local.rglob("*") if p.is_file()}
+        assert files == {name.removeprefix("d/") for name in names}  # no temporary file
+        for name in names:
+            assert (local / name.removeprefix("d/")).read_bytes() == name.encode()
 
 
 def test_get_reads_history(fs: AnacondaFileSystem, project: str, tmp_path: Path) -> None:

@@ -49,14 +49,66 @@ def test_pure_path_semantics() -> None:
     assert p.uri == StorageURI("alice", "sales", path="2024/q1.csv")
 
 
-def test_history_suffixes_stay_with_their_names() -> None:
-    p = UPath("anaconda://alice/sales#-1/2024/q1.csv")
-    assert str(p.parent) == "anaconda://alice/sales#-1/2024"
-    assert p.uri.checkpoint == "-1"
-    r = UPath("anaconda://alice/sales/q1.csv#-2")
-    assert r.name == "q1.csv#-2"
-    assert str(r.parent) == "anaconda://alice/sales"
-    assert r.uri.revision == "-2"
+def test_a_revision_is_not_part_of_the_name() -> None:
+    p = UPath("anaconda://alice/sales/dir/q1.tar.gz#-1")
+    assert (p.name, p.stem, p.suffix, p.suffixes) == ("q1.tar.gz", "q1.tar", ".gz", [".tar", ".gz"])
+    assert p.revision == "-1"
+    assert p.checkpoint is None
+    assert p.parts[-1] == "q1.tar.gz#-1"  # the segment as written
+    assert str(p) == "anaconda://alice/sales/dir/q1.tar.gz#-1"
+    assert str(p.parent) == "anaconda://alice/sales/dir"  # the revision was the file's
+    assert p.parent.revision is None
+    uuid = "7f4c3f9a-2b1e-4c9d-8e2f-0a1b2c3d4e5f"
+    q = UPath(f"anaconda://alice/sales/q1.csv#{uuid.upper()}")
+    assert (q.name, q.stem, q.suffix) == ("q1.csv", "q1", ".csv")
+    assert q.revision == uuid  # canonical, from core's grammar
+    assert UPath("anaconda://alice/sales/q1.csv").revision is None
+
+
+def test_with_name_stem_and_suffix_name_another_file_so_drop_the_revision() -> None:
+    p = UPath("anaconda://alice/sales/dir/q1.csv#-2")
+    assert str(p.with_suffix(".parquet")) == "anaconda://alice/sales/dir/q1.parquet"
+    assert str(p.with_suffix("")) == "anaconda://alice/sales/dir/q1"
+    assert str(p.with_stem("q2")) == "anaconda://alice/sales/dir/q2.csv"
+    assert str(p.with_name("other.txt")) == "anaconda://alice/sales/dir/other.txt"
+    assert str(p.with_name(p.name)) == "anaconda://alice/sales/dir/q1.csv"  # the current one
+    assert p.with_suffix(".parquet").revision is None
+
+
+def test_a_checkpoint_stays_with_its_project() -> None:
+    p = UPath("anaconda://alice/sales#2024-05-01T12:00:00Z/dir/q1.csv")
+    assert p.checkpoint == "2024-05-01T12:00:00"
+    assert p.revision is None
+    assert (p.name, p.stem, p.suffix) == ("q1.csv", "q1", ".csv")
+    assert p.parts == ("/", "alice", "sales#2024-05-01T12:00:00", "dir", "q1.csv")
+    at = "anaconda://alice/sales#2024-05-01T12:00:00"
+    assert str(p.parent) == f"{at}/dir"
+    assert [str(a) for a in p.parents][:2] == [f"{at}/dir", at]
+    assert str(p.parent / "g.csv") == f"{at}/dir/g.csv"
+    assert str(p.parent.joinpath("sub", "g.csv")) == f"{at}/dir/sub/g.csv"
+    assert (p.parent / "g.csv").checkpoint == "2024-05-01T12:00:00"
+    assert str(p.with_suffix(".parquet")) == f"{at}/dir/q1.parquet"
+    assert str(p.with_name("g.csv")) == f"{at}/dir/g.csv"
+    assert p.relative_to(UPath(at)).as_posix() == "dir/q1.csv"
+    project = UPath("anaconda://alice/sales#-1")
+    assert (project.name, project.checkpoint, project.uri.path) == ("sales", "-1", "")
+    assert str(project / "q1.csv") == "anaconda://alice/sales#-1/q1.csv"
+
+
+def test_a_literal_hash_stays_encoded_in_the_name() -> None:
+    p = UPath("anaconda://alice/sales/a%23b.csv")
+    assert (p.name, p.suffix, p.revision) == ("a%23b.csv", ".csv", None)
+    assert p.uri.name == "a#b.csv"  # decoded in core's address
+    assert str(p.parent / p.name) == str(p)
+    r = UPath("anaconda://alice/sales/a%23b.csv#-1")
+    assert (r.name, r.revision) == ("a%23b.csv", "-1")
+
+
+def test_names_of_the_root_owners_and_projects() -> None:
+    assert UPath("anaconda://").name == ""
+    assert UPath("anaconda://alice").name == "alice"
+    assert UPath("anaconda://alice/sales").name == "sales"
+    assert UPath("anaconda://alice").checkpoint is None
 
 
 def test_the_query_goes_to_the_storage_options_not_the_path() -> None:
@@ -92,6 +144,10 @@ def test_filesystem_semantics(project: str, account: object) -> None:
     assert csv.is_file()
     assert not csv.is_dir()
     assert sorted(p.name for p in data.iterdir()) == ["a.csv", "b.bin", "deeper"]
+    with pytest.raises(NotADirectoryError):
+        list(csv.iterdir())
+    with pytest.raises(FileNotFoundError):
+        list((data / "nothing").iterdir())
     assert [p.name for p in data.glob("*.csv")] == ["a.csv"]
     assert sorted(str(p) for p in root.rglob("*.bin")) == [f"anaconda://{project}/data/b.bin"]
     stat = csv.stat()
@@ -117,3 +173,30 @@ def test_uri_options_reach_the_filesystem(project: str, account: object) -> None
     assert p.read_text() == "through the query"
     assert key not in repr(p.fs)
     assert key not in str(p)
+
+
+def test_history_through_pathlib(project: str, account: object) -> None:
+    options = account.options  # type: ignore[attr-defined]
+    root = UPath(f"anaconda://{project}", **options)
+    (root / "dir" / "q1.csv").write_text("v1")
+    (root / "dir" / "g.csv").write_text("g1")
+    checkpoint = root.fs.checkpoint(project)
+    (root / "dir" / "q1.csv").write_text("v2")
+    (root / "dir" / "g.csv").write_text("g2")
+    (root / "dir" / "new.csv").write_text("new")
+
+    old = UPath(f"anaconda://{project}/dir/q1.csv#-1", **options)
+    assert old.name == "q1.csv"
+    assert old.read_text() == "v1"
+    assert old.with_suffix(".csv").read_text() == "v2"  # another name: the current file
+    assert old.parent.joinpath(old.name).read_text() == "v2"
+
+    owner, name = project.split("/")
+    for ref in (checkpoint["id"], "-1"):
+        at = UPath(f"anaconda://{owner}/{name}#{ref}/dir/q1.csv", **options)
+        assert at.read_text() == "v1"
+        assert (at.parent / "g.csv").read_text() == "g1"  # the checkpoint is kept
+        assert sorted(p.name for p in at.parent.iterdir()) == ["g.csv", "q1.csv"]
+        assert all(p.checkpoint == at.checkpoint for p in at.parent.iterdir())
+        with pytest.raises(PermissionError, match="read-only"):
+            at.with_name("h.csv").write_text("no")

@@ -1,4 +1,4 @@
-"""Bytes in and out: ``cat``, ``pipe``, ``get``, ``put`` and ``open``.
+"""Bytes in and out: ``cat``, ``pipe``, ``get``, ``put``, ``open`` and ``open_async``.
 
 Each file is one request each way (a range read, a streamed ``PUT``), so fsspec's batched
 ``cat``/``get``/``put`` of many files keep ``batch_size`` requests in flight. Downloads are
@@ -21,7 +21,7 @@ from fsspec.utils import isfilelike
 from anaconda_storage_core.models import FileInfo, Upload, UploadPart
 from anaconda_storage_core.uri import StorageURI
 
-from .files import AnacondaFile
+from .files import AnacondaFile, AsyncAnacondaFile
 from .namespace import Namespace
 
 __all__ = ["Content"]
@@ -156,6 +156,35 @@ class Content(Namespace):
             cache_options=cache_options,
             **kwargs,
         )
+
+    async def open_async(
+        self, path: str, mode: str = "rb", block_size: int | None = None, **kwargs: Any
+    ) -> AsyncAnacondaFile:
+        """Open a file for asynchronous reading or writing (``rb``, ``wb``, ``ab``, ``xb``).
+
+        Example:
+            >>> async with await fs.open_async("alice/sales/q1.csv") as f:
+            ...     header = await f.read(100)
+
+        Args:
+            path: The file; for reading, maybe at a checkpoint or revision.
+            mode: A binary mode (there is no text mode, as in fsspec's other drivers).
+            block_size: A writer's block: the memory it holds, and its part size.
+
+        Returns:
+            An :class:`AsyncAnacondaFile`: pinned to the revision it opened for reading,
+            streamed in parts of ``block_size`` for writing, nothing written if the
+            ``async with`` block raises.
+
+        Raises:
+            FileNotFoundError: Reading a file that does not exist.
+            ReadOnlyError: Writing at a checkpoint or a revision (a ``PermissionError``).
+            ValueError: A text mode, or compression (as fsspec's ``open_async``).
+        """
+        if "b" not in mode or kwargs.get("compression"):
+            raise ValueError(f"open_async opens binary files without compression, not {mode!r}")
+        kwargs.pop("compression", None)
+        return await AsyncAnacondaFile.open(self, path, mode, block_size=block_size, **kwargs)
 
     # -- the multipart primitives a writer uses --------------------------------------------
 

@@ -10,6 +10,9 @@ come out as ``anaconda:///o/p`` (DESIGN.md, "Entry points").
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from typing import TYPE_CHECKING
+
 from fsspec.registry import register_implementation as _register_filesystem
 from fsspec.registry import registry as _fsspec_registry
 from upath import UPath
@@ -19,6 +22,9 @@ from anaconda_storage_core.uri import StorageURI
 
 from .addresses import PROTOCOL, to_uri
 from .filesystem import AnacondaFileSystem
+
+if TYPE_CHECKING:
+    from typing_extensions import Self
 
 __all__ = ["AnacondaPath"]
 
@@ -32,12 +38,60 @@ class AnacondaPath(UPath):
     It has pathlib's semantics (``parent``, ``name``, ``suffix``, ``/``, ``iterdir``,
     ``glob``, ``read_text``, ``write_bytes``, ``unlink``, ``rename``, ``stat``, ...) over
     :class:`AnacondaFileSystem`; storage options (``api_key=``, ``domain=``, ...) are given
-    as keyword arguments, or in the URI's query. Checkpoint and revision suffixes stay in
-    the names they follow (``UPath("anaconda://o/p/f.csv#-1").name == "f.csv#-1"``); the
-    parsed address is :attr:`uri`.
+    as keyword arguments, or in the URI's query. The parsed address is :attr:`uri`.
+
+    History suffixes follow the grammar: a checkpoint belongs to the project, a revision to
+    the file. For ``f = UPath("anaconda://o/p/dir/f.tar.gz#-1")`` and
+    ``c = UPath("anaconda://o/p#-1/dir/f.tar.gz")``:
+
+    - ``name``, ``stem``, ``suffix`` and ``suffixes`` are those of the name alone, without
+      its ``#...``: ``"f.tar.gz"``, ``"f.tar"``, ``".gz"``, ``[".tar", ".gz"]`` for both
+      (as written in the address: a literal ``#`` in a name stays ``%23``).
+      :attr:`revision` and :attr:`checkpoint` say which version is addressed
+      (``f.revision == "-1"``, ``c.checkpoint == "-1"``).
+    - ``parts`` are the address's segments as written (``c.parts == ("/", "o", "p#-1",
+      "dir", "f.tar.gz")``), so ``parent``, ``parents``, ``joinpath`` and ``/`` keep the
+      project's checkpoint: ``c.parent / "g.csv"`` reads ``g.csv`` at that checkpoint.
+      ``f.parent`` is ``anaconda://o/p/dir``: the revision belonged to the file.
+    - ``with_name``, ``with_stem`` and ``with_suffix`` name another file, so they drop a
+      revision (``f.with_suffix(".parquet")`` is the current ``anaconda://o/p/dir/
+      f.tar.parquet``) and keep a checkpoint, which is the project's (``c.with_name("g")``
+      is ``anaconda://o/p#-1/dir/g``).
     """
 
     __slots__ = ()
+
+    @property
+    def name(self) -> str:
+        """The final segment without its history suffix (``#-1``, ``#<uuid>``, ...)."""
+        # A literal "#" in a name is written %23 (the grammar), so the first "#" of the
+        # segment starts its checkpoint or revision.
+        segment: str = super().name
+        return segment.partition("#")[0]
+
+    def iterdir(self) -> Iterator[Self]:
+        """The paths of a directory's entries.
+
+        Raises:
+            FileNotFoundError: Nothing is there.
+            NotADirectoryError: It is a file (fsspec's ``ls`` of a file lists the file;
+                universal-pathlib 0.3.0 leaves that check to each implementation).
+        """
+        # One listing: super() reads it again from the listings cache (when it is on).
+        listed = self.fs.ls(self.path, detail=True)
+        if len(listed) == 1 and listed[0]["type"] == "file" and listed[0]["name"] == self.path:
+            raise NotADirectoryError(f"{self} is a file")
+        yield from super().iterdir()
+
+    @property
+    def revision(self) -> str | None:
+        """The file revision addressed (``"-1"``, a UUID), or None for the current one."""
+        return self.uri.revision
+
+    @property
+    def checkpoint(self) -> str | None:
+        """The project checkpoint addressed (``"-1"``, a time point, a UUID), or None."""
+        return self.uri.checkpoint
 
     @property
     def uri(self) -> StorageURI:
@@ -45,6 +99,9 @@ class AnacondaPath(UPath):
 
         Its ``owner``, ``project``, ``checkpoint``, ``path`` and ``revision`` say what this
         path names (the root, an owner, a project or a path in a project).
+
+        Raises:
+            InvalidURI: The path is no valid address (a glob pattern, say).
         """
         return to_uri(self.path)
 
