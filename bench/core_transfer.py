@@ -251,6 +251,9 @@ def measure(
         "--out",
         str(out),
     ]
+    # Each measurement starts with no dirty pages left by the one before: otherwise the
+    # kernel's writeback of the last client's gigabytes slows the next one's writes.
+    os.sync()
     result = subprocess.run(command, capture_output=True, text=True, check=False)
     if result.returncode:
         raise SystemExit(f"{name} failed:\n{result.stderr}")

@@ -649,3 +649,20 @@ def test_blocking_client_rejects_an_async_iterable(user: Any, tap_class: Any) ->
             with pytest.raises(TypeError, match="cannot read an async iterable"):
                 client.upload(f"{user.name}/p/x.bin", given)
     assert tap.requests == []  # rejected before anything was sent
+
+
+async def test_async_downloads_are_not_read_in_small_pieces(
+    user: Any, async_project: str, tmp_path: Path
+) -> None:
+    # httpx-aiohttp reads 16 KiB at a time unless told otherwise (cookies.py, _LargeReads):
+    # 8 MiB would then take at least 512 pieces, each written and hashed on its own.
+    data = os.urandom(8 * MiB)
+    pieces: list[int] = []
+    async with async_client(user) as client:
+        await client.upload(f"{async_project}/big.bin", data)
+        await client.download(
+            f"{async_project}/big.bin", tmp_path / "big.bin", progress=pieces.append
+        )
+    assert sum(pieces) == len(data)
+    assert len(pieces) < len(data) // (16 * 1024)
+    assert (tmp_path / "big.bin").read_bytes() == data

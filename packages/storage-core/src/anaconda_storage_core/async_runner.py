@@ -28,19 +28,6 @@ T = TypeVar("T")
 Run: TypeAlias = FlowRun[T, AsyncIterator[bytes]]
 
 
-READ_SIZE = 1024 * 1024
-
-
-def _read_larger_chunks(response: httpx.Response) -> None:
-    # httpx-aiohttp (0.1.8 to 0.2.x) reads bodies 16 KiB at a time, the size of its
-    # stream class's CHUNK_SIZE; each chunk then crosses httpx's decoders and this runner.
-    # A larger read size, set on this response's stream only, takes a quarter off a large
-    # download's time. Other transports have no such attribute and are left alone.
-    stream: Any = response.stream
-    if isinstance(getattr(stream, "CHUNK_SIZE", None), int):
-        stream.CHUNK_SIZE = READ_SIZE
-
-
 class AsyncRunner:
     """Runs flows with an `httpx.AsyncClient`.
 
@@ -127,7 +114,6 @@ class AsyncRunner:
                     finally:
                         await response.aclose()
                 else:
-                    _read_larger_chunks(response)
                     run.open[id(response)] = (response, response.aiter_bytes())
             return response
         if isinstance(effect, Close):
