@@ -3,6 +3,7 @@ atomic and verified downloads."""
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import io
 import os
@@ -666,3 +667,29 @@ async def test_async_downloads_are_not_read_in_small_pieces(
     assert sum(pieces) == len(data)
     assert len(pieces) < len(data) // (16 * 1024)
     assert (tmp_path / "big.bin").read_bytes() == data
+
+
+async def test_reading_files_leaves_no_reference_cycles(
+    client: Any, project: str, tmp_path: Path
+) -> None:
+    # httpx's stream of a response refers back to the response; left to the garbage
+    # collector, these cycles cost a tenth of the CPU of reading many small files.
+    # Streamed content and JSON answers alike.
+    for i in range(5):
+        await client.upload(f"{project}/c{i}.bin", payload(4096, seed=i))
+    await client.download(f"{project}/c0.bin", tmp_path / "warm.bin")  # connections made
+    gc.collect()
+    gc.disable()
+    gc.set_debug(gc.DEBUG_SAVEALL)
+    try:
+        for i in range(5):
+            await client.download(f"{project}/c{i}.bin", tmp_path / f"c{i}.bin")
+            assert await client.read_bytes(f"{project}/c{i}.bin") == payload(4096, seed=i)
+            assert (await client.info(f"{project}/c{i}.bin")).size == 4096  # a JSON answer
+        gc.collect()
+        cyclic = [type(o).__name__ for o in gc.garbage if isinstance(o, httpx.Response)]
+    finally:
+        gc.set_debug(0)
+        gc.garbage.clear()
+        gc.enable()
+    assert cyclic == []

@@ -72,7 +72,7 @@ def cookieless_async_client() -> type[httpx.AsyncClient]:
     from httpx_aiohttp import AiohttpTransport, HttpxAiohttpClient
 
     def session(transport: AiohttpTransport) -> aiohttp.ClientSession:
-        # What `AiohttpTransport.get_client` opens (httpx-aiohttp 0.1.8 to 0.2.x), with a
+        # What `AiohttpTransport.get_client` opens (httpx-aiohttp 0.2.x), with a
         # jar that keeps nothing. The transport calls this once and keeps the session.
         limit = transport.limits.max_connections
         connector = aiohttp.TCPConnector(
@@ -109,14 +109,15 @@ READ_SIZE = 1024 * 1024
 class _LargeReads(httpx.AsyncBaseTransport):
     """An httpx-aiohttp transport whose responses are read up to `READ_SIZE` at a time.
 
-    httpx-aiohttp (0.1.8 to 0.2.x) reads bodies with aiohttp's `iter_chunked` in pieces of
+    httpx-aiohttp (0.2.x) reads bodies with aiohttp's `iter_chunked` in pieces of
     its stream class's `CHUNK_SIZE`, 16 KiB: each piece then crosses httpx and the runner
     and is hashed and written on its own, which made a 512 MiB download 32,000 file
     writes and 0.35x the speed of raw aiohttp. `iter_chunked` returns what has arrived,
     up to that size, without waiting for more, so a larger size delays nothing. It is
     set on each response's stream here, where the stream is still the transport's own
     (the client wraps it afterwards), never on the class: other users of httpx-aiohttp in
-    the process keep theirs.
+    the process keep theirs. (httpx-aiohttp 0.1 handed httpx its stream as `content=`,
+    which httpx wraps at once: there it could not be set, hence the floor of 0.2.0.)
     """
 
     def __init__(self, transport: httpx.AsyncBaseTransport) -> None:

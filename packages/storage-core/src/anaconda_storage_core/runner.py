@@ -25,6 +25,9 @@ __all__ = ["ContentStream", "Runner", "default_http_client"]
 T = TypeVar("T")
 
 
+_CLOSED = httpx.ByteStream(b"")
+"""The stream of a response once read and closed (see `perform`, `Close`)."""
+
 # The run of a flow by this runner: its open responses are read through Iterators.
 Run: TypeAlias = FlowRun[T, Iterator[bytes]]
 
@@ -101,18 +104,22 @@ class Runner:
             request = effect.request
             request.extensions.setdefault("timeout", self.timeout)
             response = self.http.send(request, stream=effect.stream)
+            if effect.stream and response.status_code < 400:
+                run.open[id(response)] = (response, response.iter_bytes())
+                return response
             if effect.stream:
-                if response.status_code >= 400:
-                    try:
-                        response.read()  # an error's JSON body, for its typed exception
-                    finally:
-                        response.close()
-                else:
-                    run.open[id(response)] = (response, response.iter_bytes())
+                try:
+                    response.read()  # an error's JSON body, for its typed exception
+                finally:
+                    response.close()
+            response.stream = _CLOSED  # read and closed: no cycle left (see `Close`)
             return response
         if isinstance(effect, Close):
             run.open.pop(id(effect.response), None)
             effect.response.close()
+            # httpx's stream of a response refers back to the response: a cycle, left to
+            # the garbage collector, for every file read.
+            effect.response.stream = _CLOSED
             return None
         if isinstance(effect, Sleep):
             self.sleep(effect.seconds)
