@@ -34,3 +34,24 @@ def test_close_stops_the_thread(monkeypatch: pytest.MonkeyPatch) -> None:
     sha.close()
     assert not any(t.name == "anaconda-storage-sha256" for t in threading.enumerate())
     Sha256().close()  # never started: nothing to stop
+
+
+def test_a_large_piece_reaches_the_thread_in_batches(monkeypatch: pytest.MonkeyPatch) -> None:
+    # An upload feeds whole parts: the thread's queue, bounded in batches, bounds memory
+    # only if no batch holds more than about BATCH bytes.
+    monkeypatch.setattr(digest, "INLINE_LIMIT", 0)
+    monkeypatch.setattr(digest, "BATCH", 1000)
+    handed: list[int] = []
+    sha = Sha256()
+    flush = sha._flush
+
+    def recording_flush() -> None:
+        handed.append(sum(len(piece) for piece in sha._batch))
+        flush()
+
+    monkeypatch.setattr(sha, "_flush", recording_flush)
+    part = bytes(range(256)) * 40  # 10,240 bytes
+    sha.update(part)
+    assert sha.hexdigest() == hashlib.sha256(part).hexdigest()
+    assert max(handed) <= 1000
+    assert sum(handed) == len(part)

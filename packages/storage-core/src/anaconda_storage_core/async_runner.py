@@ -16,16 +16,24 @@ import httpx
 
 from .config import StorageConfig
 from .cookies import cookieless_async_client
-from .effects import Attempt, Close, Effect, Flow, FlowRun, Gather, Pull, Read, Sleep
+from .effects import (
+    CLOSED_STREAM,
+    Attempt,
+    Close,
+    Effect,
+    Flow,
+    FlowRun,
+    Gather,
+    Pull,
+    Read,
+    Sleep,
+)
 from .models import ContentInfo
 
 __all__ = ["AsyncContentStream", "AsyncRunner", "default_http_client"]
 
 T = TypeVar("T")
 
-
-_CLOSED = httpx.ByteStream(b"")
-"""The stream of a response once read and closed (see `perform`, `Close`)."""
 
 # The run of a flow by this runner: its open responses are read through AsyncIterators.
 Run: TypeAlias = FlowRun[T, AsyncIterator[bytes]]
@@ -118,14 +126,12 @@ class AsyncRunner:
                     await response.aread()  # an error's JSON body, for its typed exception
                 finally:
                     await response.aclose()
-            response.stream = _CLOSED  # read and closed: no cycle left (see `Close`)
+            response.stream = CLOSED_STREAM  # read and closed: no cycle left (see effects)
             return response
         if isinstance(effect, Close):
             run.open.pop(id(effect.response), None)
             await effect.response.aclose()
-            # httpx's stream of a response refers back to the response: a cycle, left to
-            # the garbage collector, for every file read (a tenth of a small file's CPU).
-            effect.response.stream = _CLOSED
+            effect.response.stream = CLOSED_STREAM  # no cycle left (see effects)
             return None
         if isinstance(effect, Sleep):
             await self.sleep(effect.seconds)

@@ -8,6 +8,9 @@ read from an answer, stored, or sent. A client handed in (`http_client=`) is lef
 
 The `cookies` property is httpx's public attribute (the same on httpx 0.27 and 0.28), so
 the override needs none of httpx's private names.
+
+The async client class is also where its httpx-aiohttp transports are made, so each is
+wrapped here too, to read bodies in pieces of up to `READ_SIZE` (`_LargeReads`).
 """
 
 from __future__ import annotations

@@ -21,6 +21,7 @@ from typing import Any, Generic, TypeAlias, TypeVar
 import httpx
 
 __all__ = [
+    "CLOSED_STREAM",
     "Attempt",
     "Close",
     "Effect",
@@ -95,6 +96,12 @@ class Gather:
 Effect: TypeAlias = Attempt | Read | Close | Pull | Sleep | Gather
 Flow: TypeAlias = Generator[Effect, Any, T]
 """A generator that yields `Effect`s, is sent their results and returns a `T`."""
+
+
+CLOSED_STREAM = httpx.ByteStream(b"")
+"""What a runner puts in place of a response's stream once the response is read and
+closed: httpx's own stream refers back to the response, a cycle that would be left to the
+garbage collector for every request."""
 
 
 class FlowRun(Generic[T, Chunks]):

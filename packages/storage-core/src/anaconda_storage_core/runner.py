@@ -17,16 +17,24 @@ import httpx
 
 from .config import StorageConfig
 from .cookies import CookielessClient
-from .effects import Attempt, Close, Effect, Flow, FlowRun, Gather, Pull, Read, Sleep
+from .effects import (
+    CLOSED_STREAM,
+    Attempt,
+    Close,
+    Effect,
+    Flow,
+    FlowRun,
+    Gather,
+    Pull,
+    Read,
+    Sleep,
+)
 from .models import ContentInfo
 
 __all__ = ["ContentStream", "Runner", "default_http_client"]
 
 T = TypeVar("T")
 
-
-_CLOSED = httpx.ByteStream(b"")
-"""The stream of a response once read and closed (see `perform`, `Close`)."""
 
 # The run of a flow by this runner: its open responses are read through Iterators.
 Run: TypeAlias = FlowRun[T, Iterator[bytes]]
@@ -112,14 +120,12 @@ class Runner:
                     response.read()  # an error's JSON body, for its typed exception
                 finally:
                     response.close()
-            response.stream = _CLOSED  # read and closed: no cycle left (see `Close`)
+            response.stream = CLOSED_STREAM  # read and closed: no cycle left (see effects)
             return response
         if isinstance(effect, Close):
             run.open.pop(id(effect.response), None)
             effect.response.close()
-            # httpx's stream of a response refers back to the response: a cycle, left to
-            # the garbage collector, for every file read.
-            effect.response.stream = _CLOSED
+            effect.response.stream = CLOSED_STREAM  # no cycle left (see effects)
             return None
         if isinstance(effect, Sleep):
             self.sleep(effect.seconds)

@@ -57,10 +57,14 @@ class Sha256:
         if self._queue is None and self._fed <= INLINE_LIMIT:
             self._digest.update(data)
             return
-        self._batch.append(data)
-        self._batched += len(data)
-        if self._batched >= BATCH:
-            self._flush()
+        # A large piece (a whole part) goes to the thread in slices of a batch, so that
+        # the queue's bound (PENDING batches) bounds the memory the thread holds.
+        for start in range(0, len(data), BATCH):
+            piece = data if len(data) <= BATCH else data[start : start + BATCH]
+            self._batch.append(piece)
+            self._batched += len(piece)
+            if self._batched >= BATCH:
+                self._flush()
 
     def _flush(self) -> None:
         if not self._batch:

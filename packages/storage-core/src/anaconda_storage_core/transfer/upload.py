@@ -60,7 +60,7 @@ from ..operations.uploads import (
 from ..retry import RetryPolicy, Settle, send
 from ..settle import settle_write
 from .bodies import CHUNK_SIZE, FileSlice, sha256_of
-from .digest import BATCH, Sha256
+from .digest import Sha256
 
 __all__ = [
     "DEFAULT_CONCURRENCY",
@@ -622,9 +622,7 @@ def _stream_parts(
                 f"the source needs more than {MAX_PARTS} parts of {settings.part_size}"
                 " bytes: raise part_size"
             )
-        # Fed in batches: its helper thread holds a few batches at most, not whole parts.
-        for start in range(0, len(data), BATCH):
-            whole.update(data[start : start + BATCH])
+        whole.update(data)
         part = send_part(api, policy, where, upload_id, number, data, progress)
         data = b""  # now held by the part's flow alone, released once it is sent
         received, data = yield Gather([part, stream.read(settings.part_size)], limit=overlap)
