@@ -5,6 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 import textwrap
+from typing import Any
 
 import pytest
 from upath import UPath
@@ -164,6 +165,43 @@ def test_filesystem_semantics(project: str, account: object) -> None:
     moved.unlink(missing_ok=True)
     (data / "t.txt").touch()
     assert (data / "t.txt").read_bytes() == b""
+
+
+def test_iterdir_lists_once_without_the_listings_cache(
+    project: str, account: object, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    options = account.options  # type: ignore[attr-defined]
+    listings: list[str] = []
+    listing = AnacondaFileSystem._ls
+
+    async def counted(self: AnacondaFileSystem, path: str, *args: Any, **kwargs: Any) -> Any:
+        listings.append(path)
+        return await listing(self, path, *args, **kwargs)
+
+    monkeypatch.setattr(AnacondaFileSystem, "_ls", counted)
+    monkeypatch.setattr(AnacondaFileSystem, "_info", _refused)
+    monkeypatch.setattr(AnacondaFileSystem, "_isdir", _refused)
+    root = UPath(
+        f"anaconda://{project}", use_listings_cache=False, skip_instance_cache=True, **options
+    )
+    root.fs.pipe({f"{project}/d/a.csv": b"a", f"{project}/d/sub/b.csv": b"b"})
+    assert sorted(str(p) for p in (root / "d").iterdir()) == [
+        f"anaconda://{project}/d/a.csv",
+        f"anaconda://{project}/d/sub",
+    ]
+    assert listings == [f"{project}/d"]
+    assert [p.name for p in UPath(f"anaconda://{project}/d/", **options).iterdir()] == [
+        "a.csv",
+        "sub",
+    ]
+    name = project.split("/")[1]
+    assert name in [p.name for p in root.parent.iterdir()]  # an owner lists its projects
+    with pytest.raises(NotADirectoryError):
+        list((root / "d" / "a.csv").iterdir())
+
+
+async def _refused(*args: object, **kwargs: object) -> None:
+    raise AssertionError("iterdir needs no more than its listing")
 
 
 def test_uri_options_reach_the_filesystem(project: str, account: object) -> None:

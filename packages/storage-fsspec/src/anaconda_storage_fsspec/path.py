@@ -70,18 +70,21 @@ class AnacondaPath(UPath):
         return segment.partition("#")[0]
 
     def iterdir(self) -> Iterator[Self]:
-        """The paths of a directory's entries.
+        """The paths of a directory's entries, from one listing.
 
         Raises:
             FileNotFoundError: Nothing is there.
-            NotADirectoryError: It is a file (fsspec's ``ls`` of a file lists the file;
-                universal-pathlib 0.3.0 leaves that check to each implementation).
+            NotADirectoryError: It is a file (fsspec's ``ls`` of a file lists the file).
         """
-        # One listing: super() reads it again from the listings cache (when it is on).
-        listed = self.fs.ls(self.path, detail=True)
-        if len(listed) == 1 and listed[0]["type"] == "file" and listed[0]["name"] == self.path:
+        # universal-pathlib asks `isdir` and then lists (0.3.10), or lists without the
+        # check (0.3.0): one listing answers both, with or without the listings cache.
+        base = self.parent if self.parts[-1:] == ("",) else self
+        listed = base.fs.ls(base.path, detail=True)
+        if len(listed) == 1 and listed[0]["type"] == "file" and listed[0]["name"] == base.path:
             raise NotADirectoryError(f"{self} is a file")
-        yield from super().iterdir()
+        for entry in listed:
+            name = entry["name"].rstrip("/").rpartition("/")[2]
+            yield base.with_segments(str(base), name)
 
     @property
     def revision(self) -> str | None:
