@@ -172,6 +172,38 @@ async def test_delete_of_a_missing_file_still_fails(
         await client.delete(f"{project}/gone.txt")
 
 
+async def test_deleting_many_files_whose_answer_was_lost(
+    make_client: Any, user: Any, other_user: Any, project: str, tap_class: Any
+) -> None:
+    writer = make_client(user)
+    await writer.chmod(project, [f"u/{other_user.name}+w"])
+    for name in ("a.txt", "b.txt", "theirs.txt"):
+        await writer.upload(f"{project}/{name}", name.encode())
+    await make_client(other_user).delete(f"{project}/theirs.txt")
+    tap = answer_lost(tap_class, method("POST", "/delete"))
+    client = make_client(user, tap=tap, retry=RETRY)
+    result = await client.delete_many(project, ["a.txt", "b.txt", "never.txt", "theirs.txt"])
+    assert tap.lost  # the first request deleted a.txt and b.txt; its answer never came
+    assert len(tap.routes("POST")) == 2  # the retry found them gone
+    # What this caller's lost request deleted counts as deleted; a path that never held
+    # a file, and one someone else deleted, are still missing.
+    assert sorted(result.deleted) == ["a.txt", "b.txt"]
+    assert sorted(result.missing) == ["never.txt", "theirs.txt"]
+    for name in ("a.txt", "b.txt"):
+        assert [r.deleted for r in await revisions(client, f"{project}/{name}")] == [True, False]
+
+
+async def test_deleting_many_files_with_every_answer_kept_reads_no_history(
+    make_client: Any, user: Any, project: str, tap_class: Any
+) -> None:
+    await make_client(user).upload(f"{project}/a.txt", b"a")
+    tap = tap_class()
+    client = make_client(user, tap=tap, retry=RETRY)
+    result = await client.delete_many(project, ["a.txt", "never.txt"])
+    assert (result.deleted, result.missing) == (("a.txt",), ("never.txt",))
+    assert [r.split("?")[0].rsplit("/", 1)[-1] for r in tap.routes()] == ["delete"]
+
+
 async def test_remove_directory_whose_answer_was_lost(
     make_client: Any, user: Any, project: str, tap_class: Any
 ) -> None:

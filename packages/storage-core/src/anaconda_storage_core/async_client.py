@@ -57,8 +57,8 @@ from .operations import (
 )
 from .operations.call import Api, Call
 from .permission import PermissionChange, parse_permissions
-from .retry import RetryPolicy, Settle, send
-from .settle import settle_delete
+from .retry import RetryPolicy, Review, Settle, send
+from .settle import review_deletions, settle_delete
 from .transfer import download as downloads
 from .transfer import upload as uploading
 from .transfer.upload import Source, UploadSettings
@@ -176,8 +176,10 @@ class AsyncStorageClient:
 
     # -- plumbing --------------------------------------------------------------------------
 
-    async def _send(self, call: Call[T], settle: Settle[T] | None = None) -> T:
-        return await self._runner.run(send(call, self.retry, settle))
+    async def _send(
+        self, call: Call[T], settle: Settle[T] | None = None, review: Review[T] | None = None
+    ) -> T:
+        return await self._runner.run(send(call, self.retry, settle, review))
 
     async def _items(
         self,
@@ -744,7 +746,9 @@ class AsyncStorageClient:
             prefix: everything below it (`"dir/"`), `.keep` markers included.
 
         Returns:
-            The paths deleted and those that held no live file.
+            The paths deleted and those that held no live file. When a request's answer
+            was lost and its retry found paths gone, their history tells which this caller
+            deleted (see `settle.py`; not for `prefix`).
         """
         parsed = locations.writable(uri, "delete from")
         owner, project = self._project(parsed)
@@ -760,9 +764,12 @@ class AsyncStorageClient:
         deleted: list[str] = []
         missing: list[str] = []
         listed = [base + path for path in paths]
+        review = review_deletions(self._api, self.retry, owner, project)
         for start in range(0, len(listed), batch.MAX_DELETE_PATHS):
             chunk = listed[start : start + batch.MAX_DELETE_PATHS]
-            result = await self._send(batch.delete_files(self._api, owner, project, paths=chunk))
+            result = await self._send(
+                batch.delete_files(self._api, owner, project, paths=chunk), review=review
+            )
             deleted += result.deleted
             missing += result.missing
         return DeleteResult(deleted=tuple(deleted), missing=tuple(missing))

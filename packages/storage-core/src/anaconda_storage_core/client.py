@@ -54,9 +54,9 @@ from .operations import (
 )
 from .operations.call import Api, Call
 from .permission import PermissionChange, parse_permissions
-from .retry import RetryPolicy, Settle, send
+from .retry import RetryPolicy, Review, Settle, send
 from .runner import ContentStream, Runner, default_http_client
-from .settle import settle_delete
+from .settle import review_deletions, settle_delete
 from .transfer import download as downloads
 from .transfer import upload as uploading
 from .transfer.upload import Source, UploadSettings
@@ -174,8 +174,10 @@ class StorageClient:
 
     # -- plumbing --------------------------------------------------------------------------
 
-    def _send(self, call: Call[T], settle: Settle[T] | None = None) -> T:
-        return self._runner.run(send(call, self.retry, settle))
+    def _send(
+        self, call: Call[T], settle: Settle[T] | None = None, review: Review[T] | None = None
+    ) -> T:
+        return self._runner.run(send(call, self.retry, settle, review))
 
     def _items(
         self,
@@ -736,7 +738,9 @@ class StorageClient:
             prefix: everything below it (`"dir/"`), `.keep` markers included.
 
         Returns:
-            The paths deleted and those that held no live file.
+            The paths deleted and those that held no live file. When a request's answer
+            was lost and its retry found paths gone, their history tells which this caller
+            deleted (see `settle.py`; not for `prefix`).
         """
         parsed = locations.writable(uri, "delete from")
         owner, project = self._project(parsed)
@@ -752,9 +756,12 @@ class StorageClient:
         deleted: list[str] = []
         missing: list[str] = []
         listed = [base + path for path in paths]
+        review = review_deletions(self._api, self.retry, owner, project)
         for start in range(0, len(listed), batch.MAX_DELETE_PATHS):
             chunk = listed[start : start + batch.MAX_DELETE_PATHS]
-            result = self._send(batch.delete_files(self._api, owner, project, paths=chunk))
+            result = self._send(
+                batch.delete_files(self._api, owner, project, paths=chunk), review=review
+            )
             deleted += result.deleted
             missing += result.missing
         return DeleteResult(deleted=tuple(deleted), missing=tuple(missing))

@@ -38,7 +38,7 @@ from .effects import Attempt, Close, Flow, Sleep
 from .errors import StorageConnectionError, StorageError, scrubbed
 from .operations.call import Call
 
-__all__ = ["RetryPolicy", "Settle", "attempt", "send"]
+__all__ = ["RetryPolicy", "Review", "Settle", "attempt", "send"]
 
 logger = logging.getLogger("anaconda_storage_core")
 
@@ -54,6 +54,11 @@ OUTCOME_UNKNOWN = frozenset({500, 502, 504})
 Settle: TypeAlias = Callable[[StorageError], Flow[T]]
 """Given the error of an answer that came after an attempt whose answer was lost, a flow
 that returns the call's result after all (that attempt did what was asked) or raises."""
+
+Review: TypeAlias = Callable[[T], Flow[T]]
+"""Given the result of a success that came after an attempt whose answer was lost, a flow
+that returns it corrected for what that attempt did (deleting many files: the paths the
+retry found gone may be the ones the lost attempt deleted)."""
 
 
 @dataclass(frozen=True)
@@ -169,7 +174,12 @@ def _attempts(call: Call[T], policy: RetryPolicy) -> Flow[tuple[httpx.Response, 
         retry += 1
 
 
-def send(call: Call[T], policy: RetryPolicy, settle: Settle[T] | None = None) -> Flow[T]:
+def send(
+    call: Call[T],
+    policy: RetryPolicy,
+    settle: Settle[T] | None = None,
+    review: Review[T] | None = None,
+) -> Flow[T]:
     """Send `call` (with retries) and parse its answer: the flow of every simple API call.
 
     Args:
@@ -178,9 +188,16 @@ def send(call: Call[T], policy: RetryPolicy, settle: Settle[T] | None = None) ->
         settle: For a write: what to make of an error answer that came after an attempt
             whose answer was lost (see `settle.py`). Not used otherwise: an error answer
             to a request whose every earlier attempt was answered is what it says.
+        review: For a change that answers success either way: what to make of a success
+            that came after an attempt whose answer was lost (see `settle.py`).
     """
     response, unknown = yield from _attempts(call, policy)
-    if settle is None or not unknown or response.status_code < 400:
+    if not unknown:
+        return call.parse(response)
+    if response.status_code < 400:
+        result = call.parse(response)
+        return result if review is None else (yield from review(result))
+    if settle is None:
         return call.parse(response)
     try:
         return call.parse(response)

@@ -30,6 +30,12 @@ deletion by the caller, without knowing whether it is this request's: like S3 (w
 `DELETE` of a missing key succeeds) and rclone, a delete whose retry finds the file gone
 is a delete that worked. A path that never held a file, or whose deletion someone else
 made, still raises `NotFound`.
+
+Deleting many files by name answers success either way: a retry reports what the lost
+attempt deleted as `missing`. `review_deletions` reads the history of each path reported
+missing (only then, and at most `REVIEW_LIMIT` at once) and counts it deleted on the same
+rule. Deleting by prefix cannot be reviewed: the retry names no path, and nothing lists
+the files a prefix held; what the lost attempt deleted is then reported as neither.
 """
 
 from __future__ import annotations
@@ -37,15 +43,18 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 
-from .effects import Flow
+from .effects import Flow, Gather
 from .errors import NotFound, PreconditionFailed, StorageError
-from .models import FileInfo, Revision
+from .models import DeleteResult, FileInfo, Revision
 from .operations.account import get_account
 from .operations.call import Api
 from .operations.files import get_file_info, list_revisions
-from .retry import RetryPolicy, Settle, send
+from .retry import RetryPolicy, Review, Settle, send
 
-__all__ = ["settle_delete", "settle_write"]
+__all__ = ["review_deletions", "settle_delete", "settle_write"]
+
+REVIEW_LIMIT = 8
+"""The most histories read at once to review a deletion of many files."""
 
 logger = logging.getLogger("anaconda_storage_core")
 
@@ -70,8 +79,12 @@ def _latest(
 def _by_caller(api: Api, policy: RetryPolicy, revision: Revision) -> Flow[bool]:
     if revision.created_by is None:
         return False
+    return revision.created_by.id == (yield from _caller(api, policy))
+
+
+def _caller(api: Api, policy: RetryPolicy) -> Flow[str]:
     account = yield from send(get_account(api), policy)
-    return revision.created_by.id == account.id
+    return account.id
 
 
 def _follows(before: Revision | None, if_match: str | None, if_none_match: str | None) -> bool:
@@ -185,3 +198,48 @@ def settle_delete(
         return None
 
     return settle
+
+
+def review_deletions(
+    api: Api, policy: RetryPolicy, owner: str, project: str
+) -> Review[DeleteResult]:
+    """How to review a deletion of many files by name sent again: the paths its answer
+    reports missing whose latest revision is a deletion by the caller count as deleted.
+
+    Returns:
+        A `Review` for `retry.send`.
+    """
+
+    def deleted_by(caller: str, path: str) -> Flow[bool]:
+        latest = yield from _latest(api, policy, owner, project, path)
+        if latest is None:
+            return False
+        current, _ = latest
+        author = current.created_by
+        return current.deleted and author is not None and author.id == caller
+
+    def review(result: DeleteResult) -> Flow[DeleteResult]:
+        if not result.missing:
+            return result
+        caller = yield from _caller(api, policy)
+        found: list[bool] = yield Gather(
+            (deleted_by(caller, path) for path in result.missing), limit=REVIEW_LIMIT
+        )
+        settled = [path for path, gone in zip(result.missing, found, strict=True) if gone]
+        if not settled:
+            return result
+        logger.info(
+            "%s/%s: the answer to a deletion of many files was lost; the history shows %d"
+            " of the %d paths its retry found missing deleted by this caller",
+            owner,
+            project,
+            len(settled),
+            len(result.missing),
+        )
+        gone_now = set(settled)
+        return DeleteResult(
+            deleted=result.deleted + tuple(settled),
+            missing=tuple(p for p in result.missing if p not in gone_now),
+        )
+
+    return review
