@@ -655,7 +655,7 @@ def test_blocking_client_rejects_an_async_iterable(user: Any, tap_class: Any) ->
 async def test_async_downloads_are_not_read_in_small_pieces(
     user: Any, async_project: str, tmp_path: Path
 ) -> None:
-    # httpx-aiohttp reads 16 KiB at a time unless told otherwise (cookies.py, _LargeReads):
+    # httpx-aiohttp reads 16 KiB at a time unless told otherwise (transports.py, _LargeReads):
     # 8 MiB would then take at least 512 pieces, each written and hashed on its own.
     data = os.urandom(8 * MiB)
     pieces: list[int] = []
