@@ -24,6 +24,11 @@ growing: the driver's default `batch_size` is chosen there.
 What the clients do differs, and the ratios include it: `anaconda` uploads with the
 file's sha256 (the server checks it) and downloads to a temporary file it verifies
 against the server's sha256 before renaming it; the others trust the bytes.
+
+Each run's CPU time is also reported, the client's (this process, all its threads) and
+the server's (its process, read from `/proc`; blank where there is none), in
+milliseconds per file: with two CPUs shared by the server and the client, the one that
+spends more CPU per file is the one that waits on it.
 """
 
 from __future__ import annotations
@@ -37,6 +42,7 @@ import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import NamedTuple
 
 import aiohttp
 from fsspec.implementations.http import HTTPFileSystem
@@ -46,6 +52,24 @@ from anaconda_storage_server.testing import LocalServer
 
 OWNER = "bench"
 PROJECT = "files"
+
+
+def _cpu_seconds(pid: int | None) -> float | None:
+    """The CPU time (user and system) a process has used, from Linux's `/proc`."""
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            fields = stat.read().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+class Run(NamedTuple):
+    """One timed run: wall seconds, and CPU seconds of the client and of the server."""
+
+    seconds: float
+    client_cpu: float
+    server_cpu: float | None
 
 
 def _timed(run: Callable[[], object], rounds: int) -> float:
@@ -74,6 +98,7 @@ class Bench:
     def __init__(self, server: LocalServer, api_key: str, args: argparse.Namespace) -> None:
         self.args = args
         self.url = server.url
+        self.server_pid = server.pid
         self.headers = {"Authorization": f"Bearer {api_key}", "Api-Version": "2023.11.28"}
         self.fs = AnacondaFileSystem(
             api_key=api_key,
@@ -155,8 +180,8 @@ class Bench:
 
     # -- the measurements --------------------------------------------------------------------
 
-    def measure(self) -> dict[str, dict[str, list[float]]]:
-        """Seconds to move all the files, per operation and client, one figure per round.
+    def measure(self) -> dict[str, dict[str, list[Run]]]:
+        """The runs moving all the files, per operation and client, one per round.
 
         The clients take turns, round after round, so that a load that comes and goes on
         the machine weighs on each alike.
@@ -217,19 +242,35 @@ class Bench:
             },
         }
         fs.put(self.local, source)
-        times: dict[str, dict[str, list[float]]] = {}
+        times: dict[str, dict[str, list[Run]]] = {}
         for operation, clients in plan.items():
-            runs: dict[str, list[float]] = {client: [] for client in clients}
+            runs: dict[str, list[Run]] = {client: [] for client in clients}
             for round_ in range(args.rounds):
                 order = list(clients)
                 order = order[round_ % len(order) :] + order[: round_ % len(order)]
                 for client in order:
                     if client == "sequential" and round_ > 0:
                         continue  # one round: it is long, and its spread is small
+                    server_before = _cpu_seconds(self.server_pid)
+                    cpu_before = time.process_time()
                     start = time.perf_counter()
                     clients[client]()
                     seconds = time.perf_counter() - start
-                    runs[client].append(seconds * (n / sample if client == "sequential" else 1))
+                    client_cpu = time.process_time() - cpu_before
+                    server_after = _cpu_seconds(self.server_pid)
+                    server_cpu = (
+                        server_after - server_before
+                        if server_after is not None and server_before is not None
+                        else None
+                    )
+                    scale = n / sample if client == "sequential" else 1
+                    runs[client].append(
+                        Run(
+                            seconds * scale,
+                            client_cpu * scale,
+                            None if server_cpu is None else server_cpu * scale,
+                        )
+                    )
             times[operation] = runs
         return times
 
@@ -248,24 +289,32 @@ class Bench:
         return rows
 
 
-def report(runs: dict[str, dict[str, list[float]]], files: int) -> bool:
+def _per_file_ms(values: list[float | None], files: int) -> str:
+    known = [v for v in values if v is not None]
+    return f"{1000 * statistics.median(known) / files:6.2f}" if known else f"{'':6}"
+
+
+def report(runs: dict[str, dict[str, list[Run]]], files: int) -> bool:
     """Print each operation's figures (the median of the rounds, then the fastest and the
-    slowest round) and whether the targets are met, judged on the medians."""
+    slowest round, and CPU ms per file of client and server) and whether the targets are
+    met, judged on the medians."""
     print(
         f"\n{'':4} {'client':12} {'seconds':>8} {'files/s':>9}   vs anaconda"
-        "      rounds: best-worst"
+        "      rounds: best-worst   CPU ms/file: client server"
     )
     met = True
     for operation, by_client in runs.items():
-        times = {client: statistics.median(t) for client, t in by_client.items()}
+        times = {client: statistics.median(r.seconds for r in t) for client, t in by_client.items()}
         ours = times["anaconda"]
         for client in ("anaconda", "sequential", "fsspec-http", "aiohttp"):
             seconds = times[client]
-            spread = by_client[client]
+            spread = [r.seconds for r in by_client[client]]
+            rounds = f"{min(spread):.2f}-{max(spread):.2f}" if len(spread) > 1 else ""
             print(
                 f"{operation:4} {client:12} {seconds:8.2f} {files / seconds:9.0f}"
-                f"   {seconds / ours:5.2f}x the time"
-                + (f"   {min(spread):.2f}-{max(spread):.2f}" if len(spread) > 1 else "")
+                f"   {seconds / ours:5.2f}x the time   {rounds:9}"
+                f"               {_per_file_ms([r.client_cpu for r in by_client[client]], files)}"
+                f" {_per_file_ms([r.server_cpu for r in by_client[client]], files)}"
             )
         checks = {
             ">= 10x sequential": times["sequential"] / ours >= 10,

@@ -1,2 +1,2 @@
-"""Uploads and downloads as flows: request bodies read from files, resumable reads and
-downloads, single and multipart uploads."""
+"""Uploads and downloads as flows: request bodies read from files, what an upload's source
+can be, resumable reads and downloads, single and multipart uploads."""

@@ -18,8 +18,8 @@ there is sent in one `PUT` from memory, with its sha256, so that the server chec
 a retry can send it again (a chunked `PUT` of unknown length could be neither). A longer
 one is sent in parts, each read when the one before it is sent (for an async iterable,
 while it is sent: two parts at most in memory), and a session that fails is aborted (it
-could not be resumed). An async iterable is read with `Pull` effects, which only the
-asyncio runner performs; an async file (whose `read` is a coroutine) is read as one.
+could not be resumed). What a source can be, and how each kind is read (an async iterable
+or an async file only by the asyncio runner), is in `sources.py`.
 
 The completion of a multipart upload is retried like a `PUT`: the first completion
 consumes the session, so a second cannot make a second revision; it answers `404
@@ -31,18 +31,14 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
-import inspect
 import io
 import logging
 import math
-import os
-import threading
-from collections import deque
-from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, Iterable, Iterator
-from dataclasses import dataclass, field
-from typing import IO, Any, NamedTuple, TypeAlias
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import NamedTuple
 
-from ..effects import Flow, Gather, Pull
+from ..effects import Flow, Gather
 from ..errors import ChecksumMismatch, StorageError
 from ..locations import FileLocation
 from ..models import FileInfo, Upload, UploadPart
@@ -59,8 +55,8 @@ from ..operations.uploads import (
 )
 from ..retry import RetryPolicy, Settle, send
 from ..settle import settle_write
-from .bodies import CHUNK_SIZE, FileSlice, sha256_of
 from .digest import Sha256
+from .sources import LocalFile, Progress, Source, Stream, classify
 
 __all__ = [
     "DEFAULT_CONCURRENCY",
@@ -80,21 +76,6 @@ MIN_PART_SIZE = 5 * 1024 * 1024
 DEFAULT_PART_SIZE = 16 * 1024 * 1024
 DEFAULT_MULTIPART_THRESHOLD = 64 * 1024 * 1024
 DEFAULT_CONCURRENCY = 4
-
-Source: TypeAlias = (
-    bytes
-    | bytearray
-    | memoryview
-    | str
-    | os.PathLike[str]
-    | IO[bytes]
-    | Iterable[bytes]
-    | AsyncIterable[bytes]
-)
-"""What can be uploaded: bytes, a local path, a binary file, or an iterable of bytes; with
-the asyncio client also an async iterable of bytes or an async binary file."""
-
-Progress = Callable[[int], None]
 
 
 @dataclass(frozen=True)
@@ -126,120 +107,6 @@ class UploadSettings:
 class _Conditions(NamedTuple):
     if_match: str | None
     if_none_match: str | None
-
-
-@dataclass
-class _LocalFile:
-    """A seekable local source: a path, or an open binary file from its current position."""
-
-    source: str | os.PathLike[str] | IO[bytes]
-    offset: int
-    size: int
-    lock: threading.Lock = field(default_factory=threading.Lock)
-
-    def slice(self, start: int, length: int, progress: Progress | None = None) -> FileSlice:
-        return FileSlice(
-            self.source, self.offset + start, length, progress=progress, lock=self.lock
-        )
-
-    def sha256(self, start: int, length: int) -> str:
-        return sha256_of(self.source, self.offset + start, length, lock=self.lock)
-
-
-def _classify(source: Source) -> bytes | _LocalFile | _Stream:
-    if isinstance(source, (bytes, bytearray, memoryview)):
-        return bytes(source)
-    if isinstance(source, (str, os.PathLike)):
-        return _LocalFile(source, 0, os.path.getsize(source))
-    read = getattr(source, "read", None)
-    if inspect.iscoroutinefunction(read) and _takes_a_size(read):
-        return _Stream(_async_reads(read))  # an async file (aiofiles, anyio)
-    if isinstance(source, AsyncIterable):
-        return _Stream(aiter(source))
-    if read is not None:
-        file: Any = source
-        seekable = getattr(file, "seekable", None)
-        if seekable is not None and seekable():
-            offset = file.tell()
-            size = file.seek(0, io.SEEK_END) - offset
-            file.seek(offset)
-            return _LocalFile(file, offset, size)
-        return _Stream(iter(lambda: read(CHUNK_SIZE), b""))
-    if isinstance(source, Iterable):
-        return _Stream(iter(source))
-    raise TypeError(
-        f"cannot upload a {type(source).__name__}: give bytes, a path, a binary file or an"
-        " iterable of bytes"
-    )
-
-
-def _takes_a_size(read: Any) -> bool:
-    # `read(n)` of a file, not the `read()` of everything of a response or stream.
-    try:
-        inspect.signature(read).bind(CHUNK_SIZE)
-    except (TypeError, ValueError):
-        return False
-    return True
-
-
-async def _async_reads(read: Callable[[int], Awaitable[bytes]]) -> AsyncIterator[bytes]:
-    while chunk := await read(CHUNK_SIZE):
-        yield chunk
-
-
-class _Stream:
-    """A one-shot source, an iterator or an async iterator of bytes, read in pieces of a
-    given size (parts): its chunks are held as they come and cut at the pieces' bounds."""
-
-    def __init__(self, chunks: Iterator[bytes] | AsyncIterator[bytes]) -> None:
-        self.chunks = chunks
-        self.pulls = isinstance(chunks, AsyncIterator)
-        self.pending: deque[bytes] = deque()
-        self.offset = 0  # into the first pending chunk, where the next piece starts
-        self.held = 0  # bytes pending
-        self.ended = False
-
-    def fill(self, size: int) -> Flow[None]:
-        """Read chunks until `size` bytes are held, or the source ends."""
-        while self.held < size and not self.ended:
-            try:
-                if isinstance(self.chunks, AsyncIterator):
-                    chunk = yield Pull(self.chunks)  # performed by the asyncio runner only
-                else:
-                    chunk = next(self.chunks)
-            except (StopIteration, StopAsyncIteration):
-                self.ended = True
-                return
-            if not isinstance(chunk, (bytes, bytearray, memoryview)):
-                raise TypeError(f"an upload's source gave a {type(chunk).__name__}, not bytes")
-            if chunk:
-                data = bytes(chunk)
-                self.pending.append(data)
-                self.held += len(data)
-
-    def take(self, size: int) -> bytes:
-        """Up to `size` of the bytes held, in order."""
-        pieces = []
-        wanted = min(size, self.held)
-        self.held -= wanted
-        while wanted:
-            chunk = self.pending[0]
-            end = min(len(chunk), self.offset + wanted)
-            pieces.append(
-                chunk if self.offset == 0 and end == len(chunk) else chunk[self.offset : end]
-            )
-            wanted -= end - self.offset
-            if end == len(chunk):
-                self.pending.popleft()
-                self.offset = 0
-            else:
-                self.offset = end
-        return pieces[0] if len(pieces) == 1 else b"".join(pieces)
-
-    def read(self, size: int) -> Flow[bytes]:
-        """The next `size` bytes (fewer at the end; `b""` once all were read)."""
-        yield from self.fill(size)
-        return self.take(size)
 
 
 def _sha256(data: bytes) -> str:
@@ -286,18 +153,18 @@ def upload(
         TypeError: The source is none of the above; or an async one, run by the blocking
             runner (before anything is sent).
     """
-    data = _classify(source)
+    data = classify(source)
     conditions = _Conditions(if_match, if_none_match)
     if isinstance(data, bytes):
         if len(data) <= settings.multipart_threshold:
             return (yield from _put_bytes(api, policy, where, data, conditions, progress))
-        local = _LocalFile(io.BytesIO(data), 0, len(data))
+        local = LocalFile(io.BytesIO(data), 0, len(data))
         return (
             yield from _multipart_local(
                 api, policy, where, local, settings, conditions, progress, resume=False
             )
         )
-    if isinstance(data, _LocalFile):
+    if isinstance(data, LocalFile):
         if data.size <= settings.multipart_threshold:
             return (yield from _put_file(api, policy, where, data, conditions, progress))
         return (
@@ -363,7 +230,7 @@ def _put_file(
     api: Api,
     policy: RetryPolicy,
     where: FileLocation,
-    local: _LocalFile,
+    local: LocalFile,
     conditions: _Conditions,
     progress: Progress | None,
 ) -> Flow[FileInfo]:
@@ -415,7 +282,7 @@ def _send_slice(
     policy: RetryPolicy,
     where: FileLocation,
     upload_id: str,
-    local: _LocalFile,
+    local: LocalFile,
     part: tuple[int, int, int],
     progress: Progress | None,
 ) -> Flow[UploadPart]:
@@ -479,7 +346,7 @@ def _multipart_local(
     api: Api,
     policy: RetryPolicy,
     where: FileLocation,
-    local: _LocalFile,
+    local: LocalFile,
     settings: UploadSettings,
     conditions: _Conditions,
     progress: Progress | None,
@@ -550,7 +417,7 @@ def _multipart_stream(
     api: Api,
     policy: RetryPolicy,
     where: FileLocation,
-    stream: _Stream,
+    stream: Stream,
     settings: UploadSettings,
     conditions: _Conditions,
     progress: Progress | None,
@@ -600,7 +467,7 @@ def _stream_parts(
     policy: RetryPolicy,
     where: FileLocation,
     upload_id: str,
-    stream: _Stream,
+    stream: Stream,
     settings: UploadSettings,
     whole: Sha256,
     progress: Progress | None,
