@@ -1,0 +1,157 @@
+"""Where a small read's client CPU goes: the same 1,000 reads of 4 KiB through each layer
+of the stack, from raw aiohttp up to the fsspec driver, on one server, in one run.
+
+Each layer adds one thing to the one below it:
+
+- `aiohttp`: `session.get(url)` and `read()`, the floor (what fsspec's `HTTPFileSystem`
+  is built on);
+- `httpx-aiohttp`: an `httpx.AsyncClient` on httpx-aiohttp's transport (the async client's
+  default, DESIGN.md), `client.get(url)`: httpx's request and response models over the
+  same aiohttp session;
+- `AsyncStorageClient`: core's `read_bytes(uri)`: the request built from the URI, retries,
+  the typed-error check and the content headers read;
+- `AnacondaFileSystem`: the driver's `fs._cat(paths)`, fsspec's batching included;
+- `HTTPFileSystem`: fsspec's own HTTP driver, `fs._cat(urls)`, for comparison.
+
+All run on one event loop at the same concurrency (`asyncio.gather` under a semaphore,
+fsspec's `batch_size` for the two drivers), taking turns round after round. The figure is
+the client's CPU time per read (this process: `time.process_time`), the median of the
+rounds; wall time is shown too. With the server on the same two CPUs, a client that spends
+more CPU per read than the server does is the one the run waits on.
+
+    python bench/client_layers.py                 # the figures of the README ("Speed")
+    python bench/client_layers.py --rounds 3      # a quick look
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import statistics
+import tempfile
+import time
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+
+import aiohttp
+import httpx
+from fsspec.implementations.http import HTTPFileSystem
+
+from anaconda_storage_core import AsyncStorageClient
+from anaconda_storage_core.cookies import cookieless_async_client
+from anaconda_storage_fsspec import AnacondaFileSystem
+from anaconda_storage_server.testing import LocalServer
+
+OWNER = "bench"
+PROJECT = "layers"
+
+Layer = Callable[[], Awaitable[object]]
+
+
+async def _gather(read: Callable[[int], Awaitable[object]], n: int, limit: int) -> None:
+    semaphore = asyncio.Semaphore(limit)
+
+    async def one(i: int) -> None:
+        async with semaphore:
+            await read(i)
+
+    await asyncio.gather(*(one(i) for i in range(n)))
+
+
+async def measure(
+    url: str, api_key: str, files: int, concurrency: int, rounds: int
+) -> dict[str, list[tuple[float, float]]]:
+    """(client CPU seconds, wall seconds) of each round, per layer."""
+    headers = {"Authorization": f"Bearer {api_key}", "Api-Version": "2023.11.28"}
+    paths = [f"{OWNER}/{PROJECT}/f{i:05d}.bin" for i in range(files)]
+    files_route = f"{url}/api/storage/projects/{OWNER}/{PROJECT}/files"
+    urls = [f"{files_route}/f{i:05d}.bin" for i in range(files)]
+    session = aiohttp.ClientSession(
+        headers=headers, connector=aiohttp.TCPConnector(limit=concurrency)
+    )
+    plain = cookieless_async_client()(headers=headers, limits=httpx.Limits(max_connections=100))
+    client = AsyncStorageClient(api_key=api_key, domain=url)
+    options = {"skip_instance_cache": True, "asynchronous": True}
+    ours = AnacondaFileSystem(api_key=api_key, domain=url, batch_size=concurrency, **options)
+    # HTTPFileSystem hands its storage options on to aiohttp: its batch size goes with the call.
+    http = HTTPFileSystem(client_kwargs={"headers": headers}, **options)
+    http_session = await http.set_session()
+
+    async def raw(i: int) -> None:
+        async with session.get(urls[i]) as response:
+            response.raise_for_status()
+            await response.read()
+
+    async def via_httpx(i: int) -> None:
+        response = await plain.get(urls[i])
+        response.raise_for_status()
+
+    async def via_client(i: int) -> None:
+        await client.read_bytes(f"anaconda://{paths[i]}")
+
+    layers: dict[str, Layer] = {
+        "aiohttp": lambda: _gather(raw, files, concurrency),
+        "httpx-aiohttp": lambda: _gather(via_httpx, files, concurrency),
+        "AsyncStorageClient": lambda: _gather(via_client, files, concurrency),
+        "AnacondaFileSystem": lambda: ours._cat(paths),
+        "HTTPFileSystem": lambda: http._cat(urls, batch_size=concurrency),
+    }
+    runs: dict[str, list[tuple[float, float]]] = {name: [] for name in layers}
+    try:
+        for layer in layers.values():
+            await layer()  # connections made, caches warm
+        for round_ in range(rounds):
+            order = list(layers)
+            order = order[round_ % len(order) :] + order[: round_ % len(order)]
+            for name in order:
+                cpu, wall = time.process_time(), time.perf_counter()
+                await layers[name]()
+                runs[name].append((time.process_time() - cpu, time.perf_counter() - wall))
+    finally:
+        await session.close()
+        await plain.aclose()
+        await client.aclose()
+        await ours._close()
+        await http_session.close()
+    return runs
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--files", type=int, default=1000)
+    parser.add_argument("--size", type=int, default=4096, help="bytes per file")
+    parser.add_argument("--latency", type=float, default=20, help="ms added per request")
+    parser.add_argument("--concurrency", type=int, default=64)
+    parser.add_argument("--rounds", type=int, default=7, help="median of this many runs")
+    args = parser.parse_args()
+
+    with (
+        tempfile.TemporaryDirectory() as data,
+        LocalServer(Path(data), latency_ms=args.latency) as server,
+    ):
+        api_key = server.add_user(OWNER)
+        fs = AnacondaFileSystem(api_key=api_key, domain=server.url, skip_instance_cache=True)
+        fs.mkdir(f"{OWNER}/{PROJECT}")
+        fs.pipe(
+            {f"{OWNER}/{PROJECT}/f{i:05d}.bin": os.urandom(args.size) for i in range(args.files)}
+        )
+        fs.close()
+        runs = asyncio.run(measure(server.url, api_key, args.files, args.concurrency, args.rounds))
+
+    print(
+        f"{args.files} reads of {args.size} bytes, server latency {args.latency:g} ms,"
+        f" concurrency {args.concurrency}, median of {args.rounds}\n"
+    )
+    print(f"{'layer':20} {'CPU us/read':>12} {'added':>8} {'wall s':>8}")
+    below = None
+    for name, rounds in runs.items():
+        cpu = 1e6 * statistics.median(c for c, _ in rounds) / args.files
+        wall = statistics.median(w for _, w in rounds)
+        added = "" if below is None or name == "HTTPFileSystem" else f"{cpu - below:+8.0f}"
+        print(f"{name:20} {cpu:12.0f} {added:>8} {wall:8.2f}")
+        below = cpu
+
+
+if __name__ == "__main__":
+    main()
