@@ -78,8 +78,12 @@ def _latest(
 
 def _by_caller(api: Api, policy: RetryPolicy, revision: Revision) -> Flow[bool]:
     if revision.created_by is None:
-        return False
-    return revision.created_by.id == (yield from _caller(api, policy))
+        return False  # the account is not asked for: nothing to compare it with
+    return _made_by(revision, (yield from _caller(api, policy)))
+
+
+def _made_by(revision: Revision, caller: str) -> bool:
+    return revision.created_by is not None and revision.created_by.id == caller
 
 
 def _caller(api: Api, policy: RetryPolicy) -> Flow[str]:
@@ -215,8 +219,7 @@ def review_deletions(
         if latest is None:
             return False
         current, _ = latest
-        author = current.created_by
-        return current.deleted and author is not None and author.id == caller
+        return current.deleted and _made_by(current, caller)
 
     def review(result: DeleteResult) -> Flow[DeleteResult]:
         if not result.missing:
