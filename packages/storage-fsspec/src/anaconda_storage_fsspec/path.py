@@ -86,6 +86,27 @@ class AnacondaPath(UPath):
             name = entry["name"].rstrip("/").rpartition("/")[2]
             yield base.with_segments(str(base), name)
 
+    def mkdir(
+        self,
+        mode: int = 0o777,
+        parents: bool = False,
+        exist_ok: bool = False,
+        *,
+        parent_mode: int | None = None,
+    ) -> None:
+        """Create this directory (a project, or a ``.keep`` marker below one).
+
+        ``mode`` and ``parent_mode`` are accepted for pathlib's signature and ignored
+        alike: the store has no POSIX modes, access is granted per user and organization
+        (``chmod`` in the CLI). universal-pathlib warns about ``parent_mode`` only, which
+        would suggest it is the one ignored.
+
+        Raises:
+            FileExistsError: It exists and ``exist_ok`` is false.
+            FileNotFoundError: The parent is missing and ``parents`` is false.
+        """
+        super().mkdir(mode, parents, exist_ok)
+
     @property
     def revision(self) -> str | None:
         """The file revision addressed (``"-1"``, a UUID), or None for the current one."""
