@@ -140,6 +140,44 @@ def test_delete_a_project(api: Api, user: Account) -> None:
         assert api.list_all(c, f"{api.project_url(o, q)}/checkpoints") == []
 
 
+def test_delete_refuses_a_project_that_holds_history(api: Api, user: Account) -> None:
+    # Issue 11: no live file is not "empty" while `#-1` or a checkpoint still reads something.
+    o = user.name
+    with api.client(user) as c:
+        p = api.create_project(c, o)["name"]
+        api.put(c, o, p, "data.csv", b"a,b\n")
+        assert c.delete(api.files_url(o, p, "data.csv")).status_code == 204
+        error = api.check_error(c.delete(api.project_url(o, p)), 409, "conflict")
+        assert error["message"] == (
+            f"project {o}/{p} holds history (revisions of deleted files or checkpoints),"
+            " which deleting it would lose (delete with discard_history=true)"
+        )
+        assert api.get_content(c, o, p, "data.csv", revision="-1") == b"a,b\n"
+        # discard_history drops the history, never a live file.
+        api.put(c, o, p, "live.txt", b"x")
+        refused = api.check_error(
+            c.delete(api.project_url(o, p), params={"discard_history": "true"}), 409, "conflict"
+        )
+        assert "not empty" in refused["message"]
+        assert c.delete(api.files_url(o, p, "live.txt")).status_code == 204
+        r = c.delete(api.project_url(o, p), params={"discard_history": "true"})
+        assert r.status_code == 204, r.text
+        api.check_error(c.get(api.project_url(o, p)), 404, "not_found", missing="project")
+
+        # A checkpoint alone is history too; recursive=true deletes whatever is there.
+        q = api.create_project(c, o)["name"]
+        r = c.post(f"{api.project_url(o, q)}/checkpoints", json={"message": "empty"})
+        assert r.status_code == 201, r.text
+        api.check_error(c.delete(api.project_url(o, q)), 409, "conflict")
+        assert c.delete(api.project_url(o, q), params={"recursive": "true"}).status_code == 204
+
+        # Markers made and removed are no history: the project is still empty.
+        e = api.create_project(c, o)["name"]
+        assert c.put(api.directories_url(o, e, "gone")).status_code == 201
+        assert c.delete(api.directories_url(o, e, "gone")).status_code == 204
+        assert c.delete(api.project_url(o, e)).status_code == 204
+
+
 @pytest.mark.parametrize("name", ["Bad", "x" * 121, "a.b"])
 def test_bad_project_name_in_a_route_is_400(api: Api, user: Account, name: str) -> None:
     with api.client(user) as c:

@@ -125,21 +125,54 @@ def _update(
         return _by_id(connection, user, project.id).to_json(connection)
 
 
-def _delete(state: Context, user: Owner, owner_name: str, name: str, recursive: bool) -> None:
+# A `.keep` marker is where a directory is, not content: neither its live copy nor its
+# revisions make a project non-empty.
+_NOT_A_MARKER = "path != ? AND substr(path, -6) != '/.keep'"
+
+
+def _refuse_unless_empty(
+    connection: sqlite3.Connection, project: Project, discard_history: bool
+) -> None:
+    """Refuse (409) to delete a project that holds files, or history unless told to drop it.
+
+    History is what `#-N` and checkpoints read: a revision of any file (a deleted one
+    included) or a checkpoint. Deleting the project loses it, so a client has to ask for
+    that explicitly (issue 11: `rmdir` of a project silently destroyed its history).
+    """
+    name = f"{project.owner.name}/{project.name}"
+    live = connection.execute(
+        f"SELECT 1 FROM live WHERE project_id = ? AND {_NOT_A_MARKER} LIMIT 1",
+        (project.id, KEEP),
+    ).fetchone()
+    if live is not None:
+        raise conflict(f"project {name} is not empty (delete with recursive=true)")
+    if discard_history:
+        return
+    history = connection.execute(
+        f"SELECT 1 FROM revisions WHERE project_id = ? AND {_NOT_A_MARKER}"
+        " UNION ALL SELECT 1 FROM checkpoints WHERE project_id = ? LIMIT 1",
+        (project.id, KEEP, project.id),
+    ).fetchone()
+    if history is not None:
+        raise conflict(
+            f"project {name} holds history (revisions of deleted files or checkpoints),"
+            " which deleting it would lose (delete with discard_history=true)"
+        )
+
+
+def _delete(
+    state: Context,
+    user: Owner,
+    owner_name: str,
+    name: str,
+    recursive: bool,
+    discard_history: bool,
+) -> None:
     with state.database.write() as transaction:
         connection = transaction.connection
         project = open_project(connection, user, owner_name, name, "owner")
         if not recursive:
-            row = connection.execute(
-                "SELECT path FROM live WHERE project_id = ? AND path != ?"
-                " AND substr(path, -6) != '/.keep' LIMIT 1",
-                (project.id, KEEP),
-            ).fetchone()
-            if row is not None:
-                raise conflict(
-                    f"project {project.owner.name}/{project.name} is not empty"
-                    " (delete with recursive=true)"
-                )
+            _refuse_unless_empty(connection, project, discard_history)
         digests = [
             row[0]
             for row in connection.execute(
@@ -231,9 +264,12 @@ async def update_project(request: Request) -> JSONResponse:
 async def delete_project(request: Request) -> Response:
     user = await caller(request)
     recursive = query_bool(request, "recursive")
+    discard_history = query_bool(request, "discard_history")
     state = context(request)
     params = request.path_params
-    await state.run(_delete, state, user, params["owner"], params["project"], recursive)
+    await state.run(
+        _delete, state, user, params["owner"], params["project"], recursive, discard_history
+    )
     return Response(status_code=204)
 
 
