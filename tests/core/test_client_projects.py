@@ -112,6 +112,23 @@ async def test_delete_project_not_empty_needs_recursive(client: Any, project: st
         await client.get_project(project)
 
 
+async def test_delete_project_that_holds_history_needs_a_flag(client: Any, project: str) -> None:
+    await client.upload(f"{project}/data.csv", b"a,b\n")
+    await client.delete(f"{project}/data.csv")
+    with pytest.raises(Conflict, match="holds history"):
+        await client.delete_project(project)
+    with pytest.raises(Conflict, match="holds history"):
+        await client.remove_directory(project)
+    assert await client.read_bytes(f"{project}/data.csv#-1") == b"a,b\n"
+    await client.upload(f"{project}/live.txt", b"x")
+    with pytest.raises(Conflict, match="not empty"):
+        await client.delete_project(project, discard_history=True)
+    await client.delete(f"{project}/live.txt")
+    await client.delete_project(project, discard_history=True)
+    with pytest.raises(NotFound):
+        await client.get_project(project)
+
+
 async def test_project_uri_checks(client: Any, project: str) -> None:
     with pytest.raises(InvalidURI):
         await client.get_project("alice")

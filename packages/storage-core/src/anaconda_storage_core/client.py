@@ -345,19 +345,29 @@ class StorageClient:
         )
         return self._send(projects.update_project(self._api, owner, project, attributes))
 
-    def delete_project(self, uri: Location, *, recursive: bool = False) -> None:
+    def delete_project(
+        self, uri: Location, *, recursive: bool = False, discard_history: bool = False
+    ) -> None:
         """Delete a project and its whole history; owner permission.
+
+        Without either flag only an empty project goes: one that holds nothing but `.keep`
+        markers and has no history (no revision of a file, deleted or not, no checkpoint).
 
         Args:
             uri: `owner/project`.
-            recursive: Delete it even if it holds files (else only if it holds nothing but
-                `.keep` markers).
+            recursive: Delete it whatever it holds: files and history.
+            discard_history: Delete it if it holds no file, losing its history.
 
         Raises:
-            Conflict: It holds files and `recursive` is False.
+            Conflict: It holds files and `recursive` is False, or history and neither flag
+                is set.
         """
         owner, project = self._writable_project(uri, "delete the project")
-        self._send(projects.delete_project(self._api, owner, project, recursive=recursive))
+        self._send(
+            projects.delete_project(
+                self._api, owner, project, recursive=recursive, discard_history=discard_history
+            )
+        )
 
     # -- checkpoints -----------------------------------------------------------------------
 
@@ -783,10 +793,10 @@ class StorageClient:
 
     def remove_directory(self, uri: Location) -> None:
         """Remove an empty directory (only its `.keep`); a project URI deletes an empty
-        project.
+        project, one with no file and no history (see `delete_project`).
 
         Raises:
-            Conflict: The directory (or project) is not empty.
+            Conflict: The directory (or project) is not empty, or the project holds history.
             NotFound: No such directory.
         """
         parsed = locations.writable(uri, "remove the directory")

@@ -74,11 +74,22 @@ def update_project(
     )
 
 
-def delete_project(api: Api, owner: str, project: str, *, recursive: bool = False) -> Call[None]:
-    """`DELETE /api/storage/projects/{owner}/{project}`: a non-empty project only if
-    `recursive` (else `Conflict`)."""
+def delete_project(
+    api: Api,
+    owner: str,
+    project: str,
+    *,
+    recursive: bool = False,
+    discard_history: bool = False,
+) -> Call[None]:
+    """`DELETE /api/storage/projects/{owner}/{project}`: a project holding files only if
+    `recursive`, one holding history (revisions, checkpoints) only if `recursive` or
+    `discard_history` (else `Conflict`)."""
     target = f"{owner}/{project}"
-    params = {"recursive": True if recursive else None}
+    params = {
+        "recursive": True if recursive else None,
+        "discard_history": True if discard_history else None,
+    }
     return Call(
         api.request("DELETE", project_route(owner, project), params=params),
         parse_nothing(target),
