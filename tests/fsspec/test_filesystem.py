@@ -153,6 +153,19 @@ def test_rmdir(fs: AnacondaFileSystem, project: str) -> None:
     with pytest.raises(OSError, match="not empty"):
         fs.rmdir(project)
     fs.rm(f"{project}/full", recursive=True)
+    # No file left, but `full/a#-1` still reads: the project is not empty (issue 11).
+    with pytest.raises(OSError, match="holds history"):
+        fs.rmdir(project)
+    assert fs.cat_file(f"{project}/full/a#-1") == b"a"
+    fs.rm(project, recursive=True)
+    assert not fs.exists(project)
+
+
+def test_rmdir_of_an_empty_project(fs: AnacondaFileSystem, account: object) -> None:
+    project = f"{account.name}/made-then-removed"  # type: ignore[attr-defined]
+    fs.mkdir(project)
+    fs.mkdir(f"{project}/a/b")
+    fs.rmdir(f"{project}/a/b")  # markers made and removed are no history
     fs.rmdir(project)
     assert not fs.exists(project)
 

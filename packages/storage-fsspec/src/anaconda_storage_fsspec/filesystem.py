@@ -157,10 +157,11 @@ class AnacondaFileSystem(Content):
 
     async def _rmdir(self, path: str) -> None:
         """Remove an empty directory (one holding only its ``.keep``), or a project that
-        holds no file.
+        holds no file and no history (``rm(project, recursive=True)`` deletes any project).
 
         Raises:
-            OSError: It is not empty (a ``FileExistsError``, as the server's 409).
+            OSError: It is not empty, or the project holds history that deleting it would
+                lose (a ``FileExistsError``, as the server's 409).
         """
         uri = writable(self._uri(path), "remove the directory")
         client = await self._client()
