@@ -55,3 +55,38 @@ def test_installed_version_matches(name: str) -> None:
     module = __import__(f"anaconda_storage_{name}")
     shared = str(_project(PYPROJECTS[0])["version"])
     assert module.__version__ == shared == version(f"anaconda-storage-{name}")
+
+
+def _locked(lock: Path) -> dict[str, set[str]]:
+    """The versions a lock names for each package (one per Python marker it splits on)."""
+    pins: dict[str, set[str]] = {}
+    for line in lock.read_text().splitlines():
+        match = re.match(r"^([A-Za-z0-9._-]+)==([^\s;]+)", line)
+        if match:
+            pins.setdefault(match[1].lower(), set()).add(match[2])
+    return pins
+
+
+def test_minimum_lock_pins_every_declared_lower_bound() -> None:
+    # `make test` installs the minimum leg from this lock: a bound raised in a pyproject.toml
+    # without `make lock` would otherwise be tested at a version nobody declared.
+    sys.path.insert(0, str(ROOT / "scripts"))
+    try:
+        from min_constraints import lower_bounds
+    finally:
+        sys.path.remove(str(ROOT / "scripts"))
+    locked = _locked(ROOT / "requirements" / "lock-minimum.txt")
+    for name, floor in lower_bounds().items():
+        assert locked.get(name) == {floor}, f"lock-minimum.txt: {name} is not pinned to {floor}"
+
+
+def test_latest_lock_allows_what_the_packages_declare() -> None:
+    locked = _locked(ROOT / "requirements" / "lock.txt")
+    ours = {str(_project(p)["name"]) for p in PYPROJECTS}
+    for pyproject in PYPROJECTS:
+        dependencies = _project(pyproject).get("dependencies", [])
+        assert isinstance(dependencies, list)
+        for requirement in dependencies:
+            name = re.split(r"[\s<>=!~\[;]", requirement, maxsplit=1)[0].lower()
+            if name not in ours:
+                assert name in locked, f"lock.txt lacks {name}: run `make lock`"
