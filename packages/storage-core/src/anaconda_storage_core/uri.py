@@ -14,7 +14,7 @@ code below; every part of a location is percent-decoded before its rule is check
 
     owner        = ( ALPHA / DIGIT ) *119( ALPHA / DIGIT / "." / "_" / "-" )
     project      = 1*120( %x61-7A / DIGIT / "-" / "_" )      ; lower case
-    path         = name *( "/" name )                        ; at most 1024 characters
+    path         = name *( "/" name )                        ; NFC, at most 1024 characters
     name         = 1*255( name-char / pct-encoded )          ; not "." or ".."
     name-char    = any character but "/" "\\" "#" "?" "%", U+0000-U+001F, U+007F
                    and the surrogates U+D800-U+DFFF
@@ -63,6 +63,13 @@ Where this departs from RFC 3986 or from the seed, and why:
   is also accepted and converted to UTC (lower-case ``t`` and ``z`` too, as RFC 3339
   allows). A time point names the state after every change made at or before that second.
 - ``-N`` has at most 18 digits (leading zeros aside) so that N fits a 64-bit integer.
+- A path is normalized to Unicode Normalization Form C (NFC) once decoded, whether parsed
+  or built, so ``café`` typed composed (U+00E9, as Windows and Linux keyboards give it) or
+  decomposed (``e`` + U+0301, as macOS file names come) names one file; the local server
+  does the same with every path it receives. Only NFC, not NFKC: compatibility characters
+  such as the fullwidth full stop U+FF0E are distinct characters in Unicode, not spellings
+  of ``.``, so ``a\uff0etxt`` and ``a.txt`` are two names. The length limits count the
+  characters of the NFC form.
 - DIGIT and HEXDIG are ASCII only: the regexes use ``[0-9]``, never ``\\d``, which would
   match every Unicode digit.
 """
@@ -71,6 +78,7 @@ from __future__ import annotations
 
 import codecs
 import re
+import unicodedata
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta, timezone
@@ -603,8 +611,8 @@ class StorageURI:
         project: The project name; None for the root or an owner.
         checkpoint: The project checkpoint, canonical (``2024-01-31T12:00:00``, ``-1``, or a
             lower-case UUID); None for the current state.
-        path: The path in the project, decoded (a literal ``#`` is ``#`` here), segments
-            joined by ``/``; ``""`` for the root, an owner or a project.
+        path: The path in the project, decoded (a literal ``#`` is ``#`` here) and in NFC,
+            segments joined by ``/``; ``""`` for the root, an owner or a project.
         revision: The file revision, canonical (``-1`` or a lower-case UUID); None for the
             current one. Needs a path; never set together with ``checkpoint``.
         options: Connection options from the query (``api_key``, ``domain``,
@@ -630,6 +638,8 @@ class StorageURI:
             value = getattr(self, name)
             if not (isinstance(value, str) or (value is None and name != "path")):
                 raise TypeError(f"StorageURI.{name} must be a str, not {type(value).__name__}")
+        if not unicodedata.is_normalized("NFC", self.path):
+            object.__setattr__(self, "path", unicodedata.normalize("NFC", self.path))
         options = dict(self.options)
         if not all(isinstance(item, str) for pair in options.items() for item in pair):
             raise TypeError("StorageURI.options keys and values must be str")

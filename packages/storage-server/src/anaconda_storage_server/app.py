@@ -31,6 +31,7 @@ from anaconda_storage_server import (
 )
 from anaconda_storage_server.blobs import Blobs
 from anaconda_storage_server.context import Context
+from anaconda_storage_server.data_dir import make_directory, open_data_dir
 from anaconda_storage_server.database import Database
 from anaconda_storage_server.errors import ApiError, error_response
 from anaconda_storage_server.faults import Faults
@@ -96,15 +97,23 @@ class _ApiVersion:
         await self.app(scope, receive, send_with_version)
 
 
-def open_context(data_dir: Path, *, upload_expiry: float = DEFAULT_UPLOAD_EXPIRY) -> Context:
-    """Open (creating if needed) the data directory: database, blobs and upload parts."""
-    data_dir.mkdir(parents=True, exist_ok=True)
+def open_context(
+    data_dir: Path,
+    *,
+    upload_expiry: float = DEFAULT_UPLOAD_EXPIRY,
+    disk_full_after: int | None = None,
+) -> Context:
+    """Open (creating if needed, private) the data directory: database, blobs, upload parts.
+
+    An existing data directory that other local accounts may read is reported (a warning).
+    """
+    open_data_dir(data_dir)
     uploads_dir = data_dir / "uploads"
-    uploads_dir.mkdir(exist_ok=True)
+    make_directory(uploads_dir, exist_ok=True)
     return Context(
         data_dir=data_dir,
         database=Database(data_dir / "storage.db"),
-        blobs=Blobs(data_dir / "blobs"),
+        blobs=Blobs(data_dir / "blobs", full_after=disk_full_after),
         uploads_dir=uploads_dir,
         upload_expiry=upload_expiry,
     )
@@ -119,6 +128,7 @@ def create_app(
     cut_rate: float = 0.0,
     lose_rate: float = 0.0,
     upload_expiry: float = DEFAULT_UPLOAD_EXPIRY,
+    fault_disk_full_after: int | None = None,
 ) -> ASGIApp:
     """The Storage API application over a data directory.
 
@@ -130,11 +140,15 @@ def create_app(
         cut_rate: Test aid: the fraction of content responses cut off mid-body.
         lose_rate: Test aid: the fraction of changes made, then answered `502`.
         upload_expiry: Seconds after which an untouched multipart session is removed.
+        fault_disk_full_after: Test aid: writing a file of content (a blob or a part)
+            past this many bytes fails as a full disk does (`507 insufficient_storage`).
 
     Returns:
         An ASGI application: Starlette inside the fault injection, inside `Api-Version`.
     """
-    state = open_context(data_dir, upload_expiry=upload_expiry)
+    state = open_context(
+        data_dir, upload_expiry=upload_expiry, disk_full_after=fault_disk_full_after
+    )
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:

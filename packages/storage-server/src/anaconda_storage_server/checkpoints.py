@@ -21,7 +21,7 @@ from anaconda_storage_server.context import Context, body_field, caller, context
 from anaconda_storage_server.errors import invalid, not_found
 from anaconda_storage_server.history import checkpoint_instant, format_instant
 from anaconda_storage_server.names import parse_checkpoint
-from anaconda_storage_server.paging import Page
+from anaconda_storage_server.paging import Page, count_key
 
 MAX_MESSAGE = 1024
 CHECKPOINT_SELECT = """SELECT c.id, c.created_us, c.message, a.id AS author_id,
@@ -92,7 +92,7 @@ def _resolve(state: Context, user: Owner, owner: str, name: str, token: str) -> 
 
 async def list_checkpoints(request: Request) -> JSONResponse:
     user = await caller(request)
-    page = Page.from_request(request)
+    page = Page.from_request(request, key=count_key)
     state = context(request)
     params = request.path_params
     rows = await state.run(_list, state, user, params["owner"], params["project"], page)

@@ -72,6 +72,12 @@ def _parser() -> argparse.ArgumentParser:
         help="make this fraction of changes (not GET/HEAD), then answer 502 instead",
     )
     aids.add_argument(
+        "--fault-disk-full-after",
+        type=int,
+        metavar="BYTES",
+        help="fail writing any file of content past BYTES as a full disk does (507)",
+    )
+    aids.add_argument(
         "--upload-expiry",
         type=float,
         default=86400.0,
@@ -111,9 +117,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     if arguments.command == "serve":
         return _serve(arguments)
     from anaconda_storage_server.accounts import AccountError, create_org, create_user
+    from anaconda_storage_server.data_dir import open_data_dir
     from anaconda_storage_server.database import Database
 
-    arguments.data.mkdir(parents=True, exist_ok=True)
+    open_data_dir(arguments.data)
     database = Database(arguments.data / "storage.db")
     try:
         if arguments.command == "users":
@@ -154,6 +161,7 @@ def _serve(arguments: argparse.Namespace) -> int:
         cut_rate=arguments.cut_rate,
         lose_rate=arguments.lose_rate,
         upload_expiry=arguments.upload_expiry,
+        fault_disk_full_after=arguments.fault_disk_full_after,
     )
     family = socket.AF_INET6 if ":" in arguments.host else socket.AF_INET
     try:

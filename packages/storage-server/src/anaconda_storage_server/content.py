@@ -37,9 +37,11 @@ from anaconda_storage_server.history import (
     revision_of,
     version_at,
 )
+from anaconda_storage_server.text import ascii_integer
 
 SMALL_FILE = 64 * 1024  # read at once, with the metadata (see read_target)
-RANGE = re.compile(r"([0-9]*)\s*-\s*([0-9]*)")
+RANGE = re.compile(r"([0-9]*)\s*-\s*([0-9]*)", re.ASCII)
+BEYOND_ANY_SIZE = 2**63  # larger than any stored content
 
 
 @dataclass(frozen=True)
@@ -92,18 +94,26 @@ def parse_range(header: str | None, size: int) -> tuple[int, int] | None:
     if unit.strip().lower() != "bytes" or match is None or (not match[1] and not match[2]):
         return None  # not a byte range we understand: ignored, as RFC 9110 allows
     if match[1]:
-        start = int(match[1])
-        end = int(match[2]) if match[2] else size - 1
+        start = _offset(match[1])
+        end = _offset(match[2]) if match[2] else size - 1
         if match[2] and end < start:
             return None  # an invalid range-spec is ignored (RFC 9110, 14.1.1)
         if start >= size:
             raise _unsatisfiable(size)
         return start, min(end, size - 1) - start + 1
-    suffix = int(match[2])
+    suffix = _offset(match[2])
     if suffix == 0 or size == 0:
         raise _unsatisfiable(size)
     length = min(suffix, size)
     return size - length, length
+
+
+def _offset(digits: str) -> int:
+    # RFC 9110 puts no bound on the digits of a range, and `int()` refuses more than 4,300:
+    # any number of more digits than a size can have is beyond every content, so it counts
+    # as "past the end" (a start: 416; an end or a suffix: up to the end).
+    value = ascii_integer(digits.lstrip("0") or "0")
+    return BEYOND_ANY_SIZE if value is None else min(value, BEYOND_ANY_SIZE)
 
 
 def _unsatisfiable(size: int) -> ApiError:

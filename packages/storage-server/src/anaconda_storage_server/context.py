@@ -23,6 +23,8 @@ from anaconda_storage_server.accounts import Owner, authenticate, hash_key
 from anaconda_storage_server.blobs import Blobs
 from anaconda_storage_server.database import Database
 from anaconda_storage_server.errors import ApiError, invalid
+from anaconda_storage_server.paging import load_secret
+from anaconda_storage_server.text import ascii_integer, refuse_surrogates
 
 T = TypeVar("T")
 
@@ -61,6 +63,11 @@ class Context:
     known_keys: dict[str, Owner] = field(default_factory=dict)
     # Upload session id -> the running sha256 of its parts received in order (uploads.py).
     upload_prefixes: dict[str, Any] = field(default_factory=dict)
+    # The key that signs page cursors (paging.py), kept in the data directory.
+    cursor_secret: bytes = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self.cursor_secret = load_secret(self.data_dir)
 
     async def run(self, function: Callable[..., T], *args: Any) -> T:
         """Run blocking `function(*args)` in a worker thread."""
@@ -113,10 +120,11 @@ async def json_body(request: Request, *, optional: bool = False) -> dict[str, An
         optional: An empty body means `{}` instead of an error.
 
     Raises:
-        ApiError: 413 over 1 MiB; 400 when it is not a JSON object.
+        ApiError: 413 over 1 MiB; 400 when it is not a JSON object, or a string in it holds
+            a lone surrogate (`"\\ud800"`: valid JSON, but not Unicode).
     """
-    length = request.headers.get("content-length")
-    if length is not None and length.isdigit() and int(length) > MAX_JSON_BODY:
+    length = ascii_integer(request.headers.get("content-length", ""))
+    if length is not None and length > MAX_JSON_BODY:
         raise ApiError(413, "a JSON body is limited to 1 MiB")
     body = bytearray()
     async for chunk in request.stream():
@@ -133,6 +141,7 @@ async def json_body(request: Request, *, optional: bool = False) -> dict[str, An
         raise invalid(f"malformed JSON: {exc}") from exc
     if not isinstance(value, dict):
         raise invalid("the body must be a JSON object")
+    refuse_surrogates(value)
     return value
 
 

@@ -19,7 +19,7 @@ from anaconda_storage_server.context import FILE_PATH, Context, caller, context,
 from anaconda_storage_server.errors import conflict, invalid, not_found
 from anaconda_storage_server.files import write_path
 from anaconda_storage_server.history import current_version, directory_json, is_directory, versions
-from anaconda_storage_server.names import KEEP, check_path
+from anaconda_storage_server.names import KEEP, check_path, check_prefix
 
 MAX_PATHS = 1000
 
@@ -103,10 +103,11 @@ async def delete_many(request: Request) -> JSONResponse:
             raise invalid("paths must be a list of paths", field="paths")
         if len(paths) > MAX_PATHS:
             raise invalid(f"at most {MAX_PATHS} paths at once", field="paths")
-        for path in paths:
-            check_path(path, field="paths")
-    elif not isinstance(prefix, str) or any(ord(char) < 0x20 for char in prefix):
+        paths = [check_path(path, field="paths") for path in paths]
+    elif not isinstance(prefix, str):
         raise invalid("prefix must be a path prefix", field="prefix")
+    else:
+        prefix = check_prefix(prefix)
     state = context(request)
     params = request.path_params
     answer: dict[str, Any] = await state.run(

@@ -41,7 +41,8 @@ from anaconda_storage_server.history import (
     version_at,
 )
 from anaconda_storage_server.names import bad_reference, check_path
-from anaconda_storage_server.paging import Page
+from anaconda_storage_server.paging import Page, count_key
+from anaconda_storage_server.text import ascii_integer
 
 FILE_ATTRIBUTES = ("description", "metadata")
 
@@ -180,8 +181,8 @@ async def put_file(request: Request) -> JSONResponse:
     sha256 = expected_sha256(request)
     state = context(request)
     owner, name = request.path_params["owner"], request.path_params["project"]
-    length = request.headers.get("content-length", "")
-    if length.isdigit() and int(length) < blobs.BUFFER_SIZE:
+    length = ascii_integer(request.headers.get("content-length", ""))
+    if length is not None and length < blobs.BUFFER_SIZE:
         # Small: the body is read first (into memory), then one thread hop opens, writes,
         # fsyncs and commits; `commit_blob` makes every check `open_write` would have made.
         body = await request.body()
@@ -349,7 +350,7 @@ async def list_revisions(request: Request) -> JSONResponse:
     user = await caller(request)
     point = ReadPoint.from_request(request, revision=False)
     path = check_path(request.path_params["path"])
-    page = Page.from_request(request)
+    page = Page.from_request(request, key=count_key)
     state = context(request)
     params = request.path_params
     items, instant = await state.run(

@@ -8,6 +8,8 @@ owner and project.
 
 from __future__ import annotations
 
+import unicodedata
+
 from anaconda_storage_core.uri import (
     OWNER_NAME,
     PROJECT_NAME,
@@ -38,16 +40,33 @@ def check_project_name(name: str, *, field: str = "project") -> str:
 
 
 def check_path(path: str, *, field: str = "path", allow_root: bool = False) -> str:
-    """`path` if it is a valid file path (or `""` when `allow_root`), else `400 invalid`."""
+    """`path` in NFC if it is a valid file path (or `""` when `allow_root`), else `400 invalid`.
+
+    Core's `StorageURI` normalizes a path to NFC, so `café` typed composed (as on Windows
+    and Linux) or decomposed (as macOS file names come) names one file. Callers use the
+    returned path, never the one they passed in.
+    """
     if path == "":
         if allow_root:
             return path
         raise invalid("a path is required", field=field)
     try:
-        StorageURI("o", "p", path=path)
+        return StorageURI("o", "p", path=path).path
     except InvalidURI as exc:
-        raise invalid(f"invalid path {path!r}: {exc.reason}", field=field) from None
-    return path
+        shown = path.encode("utf-8", "backslashreplace").decode("utf-8")
+        raise invalid(f"invalid path {shown!r}: {exc.reason}", field=field) from None
+
+
+def check_prefix(prefix: str, *, field: str = "prefix", max_length: int = 1024) -> str:
+    """A path prefix (any start of a path, `""` included) in NFC, else `400 invalid`.
+
+    Paths are stored in NFC, so a prefix is compared in NFC too.
+    """
+    if len(prefix) > max_length or any(
+        ord(char) < 0x20 or char == "\x7f" or 0xD800 <= ord(char) <= 0xDFFF for char in prefix
+    ):
+        raise invalid("a prefix is the start of a path: no control characters", field=field)
+    return unicodedata.normalize("NFC", prefix)
 
 
 def parse_checkpoint(token: str) -> CheckpointRef:

@@ -11,7 +11,7 @@ from starlette.routing import Route
 from anaconda_storage_server.accounts import Owner, find_owner, organizations_of
 from anaconda_storage_server.context import caller, context
 from anaconda_storage_server.errors import not_found
-from anaconda_storage_server.paging import Page
+from anaconda_storage_server.paging import Page, text_key
 
 
 def visible_owners(connection: sqlite3.Connection, user: Owner, page: Page) -> list[Owner]:
@@ -44,7 +44,7 @@ async def account(request: Request) -> JSONResponse:
 
 async def list_owners(request: Request) -> JSONResponse:
     user = await caller(request)
-    page = Page.from_request(request)
+    page = Page.from_request(request, key=text_key)
     state = context(request)
     owners = await state.run(state.read, visible_owners, user, page)
     return JSONResponse(page.answer([owner.to_json() for owner in owners], lambda o: o["name"]))

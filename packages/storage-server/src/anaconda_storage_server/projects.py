@@ -27,7 +27,7 @@ from anaconda_storage_server.context import Context, caller, context, json_body,
 from anaconda_storage_server.errors import conflict, forbidden, invalid
 from anaconda_storage_server.history import ReadPoint, checkpoint_instant, format_instant
 from anaconda_storage_server.names import KEEP
-from anaconda_storage_server.paging import Page
+from anaconda_storage_server.paging import Page, text_key
 from anaconda_storage_server.permissions import permissions_json
 
 PROJECT_ATTRIBUTES = ("name", "title", "description", "tags", "hidden")
@@ -224,7 +224,7 @@ def _list(
 
 async def list_projects(request: Request) -> JSONResponse:
     user = await caller(request)
-    page = Page.from_request(request)
+    page = Page.from_request(request, key=text_key)
     include_hidden = query_bool(request, "include_hidden")
     state = context(request)
     owner = request.path_params["owner"]

@@ -97,18 +97,20 @@ def parse_transfer(body: dict[str, Any], *, move: bool) -> Transfer:
         parse_revision(revision)
     if checkpoint is not None:
         parse_checkpoint(checkpoint)
-    check_path(source["path"], field="source.path", allow_root=recursive)
-    check_path(destination["path"], field="destination.path", allow_root=recursive)
+    source_path = check_path(source["path"], field="source.path", allow_root=recursive)
+    destination_path = check_path(
+        destination["path"], field="destination.path", allow_root=recursive
+    )
     return Transfer(
         move=move,
         source_owner=source["owner"],
         source_project=source["project"],
-        source_path=source["path"],
+        source_path=source_path,
         revision=revision,
         checkpoint=checkpoint,
         destination_owner=destination["owner"],
         destination_project=destination["project"],
-        destination_path=destination["path"],
+        destination_path=destination_path,
         recursive=recursive,
         overwrite=_flag(body, "overwrite", True),
     )

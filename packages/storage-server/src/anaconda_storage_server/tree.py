@@ -31,8 +31,8 @@ from anaconda_storage_server.history import (
     versions,
     versions_by_seq,
 )
-from anaconda_storage_server.names import path_after, prefix_bounds
-from anaconda_storage_server.paging import Page
+from anaconda_storage_server.names import check_prefix, path_after, prefix_bounds
+from anaconda_storage_server.paging import Page, text_key
 
 MAX_PREFIX = 1024
 Entry = tuple[str, dict[str, Any]]  # (sort key, File or Directory)
@@ -107,9 +107,8 @@ async def get_tree(request: Request) -> JSONResponse:
     delimiter = request.query_params.get("delimiter", "")
     if delimiter not in ("", "/"):
         raise invalid("the only delimiter is /", field="delimiter")
-    if len(prefix) > MAX_PREFIX or any(ord(char) < 0x20 or char == "\x7f" for char in prefix):
-        raise invalid("invalid prefix", field="prefix")
-    page = Page.from_request(request)
+    prefix = check_prefix(prefix, max_length=MAX_PREFIX)
+    page = Page.from_request(request, key=text_key)
     state = context(request)
     params = request.path_params
     entries, instant = await state.run(

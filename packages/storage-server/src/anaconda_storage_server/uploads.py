@@ -53,7 +53,8 @@ from anaconda_storage_server.errors import ApiError, conflict, invalid, not_foun
 from anaconda_storage_server.files import expected_sha256, prepare_write
 from anaconda_storage_server.history import format_instant
 from anaconda_storage_server.names import check_path
-from anaconda_storage_server.paging import Page
+from anaconda_storage_server.paging import Page, count_and_text_key
+from anaconda_storage_server.text import MAX_DIGITS, ascii_integer
 
 MAX_PART_NUMBER = 10_000
 MAX_PART_SIZE = 5 * 1024**3
@@ -175,7 +176,7 @@ async def create_upload(request: Request) -> JSONResponse:
     path = body.get("path")
     if not isinstance(path, str):
         raise invalid("path is required", field="path")
-    check_path(path)
+    path = check_path(path)
     if_match, if_none_match = body.get("if_match"), body.get("if_none_match")
     if if_match is not None and not isinstance(if_match, str):
         raise invalid("if_match must be a revision", field="if_match")
@@ -212,10 +213,10 @@ def _list(
 
 async def list_uploads(request: Request) -> JSONResponse:
     user = await caller(request)
-    page = Page.from_request(request)
+    page = Page.from_request(request, key=count_and_text_key)
     path = request.query_params.get("path")
     if path is not None:
-        check_path(path)
+        path = check_path(path)
     state = context(request)
     params = request.path_params
     rows = await state.run(_list, state, user, params["owner"], params["project"], path, page)
@@ -298,9 +299,10 @@ def _save_part(
 
 def part_number(text: str) -> int:
     """A part number from the route: 1 to 10,000."""
-    if not text.isdigit() or not 1 <= int(text) <= MAX_PART_NUMBER:
+    number = ascii_integer(text, max_digits=5)
+    if number is None or not 1 <= number <= MAX_PART_NUMBER:
         raise invalid(f"a part number is an integer from 1 to {MAX_PART_NUMBER}", field="number")
-    return int(text)
+    return number
 
 
 async def put_part(request: Request) -> JSONResponse:
@@ -308,7 +310,7 @@ async def put_part(request: Request) -> JSONResponse:
     number = part_number(request.path_params["number"])
     sha256 = expected_sha256(request)
     length = request.headers.get("content-length", "")
-    if length.isdigit() and int(length) > MAX_PART_SIZE:
+    if len(length) > MAX_DIGITS or (ascii_integer(length) or 0) > MAX_PART_SIZE:
         raise ApiError(413, "a part is at most 5 GiB")
     state = context(request)
     owner, name, upload_id = (request.path_params[key] for key in ("owner", "project", "id"))
