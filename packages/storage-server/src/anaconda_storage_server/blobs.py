@@ -16,6 +16,11 @@ Content that is stored already is not made durable twice: `BlobWriter.complete` 
 fsync of a temp file whose digest is already a blob (it is then dropped at `store`, which
 fsyncs it after all if garbage collection removed the stored copy in between).
 
+A full disk (ENOSPC, EDQUOT) met while storing is answered `507 insufficient_storage`
+(`errors.storing`), and the temp file goes at once: `discard` deletes it even when closing
+it fails again (a full disk refuses the flush of the buffered tail a second time). Every
+file is created 0600 and every directory 0700 (`data_dir.py`).
+
 Memory never grows with the content: a stream is buffered up to `BUFFER_SIZE` bytes at a
 time, written and hashed in a worker thread (hashlib releases the GIL on large buffers).
 
@@ -32,6 +37,8 @@ sweep at start-up finishes the job. The digest is still the sha256 of the whole 
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import hashlib
 import os
 import re
@@ -45,7 +52,8 @@ from typing import BinaryIO
 
 import anyio.to_thread
 
-from anaconda_storage_server.errors import ApiError
+from anaconda_storage_server.data_dir import create_file, make_directory
+from anaconda_storage_server.errors import ApiError, storing
 
 BUFFER_SIZE = 1024 * 1024
 CHUNK_SIZE = 1024 * 1024
@@ -66,19 +74,30 @@ class BlobWriter:
 
     Args:
         directory: Where the file is created (the blob temp dir, or an upload's part dir).
+        full_after: Test aid (`--fault-disk-full-after`): writing more than this many bytes
+            fails as a full disk does (ENOSPC). None: no limit but the disk's.
+
+    Raises:
+        ApiError: 507 when the disk is full.
     """
 
-    def __init__(self, directory: Path) -> None:
+    def __init__(self, directory: Path, *, full_after: int | None = None) -> None:
         self.path = directory / f"{uuid.uuid4().hex}.tmp"
-        self._file: BinaryIO | None = open(self.path, "xb")  # noqa: SIM115 - closed in finish
+        with storing("the content"):
+            self._file: BinaryIO | None = os.fdopen(create_file(self.path), "wb")
         self._hash = hashlib.sha256()
         self.size = 0
         self.sha256 = ""
         self.synced = False
+        self.full_after = full_after
 
     def write(self, data: bytes) -> None:
+        """Append `data` (ApiError 507 when the disk is full)."""
         assert self._file is not None
-        self._file.write(data)
+        with storing("the content"):
+            if self.full_after is not None and self.size + len(data) > self.full_after:
+                raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(self.path))
+            self._file.write(data)
         self._hash.update(data)
         self.size += len(data)
 
@@ -89,10 +108,11 @@ class BlobWriter:
         `Blobs.store` does that when the content is not stored already.
         """
         assert self._file is not None
-        self._file.flush()
-        if sync:
-            os.fsync(self._file.fileno())
-        self._file.close()
+        with storing("the content"):
+            self._file.flush()
+            if sync:
+                os.fsync(self._file.fileno())
+            self._file.close()
         self._file = None
         self.synced = sync
         self.sha256 = self._hash.hexdigest()
@@ -103,7 +123,8 @@ class BlobWriter:
         if not self.synced:
             descriptor = os.open(self.path, os.O_RDONLY)
             try:
-                os.fsync(descriptor)
+                with storing("the content"):
+                    os.fsync(descriptor)
             finally:
                 os.close(descriptor)
             self.synced = True
@@ -132,11 +153,16 @@ class BlobWriter:
         return sha256
 
     def discard(self) -> None:
-        """Close and remove the file (nothing of it stays)."""
-        if self._file is not None:
-            self._file.close()
-            self._file = None
-        self.path.unlink(missing_ok=True)
+        """Close and remove the file (nothing of it stays), even when closing fails."""
+        file, self._file = self._file, None
+        try:
+            if file is not None:
+                # After a failed write, close() flushes the buffered tail again and fails
+                # again on a full disk; it closes the descriptor all the same.
+                with contextlib.suppress(OSError):
+                    file.close()
+        finally:
+            self.path.unlink(missing_ok=True)
 
 
 async def receive(
@@ -172,20 +198,31 @@ class Blobs:
 
     Args:
         root: The `blobs` directory; created with its fan-out directories if absent.
+        full_after: Test aid: the limit of each file written (`BlobWriter`), or None.
     """
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, *, full_after: int | None = None) -> None:
         self.root = root
         self.temp = root / "tmp"
+        self.full_after = full_after
         # Digests placed by `placed` whose transaction has not ended: never collected.
         self._pending: dict[str, int] = {}
         self._lock = threading.Lock()
         fresh = not self.temp.exists()
-        self.temp.mkdir(parents=True, exist_ok=True)
+        make_directory(root, exist_ok=True)
+        make_directory(self.temp, exist_ok=True)
         if fresh:
             for number in range(256):
-                (root / f"{number:02x}").mkdir(exist_ok=True)
+                make_directory(root / f"{number:02x}", exist_ok=True)
             fsync_directory(root)
+
+    def writer(self, directory: Path | None = None) -> BlobWriter:
+        """A new `BlobWriter` in `directory` (default: the temp directory).
+
+        Raises:
+            ApiError: 507 when the disk is full.
+        """
+        return BlobWriter(directory or self.temp, full_after=self.full_after)
 
     def path(self, sha256: str) -> Path:
         """Where the blob of this digest lives (whether or not it exists)."""
@@ -200,9 +237,10 @@ class Blobs:
         if target.exists():
             writer.discard()
             return
-        writer.sync()
-        os.replace(writer.path, target)
-        fsync_directory(target.parent)
+        with storing("the content"):
+            writer.sync()
+            os.replace(writer.path, target)
+            fsync_directory(target.parent)
 
     @contextmanager
     def placed(self, writer: BlobWriter) -> Iterator[bool]:
@@ -223,9 +261,10 @@ class Blobs:
             if exists:
                 writer.discard()
             else:
-                writer.sync()
-                os.replace(writer.path, target)
-                fsync_directory(target.parent)
+                with storing("the content"):
+                    writer.sync()
+                    os.replace(writer.path, target)
+                    fsync_directory(target.parent)
             yield not exists
         finally:
             with self._lock:
@@ -246,22 +285,24 @@ class Blobs:
             return
         if len(parts) <= 1:  # no join: the part file itself (or empty content)
             if parts:
-                os.link(parts[0], target)
-                fsync_directory(target.parent)
+                with storing("the content"):
+                    os.link(parts[0], target)
+                    fsync_directory(target.parent)
             else:
                 self.store_bytes(b"")
             return
         staging = self.temp / f"{uuid.uuid4().hex}.parts"
-        staging.mkdir()
-        try:
-            for index, part in enumerate(parts, 1):
-                os.link(part, staging / f"{index:06d}")
-            fsync_directory(staging)
-            os.replace(staging, target)
-        except BaseException:
-            shutil.rmtree(staging, ignore_errors=True)
-            raise
-        fsync_directory(target.parent)
+        with storing("the content"):
+            make_directory(staging)
+            try:
+                for index, part in enumerate(parts, 1):
+                    os.link(part, staging / f"{index:06d}")
+                fsync_directory(staging)
+                os.replace(staging, target)
+            except BaseException:
+                shutil.rmtree(staging, ignore_errors=True)
+                raise
+            fsync_directory(target.parent)
 
     def _remove(self, path: Path) -> None:
         if path.is_dir():  # a composite: out of sight at once, then its parts
@@ -334,7 +375,7 @@ class Blobs:
 
         Call this inside the write transaction that references the blob.
         """
-        writer = BlobWriter(self.temp)
+        writer = self.writer()
         try:
             writer.write(data)
             writer.finish()

@@ -17,6 +17,11 @@ Connections are per thread (SQLite connections must not be shared between thread
 server runs every transaction in a worker thread (see `app.py`). Instants are integer
 microseconds since the epoch, strictly increasing across all changes (`Transaction.now_us`),
 so "at or before an instant" is exact and never ambiguous between two changes.
+
+The database file is created 0600 before SQLite opens it: SQLite gives its WAL and
+shared-memory files the mode of the database file, so all three stay private
+(`data_dir.py`). A full disk fails the change as `507 insufficient_storage` and rolls it
+back, whether SQLite reports it inside the transaction or at its commit.
 """
 
 from __future__ import annotations
@@ -27,6 +32,9 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+
+from anaconda_storage_server.data_dir import touch_file
+from anaconda_storage_server.errors import storing
 
 SCHEMA_VERSION = 1
 
@@ -174,6 +182,7 @@ class Database:
         # ResourceWarning on Python 3.13.
         self._connections: dict[threading.Thread, sqlite3.Connection] = {}
         self._connections_lock = threading.Lock()
+        touch_file(path)
         try:
             with self.write() as transaction:
                 version = transaction.execute("PRAGMA user_version").fetchone()[0]
@@ -244,14 +253,17 @@ class Database:
         of waiting; it is left for writers in other processes (the `users add` command).
         """
         connection = self.connection()
-        with self._write_lock:
+        with self._write_lock, storing("the change"):
             connection.execute("BEGIN IMMEDIATE")
             transaction = Transaction(connection)
             try:
                 yield transaction
+                connection.execute("COMMIT")
             except BaseException:
-                connection.execute("ROLLBACK")
+                # A failed COMMIT (a full disk) may leave the transaction open: end it, or
+                # this thread's connection could never begin another one.
+                if connection.in_transaction:
+                    connection.execute("ROLLBACK")
                 raise
-            connection.execute("COMMIT")
         for action in transaction._after_commit:
             action()

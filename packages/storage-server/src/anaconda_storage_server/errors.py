@@ -4,13 +4,25 @@ Every failure a route can report is an `ApiError`; `error_response` is the one p
 turns one into the documented body `{"error": {"code", "message", ...extra}}`. Starlette's own
 404/405 and any unexpected exception are mapped to the same shape by the handlers in
 `app.py`, so no response ever carries another error format.
+
+A full disk is not a bug: `storing` turns the disk-full errors of the operating system
+(ENOSPC, EDQUOT) and of SQLite (SQLITE_FULL) met while storing into `507
+insufficient_storage`, where the contract keeps 500 for the server's own faults.
+
+Starlette is imported only to build a response, so the `users add` command, which stores
+through the same modules, starts without it.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import errno
+import sqlite3
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from typing import TYPE_CHECKING
 
-from starlette.responses import JSONResponse
+if TYPE_CHECKING:
+    from starlette.responses import JSONResponse
 
 # status -> code, exactly the table of docs/api.md.
 CODES: dict[int, str] = {
@@ -26,7 +38,12 @@ CODES: dict[int, str] = {
     429: "too_many_requests",
     500: "internal",
     503: "unavailable",
+    507: "insufficient_storage",
 }
+
+# What the operating system says when a disk, or the user's quota on it, is full.
+DISK_FULL_ERRNOS = frozenset({errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC)})
+_SQLITE_FULL = 13  # sqlite3.SQLITE_FULL, a constant only from Python 3.11
 
 
 class ApiError(Exception):
@@ -83,8 +100,47 @@ def precondition_failed(current: str | None, message: str) -> ApiError:
     return ApiError(412, message, current=current)
 
 
+def is_disk_full(exc: BaseException) -> bool:
+    """Whether `exc` says that the disk (or the quota) is full: ENOSPC, EDQUOT, SQLITE_FULL."""
+    if isinstance(exc, OSError):
+        return exc.errno in DISK_FULL_ERRNOS
+    if isinstance(exc, sqlite3.OperationalError):
+        code = getattr(exc, "sqlite_errorcode", None)
+        return code == _SQLITE_FULL if code is not None else "disk is full" in str(exc)
+    return False
+
+
+def insufficient_storage(what: str) -> ApiError:
+    """A `507 insufficient_storage`: the disk holding `what` is full."""
+    return ApiError(
+        507,
+        f"the server's disk is full: {what} could not be stored; nothing was changed,"
+        " try again once space is freed",
+    )
+
+
+@contextmanager
+def storing(what: str) -> Iterator[None]:
+    """Report a full disk met inside the block as `507 insufficient_storage`.
+
+    Args:
+        what: What was being stored, for the message ("the content", "the change").
+
+    Raises:
+        ApiError: 507, from the disk-full error; any other exception passes unchanged.
+    """
+    try:
+        yield
+    except (OSError, sqlite3.OperationalError) as exc:
+        if is_disk_full(exc):
+            raise insufficient_storage(what) from exc
+        raise
+
+
 def error_response(error: ApiError) -> JSONResponse:
     """The documented JSON body of `error`, with its status and headers."""
+    from starlette.responses import JSONResponse
+
     body: dict[str, object] = {"code": error.code, "message": error.message}
     body.update(error.extra)
     return JSONResponse({"error": body}, status_code=error.status, headers=error.headers)

@@ -102,7 +102,7 @@ def open_write(
         if current is None:
             check_file_path(connection, project.id, path)
         check_conditions(current, **checks)
-    return blobs.BlobWriter(state.blobs.temp)
+    return state.blobs.writer()
 
 
 def commit_blob(
@@ -170,7 +170,7 @@ def _put_small(
     sha256: str | None,
     checks: dict[str, str | None],
 ) -> tuple[dict[str, Any], bool]:
-    writer = blobs.BlobWriter(state.blobs.temp)
+    writer = state.blobs.writer()
     return _finish_put(state, user, target, writer, body, sha256, checks)
 
 

@@ -124,7 +124,8 @@ class LocalServer:
         """
         if self._process is not None:
             raise ServerError("the server is running already")
-        self.data_dir.mkdir(parents=True, exist_ok=True)
+        # Private, as the server makes it: an existing looser one is warned about.
+        self.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
         with open(self.stderr_path, "ab") as stderr, open(self.stdout_path, "wb") as stdout:
             stderr.write(f"--- {' '.join(self._command())}\n".encode())
             stderr.flush()

@@ -48,6 +48,7 @@ from anaconda_storage_server.accounts import Owner
 from anaconda_storage_server.blobs import CHUNK_SIZE, BlobWriter, receive
 from anaconda_storage_server.changes import record
 from anaconda_storage_server.context import Context, caller, context, json_body
+from anaconda_storage_server.data_dir import make_directory
 from anaconda_storage_server.database import wall_us
 from anaconda_storage_server.errors import ApiError, conflict, invalid, not_found
 from anaconda_storage_server.files import expected_sha256, prepare_write
@@ -151,7 +152,7 @@ def _create(
     with state.database.write() as transaction:
         project, _ = prepare_write(transaction, user, owner, name, path, **checks)
         upload_id = str(uuid.uuid4())
-        (state.uploads_dir / upload_id).mkdir()
+        make_directory(state.uploads_dir / upload_id)
         transaction.execute(
             "INSERT INTO uploads (id, project_id, path, created_us, touched_us, created_by,"
             " if_match, if_none_match) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
@@ -250,7 +251,7 @@ def _open_part(state: Context, user: Owner, owner: str, name: str, upload_id: st
         project = open_project(connection, user, owner, name, "write")
         _session(connection, state, project, upload_id)
     try:
-        return BlobWriter(state.uploads_dir / upload_id)
+        return state.blobs.writer(state.uploads_dir / upload_id)
     except FileNotFoundError:  # the session was removed meanwhile
         raise not_found("upload", f"no upload session {upload_id}") from None
 
