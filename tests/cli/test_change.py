@@ -57,11 +57,50 @@ def test_rmdir(cli: Any, project: str) -> None:
     assert ok(cli("ls", project)).out == "data/\n"
     full = cli("rmdir", f"{project}/data")
     assert full.code == 5, full
-    assert cli("rmdir", project).code == 5
+    assert f"`anaconda storage rm -r {project}/data`" in full.err
+    not_empty = cli("rmdir", project)
+    assert not_empty.code == 5, not_empty
+    # The hint is the CLI's command, not the API's parameter (issue 12).
+    assert f"`anaconda storage rm -r {project}`" in not_empty.err
+    assert "recursive=true" not in not_empty.err
     owner = cli.account.name
     ok(cli("mkdir", f"{owner}/empty-one"))
     ok(cli("rmdir", f"{owner}/empty-one"))
     assert "empty-one" not in ok(cli("ls", owner)).out
+
+
+def test_rmdir_of_a_project_with_history_asks(cli: Any) -> None:
+    # Issue 11, as reported: no file left, but the project still holds history.
+    project = f"{cli.account.name}/hist"
+    ok(cli("mkdir", project))
+    ok(cli("cp", "-", f"{project}/data.csv", input="a,b\n"))
+    ok(cli("rm", f"{project}/data.csv"))
+    ok(cli("checkpoint", project))
+    refused = cli("rmdir", project)
+    assert refused.code == 2, refused
+    assert f"rmdir anaconda://{project} deletes the project and all its history" in refused.err
+    assert "--yes" in refused.err
+    assert ok(cli("cat", f"{project}/data.csv#-1")).out == "a,b\n"
+    deleted = ok(cli("rmdir", "--yes", project))
+    assert f"deleted project anaconda://{project} and its history" in deleted.err
+    assert "hist" not in ok(cli("ls", cli.account.name)).out
+    assert cli("cat", f"{project}/data.csv#-1").code == 3
+
+
+@pytest.mark.parametrize(("answer", "deleted"), [("n\n", False), ("y\n", True)])
+def test_rmdir_of_a_project_with_history_on_a_terminal(
+    cli: Any, monkeypatch: pytest.MonkeyPatch, answer: str, deleted: bool
+) -> None:
+    from anaconda_storage_cli.commands import change
+
+    project = f"{cli.account.name}/hist"
+    ok(cli("mkdir", project))
+    ok(cli("checkpoint", project))
+    monkeypatch.setattr(change, "_can_ask", lambda: True)
+    result = ok(cli("rmdir", project, input=answer))
+    assert f"Delete project anaconda://{project} and all its history?" in result.err
+    assert ("hist" in ok(cli("ls", cli.account.name)).out) is not deleted
+    assert ("kept project" in result.err) is not deleted
 
 
 def test_rm_files_keep_history(cli: Any, project: str) -> None:

@@ -1,12 +1,13 @@
 """Changing files and directories in place: ``mkdir``, ``rmdir``, ``rm`` and ``touch``.
 
 Nothing here loses history: ``rm`` of a file records a deletion revision, which
-``cat o/p/f#-1`` still reads. Only deleting a whole project (``rm -r o/p``) drops history,
-so it asks first.
+``cat o/p/f#-1`` still reads. Only deleting a whole project (``rm -r o/p``, or ``rmdir o/p``
+of a project whose files are gone but whose history is not) drops history, so it asks first.
 """
 
 from __future__ import annotations
 
+import shlex
 import sys
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Annotated, Any
@@ -81,18 +82,60 @@ def mkdir(
             output.success(f"made directory {uri}")
 
 
-def rmdir(paths: PathsArg, quiet: QuietOpt = False) -> None:
+def rmdir(paths: PathsArg, yes: YesOpt = False, quiet: QuietOpt = False) -> None:
     """Delete a project or empty directories within a project.
 
-    A project goes only if it holds no files, a directory only if it holds nothing but its
-    .keep marker; use rm -r for the rest.
+    A directory goes only if it holds nothing but its .keep marker, a project only if it
+    holds no files; use rm -r for the rest. A project without files may still hold
+    history (deleted files, checkpoints) that deleting it loses, so rmdir asks first
+    (--yes skips the question, and is needed when there is no terminal to ask on).
     """
+    from anaconda_storage_core import Conflict
+
     output = Output(quiet=quiet)
     uris = [_in_project(remote.parse(path), "rmdir") for path in paths]
     with remote.connect() as client:
         for uri in uris:
-            client.remove_directory(uri)
-            output.success(f"removed {'project' if not uri.path else 'directory'} {uri}")
+            if not uri.path:
+                _remove_project(client, uri, output, yes)
+                continue
+            try:
+                client.remove_directory(uri)
+            except Conflict as exc:
+                raise Conflict(f"{exc} ({_rm_r_hint(uri)} removes it and all below it)") from None
+            output.success(f"removed directory {uri}")
+
+
+def _remove_project(client: StorageClient, uri: StorageURI, output: Output, yes: bool) -> None:
+    """rmdir of a project: it goes if it holds no file, after asking if it holds history.
+
+    The server decides what is empty (no file, no history: issue 11); a project it refuses
+    is either one with files, which rmdir leaves to rm -r, or one whose history only goes
+    when asked for (`discard_history`, which never deletes a file added meanwhile).
+    """
+    from anaconda_storage_core import Conflict
+
+    try:
+        client.remove_directory(uri)
+    except Conflict:
+        files = client.get_project(uri).file_count
+        if files:
+            noun = "file" if files == 1 else "files"
+            raise Conflict(
+                f"project {uri} is not empty: it holds {files} {noun}"
+                f" ({_rm_r_hint(uri)} deletes it with them and all their history)"
+            ) from None
+        if not _confirmed(uri, 0, yes, "rmdir"):
+            output.info(f"kept project {uri}")
+            return
+        client.delete_project(uri, discard_history=True)
+        output.success(f"deleted project {uri} and its history")
+        return
+    output.success(f"removed project {uri}")
+
+
+def _rm_r_hint(uri: StorageURI) -> str:
+    return f"`anaconda storage rm -r {shlex.quote(uri.fs_path)}`"
 
 
 # -- rm --------------------------------------------------------------------------------
@@ -175,7 +218,7 @@ def _removal(
         if dry_run:
             output.info(f"would delete project {uri} and its history")
             return Job(str(uri), "", None, lambda advance: files)
-        if not _confirmed(uri, project.file_count, yes):
+        if not _confirmed(uri, project.file_count, yes, "rm -r"):
             output.info(f"kept project {uri}")
             return None
 
@@ -224,18 +267,20 @@ def _can_ask() -> bool:
     return sys.stdin.isatty()
 
 
-def _confirmed(uri: StorageURI, files: int, yes: bool) -> bool:
+def _confirmed(uri: StorageURI, files: int, yes: bool, command: str) -> bool:
+    """Whether the project may go with its ``files`` and all its history (``command`` is
+    what the user typed, for the refusal when nobody can be asked)."""
     if yes:
         return True
     if not _can_ask():
         raise UsageProblem(
-            f"rm -r {uri} deletes the project and all its history: there is no terminal to"
-            " ask for confirmation, so add --yes"
+            f"{command} {uri} deletes the project and all its history: there is no terminal"
+            " to ask for confirmation, so add --yes"
         )
     noun = "file" if files == 1 else "files"
+    what = f"with its {files} {noun} and all their history" if files else "and all its history"
     return typer.confirm(
-        f"Delete project {uri} with its {files} {noun} and all their history? This cannot be"
-        " undone",
+        f"Delete project {uri} {what}? This cannot be undone",
         default=False,
         err=True,
     )
@@ -314,6 +359,7 @@ COMMANDS: dict[str, tuple[Callable[..., Any], tuple[str, ...]]] = {
         (
             "anaconda storage rmdir alice/sales/2024/raw",
             "anaconda storage rmdir alice/empty-project",
+            "anaconda storage rmdir --yes alice/emptied-project",
         ),
     ),
     "rm": (
