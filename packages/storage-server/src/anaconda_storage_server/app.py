@@ -75,6 +75,38 @@ async def _internal(request: Request, exc: Exception) -> Response:
     return error_response(ApiError(500, f"internal error: {type(exc).__name__}"))
 
 
+class _AnsweredErrors:
+    """Keeps the connection usable after an unexpected error was answered 500 (issue 11).
+
+    Starlette answers an unexpected exception with `_internal`'s 500 and then raises it
+    again, so that the server may log it; uvicorn then closes the connection without having
+    said `Connection: close`, and the client's next request on that pooled connection meets
+    a reset. `_internal` has logged the error: once its answer is complete, the exception
+    stops here and the connection lives on (uvicorn reads and drops whatever is left of the
+    request's body, so a client still sending it reads the 500 rather than a reset). An
+    exception raised after an answer started goes on to uvicorn, which must cut the
+    connection: the client holds a partial answer.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        answered = False
+
+        async def watch(message: Message) -> None:
+            nonlocal answered
+            await send(message)
+            if message["type"] == "http.response.body" and not message.get("more_body"):
+                answered = True
+
+        try:
+            await self.app(scope, receive, watch)
+        except Exception:
+            if not answered:
+                raise
+
+
 class _ApiVersion:
     """Adds `Api-Version` to every response."""
 
@@ -144,7 +176,8 @@ def create_app(
             past this many bytes fails as a full disk does (`507 insufficient_storage`).
 
     Returns:
-        An ASGI application: Starlette inside the fault injection, inside `Api-Version`.
+        An ASGI application: Starlette (its errors answered without losing the connection)
+        inside the fault injection, inside `Api-Version`.
     """
     state = open_context(
         data_dir, upload_expiry=upload_expiry, disk_full_after=fault_disk_full_after
@@ -185,7 +218,7 @@ def create_app(
     app.state.context = state
     # Api-Version outermost: injected faults carry it too.
     faults = Faults(
-        app,
+        _AnsweredErrors(app),
         latency_ms=latency_ms,
         fault_rate=fault_rate,
         fault_status=fault_status,

@@ -2,6 +2,7 @@
 
 ```
 anaconda-storage-server serve --data DIR [--host 127.0.0.1] [--port 8765]
+    [--header-timeout 10] [--keep-alive-timeout 75] [--max-connections 512]
 anaconda-storage-server users add NAME --data DIR    # the API key, alone on stdout's last line
 anaconda-storage-server orgs add NAME --member USER [--member USER ...] --data DIR
 ```
@@ -14,12 +15,14 @@ while a server is serving the same directory (SQLite WAL, see `database.py`).
 from __future__ import annotations
 
 import argparse
+import math
 import socket
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 
 from anaconda_storage_server import __version__
+from anaconda_storage_server import connection_limits as defaults
 
 LOG_LEVELS = ("critical", "error", "warning", "info", "debug")
 
@@ -38,6 +41,29 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, default=8765, help="port (0: any free port)")
     serve.add_argument(
         "--log-level", choices=LOG_LEVELS, default="info", help="logging threshold (stderr)"
+    )
+    limits = serve.add_argument_group("connections")
+    limits.add_argument(
+        "--header-timeout",
+        type=_seconds,
+        default=defaults.HEADER_TIMEOUT,
+        metavar="SECONDS",
+        help="close a connection whose request headers take longer (default: %(default)g)",
+    )
+    limits.add_argument(
+        "--keep-alive-timeout",
+        type=_seconds,
+        default=defaults.KEEP_ALIVE_TIMEOUT,
+        metavar="SECONDS",
+        help="close a connection idle between requests for longer (default: %(default)g)",
+    )
+    limits.add_argument(
+        "--max-connections",
+        type=_positive,
+        default=defaults.MAX_CONNECTIONS,
+        metavar="N",
+        help="connections open at once; one more closes the longest idle one, "
+        "or is answered 503 when all are busy (default: %(default)d)",
     )
     aids = serve.add_argument_group("test aids (off by default)")
     aids.add_argument(
@@ -111,6 +137,20 @@ def _fraction(text: str) -> float:
     return value
 
 
+def _seconds(text: str) -> float:
+    value = float(text)
+    if not (math.isfinite(value) and value > 0):
+        raise argparse.ArgumentTypeError(f"{text} is not a number of seconds above 0")
+    return value
+
+
+def _positive(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text} is not a whole number above 0")
+    return value
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit status."""
     arguments = _parser().parse_args(argv)
@@ -144,6 +184,7 @@ def _serve(arguments: argparse.Namespace) -> int:
     import uvicorn
 
     from anaconda_storage_server.app import create_app
+    from anaconda_storage_server.connections import protocol_class
     from anaconda_storage_server.faults import quiet_cut_logs
 
     logging.basicConfig(
@@ -171,17 +212,21 @@ def _serve(arguments: argparse.Namespace) -> int:
         return 1
     port = sock.getsockname()[1]
     host = f"[{arguments.host}]" if family == socket.AF_INET6 else arguments.host
+    limits = defaults.ConnectionLimits(
+        header_timeout=arguments.header_timeout,
+        keep_alive_timeout=arguments.keep_alive_timeout,
+        max_connections=arguments.max_connections,
+    )
+    _make_room_for(limits.max_connections)
     config = uvicorn.Config(
         app,
+        # The protocol applies all of `limits`, the keep-alive timeout included (why its
+        # default is 75 s, not uvicorn's 5 s: see `connection_limits`).
+        http=protocol_class(limits),
         log_config=None,
         log_level=arguments.log_level,
         access_log=arguments.log_level == "debug",
         timeout_graceful_shutdown=5,
-        # Longer than clients keep idle connections (aiohttp 15 s, httpx 5 s): with
-        # uvicorn's default of 5 s, a client reusing a connection the server is closing
-        # at that moment fails its request with a broken pipe (seen with fsspec's
-        # HTTPFileSystem, which does not retry). A server should never be first to close.
-        timeout_keep_alive=75,
         lifespan="on",
     )
 
@@ -194,6 +239,27 @@ def _serve(arguments: argparse.Namespace) -> int:
     server = Server(config)
     server.run(sockets=[sock])
     return 0 if server.started else 1
+
+
+def _make_room_for(connections: int) -> None:
+    """Raise the soft limit of open files to fit the connections, or warn that it is short."""
+    try:
+        import resource
+    except ImportError:  # pragma: no cover - Windows has no such limit
+        return
+    # Each connection is a descriptor; the database, its journal and blob reads need more.
+    wanted = connections + 64
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft == resource.RLIM_INFINITY or soft >= wanted:
+        return
+    if hard == resource.RLIM_INFINITY or hard >= wanted:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (wanted, hard))
+        return
+    print(
+        f"warning: --max-connections {connections} needs about {wanted} open files, "
+        f"and this process may open {soft} (ulimit -n)",
+        file=sys.stderr,
+    )
 
 
 def _listening_socket(family: socket.AddressFamily, host: str, port: int) -> socket.socket:
