@@ -35,6 +35,7 @@ from anaconda_storage_server.data_dir import make_directory, open_data_dir
 from anaconda_storage_server.database import Database
 from anaconda_storage_server.errors import ApiError, error_response
 from anaconda_storage_server.faults import Faults
+from anaconda_storage_server.text import StrictUrl
 
 API_VERSION = "2023.11.28"
 DEFAULT_UPLOAD_EXPIRY = 86400.0
@@ -218,7 +219,8 @@ def create_app(
     app.state.context = state
     # Api-Version outermost: injected faults carry it too.
     faults = Faults(
-        _AnsweredErrors(app),
+        # Invalid UTF-8 in the URL is 400 before any route decodes it.
+        StrictUrl(_AnsweredErrors(app)),
         latency_ms=latency_ms,
         fault_rate=fault_rate,
         fault_status=fault_status,
