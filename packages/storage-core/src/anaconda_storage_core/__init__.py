@@ -74,6 +74,7 @@ if _typing.TYPE_CHECKING:
     from .permission import parse_permissions as parse_permissions
     from .retry import RetryPolicy as RetryPolicy
     from .runner import ContentStream as ContentStream
+    from .transfer.resume import MultipartUpload as MultipartUpload
     from .transfer.upload import UploadSettings as UploadSettings
     from .uri import CheckpointRef as CheckpointRef
     from .uri import InvalidURI as InvalidURI
@@ -114,6 +115,7 @@ _EXPORTS = {
     "InvalidPermission": "permission",
     "InvalidRequest": "errors",
     "InvalidURI": "uri",
+    "MultipartUpload": "transfer.resume",
     "NotFound": "errors",
     "Owner": "models",
     "Page": "models",

@@ -61,6 +61,7 @@ from .retry import RetryPolicy, Review, Settle, send
 from .settle import review_deletions, settle_delete
 from .transfer import download as downloads
 from .transfer import upload as uploading
+from .transfer.resume import MultipartUpload
 from .transfer.upload import Source, UploadSettings
 from .uri import InvalidURI, parse_uri
 
@@ -661,12 +662,14 @@ class AsyncStorageClient:
         concurrency: int | None = None,
         resume: bool | None = None,
         progress: Callable[[int], None] | None = None,
+        on_multipart: Callable[[MultipartUpload], None] | None = None,
     ) -> FileInfo:
         """Write a file: its new revision's content is `source`, streamed.
 
         Up to `multipart_threshold` bytes go in one `PUT`; more go in parts, memory
-        bounded by a part whatever the size. An interrupted upload of a local file,
-        run again, sends only the parts the server does not already hold.
+        bounded by a part whatever the size. An interrupted upload of a local file
+        (an error, a cancelled task, a killed process) keeps its session and the parts
+        the server saved: run again, it sends only the parts the server does not hold.
 
         A write sent again after its answer was lost (a reset connection) and answered
         412 (or, for a multipart upload, 404: its session consumed) is checked against
@@ -688,7 +691,11 @@ class AsyncStorageClient:
             multipart_threshold: Larger sources go in parts (default 64 MiB).
             concurrency: Parts sent at once (default 4).
             resume: Continue an interrupted upload of the same path (default True).
-            progress: Called with the size of each chunk sent.
+            progress: Called with the size of each chunk sent (and, resuming, of each
+                part already on the server).
+            on_multipart: Called when a local file goes in parts, once its session is
+                known (new or resumed), with the `MultipartUpload` that the upload keeps
+                current: what the server holds of it, to show on resuming or interruption.
 
         Returns:
             The new revision's metadata.
@@ -721,6 +728,7 @@ class AsyncStorageClient:
                 if_match=if_match,
                 if_none_match=if_none_match,
                 progress=progress,
+                on_multipart=on_multipart,
             )
         )
 

@@ -10,7 +10,8 @@ compared with what the server received; completion lists every part with its sha
 Resuming: uploading a local file (a path, or a seekable binary file) first looks for a
 session in progress for the same path (`GET uploads?path=`); when there is one, the parts
 it holds whose size and sha256 match the local file's parts are kept, and only the others
-are sent.
+are sent. Nothing aborts such a session: an upload interrupted in any way leaves what the
+server saved for the next run (`resume.py`).
 
 A one-shot source (an iterator or an async iterable of bytes, a non-seekable file) cannot
 be read twice, so it is never resumed. It is read up to the threshold first: one that ends
@@ -49,13 +50,12 @@ from ..operations.uploads import (
     abort_upload,
     complete_upload,
     create_upload,
-    get_upload,
-    list_uploads,
     put_part,
 )
 from ..retry import RetryPolicy, Settle, send
 from ..settle import settle_write
 from .digest import Sha256
+from .resume import MultipartUpload, kept_parts, session_to_resume
 from .sources import LocalFile, Progress, Source, Stream, classify
 
 __all__ = [
@@ -63,6 +63,8 @@ __all__ = [
     "DEFAULT_MULTIPART_THRESHOLD",
     "DEFAULT_PART_SIZE",
     "MIN_PART_SIZE",
+    "MultipartUpload",
+    "OnMultipart",
     "Source",
     "UploadSettings",
     "send_part",
@@ -104,6 +106,11 @@ class UploadSettings:
             raise ValueError("concurrency is at least 1")
 
 
+OnMultipart = Callable[[MultipartUpload], None]
+"""Told, once a local file's multipart upload has its session (new or resumed), the
+`MultipartUpload` that the upload keeps current."""
+
+
 class _Conditions(NamedTuple):
     if_match: str | None
     if_none_match: str | None
@@ -130,6 +137,7 @@ def upload(
     if_match: str | None = None,
     if_none_match: str | None = None,
     progress: Progress | None = None,
+    on_multipart: OnMultipart | None = None,
 ) -> Flow[FileInfo]:
     """Upload `source` to `where` (one PUT, or a resumable multipart upload).
 
@@ -141,7 +149,11 @@ def upload(
         settings: Part size, multipart threshold, concurrency, resume.
         if_match: Write only if this is the file's current revision.
         if_none_match: `*`: write only if the path holds no live file.
-        progress: Called with the number of bytes of each chunk sent.
+        progress: Called with the number of bytes of each chunk sent (and, resuming, of
+            each part already on the server).
+        on_multipart: Called when a local file goes in parts, once its session is known,
+            with the `MultipartUpload` kept current while it runs (what a caller shows
+            when it resumes, or is interrupted).
 
     Returns:
         The new revision's `FileInfo`.
@@ -161,7 +173,7 @@ def upload(
         local = LocalFile(io.BytesIO(data), 0, len(data))
         return (
             yield from _multipart_local(
-                api, policy, where, local, settings, conditions, progress, resume=False
+                api, policy, where, local, settings, conditions, progress, None, resume=False
             )
         )
     if isinstance(data, LocalFile):
@@ -169,7 +181,15 @@ def upload(
             return (yield from _put_file(api, policy, where, data, conditions, progress))
         return (
             yield from _multipart_local(
-                api, policy, where, data, settings, conditions, progress, resume=settings.resume
+                api,
+                policy,
+                where,
+                data,
+                settings,
+                conditions,
+                progress,
+                on_multipart,
+                resume=settings.resume,
             )
         )
     # A one-shot source: read up to the threshold to learn whether it needs parts at all.
@@ -285,12 +305,15 @@ def _send_slice(
     local: LocalFile,
     part: tuple[int, int, int],
     progress: Progress | None,
+    state: MultipartUpload,
 ) -> Flow[UploadPart]:
     number, start, length = part
     body = local.slice(start, length, progress)
     call = put_part(api, where.owner, where.project, upload_id, number, stream=body, length=length)
     received: UploadPart = yield from send(call, policy)
-    return _checked(received, number, length, body.sha256, where.path)
+    checked = _checked(received, number, length, body.sha256, where.path)
+    state.saved(checked)
+    return checked
 
 
 def send_part(
@@ -329,19 +352,6 @@ def _complete(
     return info
 
 
-def _session_to_resume(api: Api, policy: RetryPolicy, where: FileLocation) -> Flow[Upload | None]:
-    """The newest session in progress for the path, with its parts, if any."""
-    page = yield from send(
-        list_uploads(api, where.owner, where.project, path=where.path, limit=10), policy
-    )
-    for session in page.items:
-        if session.path == where.path:
-            return (
-                yield from send(get_upload(api, where.owner, where.project, session.id), policy)
-            )
-    return None
-
-
 def _multipart_local(
     api: Api,
     policy: RetryPolicy,
@@ -350,30 +360,22 @@ def _multipart_local(
     settings: UploadSettings,
     conditions: _Conditions,
     progress: Progress | None,
+    on_multipart: OnMultipart | None,
     *,
     resume: bool,
 ) -> Flow[FileInfo]:
+    """A local file in parts. Nothing here aborts the session: however this ends short of
+    completion (an error, an interruption), what the server saved is kept for a re-run to
+    resume (see `resume.py`)."""
     parts = _parts(local.size, settings.part_size)
     kept: dict[int, UploadPart] = {}
     session: Upload | None = None
     # A session carries the conditions it was created with; one created under other
     # conditions must not be completed in this upload's name, so conditions start afresh.
     if resume and not conditions.if_match and not conditions.if_none_match:
-        session = yield from _session_to_resume(api, policy, where)
+        session = yield from session_to_resume(api, policy, where)
     if session is not None:
-        layout = {number: (start, length) for number, start, length in parts}
-        for held in session.parts:
-            start, length = layout.get(held.number, (0, -1))
-            if held.size == length and held.sha256 == local.sha256(start, length):
-                kept[held.number] = held
-                if progress:
-                    progress(length)
-        logger.info(
-            "resuming the upload of %s: %d of %d parts already sent",
-            where.path,
-            len(kept),
-            len(parts),
-        )
+        kept = kept_parts(session, local, parts, progress)
     else:
         session = yield from send(
             create_upload(
@@ -388,9 +390,23 @@ def _multipart_local(
         )
     assert session is not None
     upload_id = session.id
+    state = MultipartUpload(
+        upload_id,
+        where.path,
+        local.size,
+        len(parts),
+        kept=sum(part.size for part in kept.values()),
+        kept_parts=len(kept),
+        resumed=bool(kept),
+    )
+    if on_multipart:
+        on_multipart(state)
     missing = [part for part in parts if part[0] not in kept]
     sent: list[UploadPart] = yield Gather(
-        (_send_slice(api, policy, where, upload_id, local, part, progress) for part in missing),
+        (
+            _send_slice(api, policy, where, upload_id, local, part, progress, state)
+            for part in missing
+        ),
         limit=settings.concurrency,
     )
     for part in sent:
