@@ -38,6 +38,7 @@ if _typing.TYPE_CHECKING:
     from .errors import AuthenticationRequired as AuthenticationRequired
     from .errors import ChecksumMismatch as ChecksumMismatch
     from .errors import Conflict as Conflict
+    from .errors import InsufficientStorage as InsufficientStorage
     from .errors import InvalidRequest as InvalidRequest
     from .errors import NotFound as NotFound
     from .errors import PermissionDenied as PermissionDenied
@@ -111,6 +112,7 @@ _EXPORTS = {
     "FileInfo": "models",
     "Grant": "models",
     "Health": "models",
+    "InsufficientStorage": "errors",
     "InvalidAttribute": "attributes",
     "InvalidPermission": "permission",
     "InvalidRequest": "errors",

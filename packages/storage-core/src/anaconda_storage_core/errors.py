@@ -15,6 +15,8 @@ that fsspec, pathlib-style code and users already catch::
     │   └── RequestTooLarge                        413 too_large
     ├── RangeNotSatisfiable (ValueError)           416 range_not_satisfiable
     ├── ServerError (OSError)                      429 and 5xx once retries are spent  .status
+    │   └── InsufficientStorage (errno ENOSPC)     507 insufficient_storage: the server's disk
+    │                                              is full (not retried)
     ├── StorageConnectionError (OSError)           the connection failed (after retries)
     └── ChecksumMismatch (OSError)                 content whose sha256 is not the expected one
 
@@ -26,7 +28,9 @@ and pickles, because Dask ships exceptions between processes.
 
 from __future__ import annotations
 
+import errno
 import json
+import os
 from typing import Any
 
 import httpx
@@ -35,6 +39,7 @@ __all__ = [
     "AuthenticationRequired",
     "ChecksumMismatch",
     "Conflict",
+    "InsufficientStorage",
     "InvalidRequest",
     "NotFound",
     "PermissionDenied",
@@ -173,6 +178,21 @@ class ServerError(StorageError, OSError):
         self.retry_after = retry_after
 
 
+class InsufficientStorage(ServerError):
+    """The server's disk is full (507): nothing of the request was stored.
+
+    An `OSError` with `errno.ENOSPC`, as a full local disk raises, so code that handles a
+    full disk (`except OSError as e: if e.errno == errno.ENOSPC`) handles this one too.
+    Not retried: space comes back when someone frees it, not in seconds.
+    """
+
+    def __init__(self, message: str, **kwargs: Any):
+        super().__init__(message, **kwargs)
+        # Set again when unpickled: __reduce__ calls this with the message.
+        self.errno = errno.ENOSPC
+        self.strerror = os.strerror(errno.ENOSPC)
+
+
 class StorageConnectionError(StorageError, OSError):
     """The connection to the server failed (refused, reset, timed out), after retries."""
 
@@ -283,6 +303,12 @@ def error_from_response(response: httpx.Response, target: str | None = None) -> 
         return InvalidRequest(
             f"invalid request: {detail or response.reason_phrase}",
             field=error.get("field"),
+            **common,
+        )
+    if status == 507:
+        return InsufficientStorage(
+            f"insufficient storage: {detail or 'the server has no space left'}",
+            retry_after=_retry_after(response),
             **common,
         )
     reason = server_message or response.reason_phrase or "server error"
