@@ -16,6 +16,7 @@ from anaconda_storage_cli.errors import (
     exit_code_of,
 )
 from anaconda_storage_core.attributes import InvalidAttribute
+from anaconda_storage_core.config import ApiKeyDomainMismatch
 from anaconda_storage_core.errors import (
     AuthenticationRequired,
     ChecksumMismatch,
@@ -55,6 +56,7 @@ def test_exit_codes_are_the_documented_ones() -> None:
         (InvalidAttribute("tags", "'x' is not a tag"), ExitCode.USAGE),
         (UsageProblem("use -r"), ExitCode.USAGE),
         (ReadOnlyError("cannot delete a/p/f#-1"), ExitCode.USAGE),
+        (ApiKeyDomainMismatch("not sending the API key to http://x"), ExitCode.USAGE),
         (
             AuthenticationRequired("authentication required: hint", status=401),
             ExitCode.NOT_LOGGED_IN,

@@ -13,6 +13,7 @@ import pytest
 
 from anaconda_storage_core import (
     DEFAULT_API_VERSION,
+    ApiKeyDomainMismatch,
     StorageClient,
     StorageConfig,
     parse_uri,
@@ -76,6 +77,96 @@ def test_a_config_key_is_not_sent_to_another_domain(isolated_home: Path) -> None
     write_config(isolated_home, '[plugin.auth]\ndomain = "anaconda.com"\napi_key = "real-key"\n')
     assert resolve_config(domain="http://127.0.0.1:8765").api_key is None
     assert resolve_config(domain="https://anaconda.com").api_key == "real-key"
+
+
+def test_a_config_key_is_not_sent_over_another_scheme_or_port(isolated_home: Path) -> None:
+    write_config(isolated_home, '[plugin.auth]\ndomain = "anaconda.com"\napi_key = "real-key"\n')
+    assert resolve_config(domain="http://anaconda.com").api_key is None
+    assert resolve_config(domain="anaconda.com:8443").api_key is None
+    assert resolve_config(domain="HTTPS://Anaconda.com:443/").api_key == "real-key"
+
+
+EVIL = "http://evil.example:1234"
+
+
+@pytest.mark.parametrize(
+    ("env", "call"),
+    [
+        # The environment's key without a domain of its own belongs with the default one.
+        ({}, {"domain": EVIL}),
+        ({}, {"options": {"domain": EVIL}}),
+        ({"ANACONDA_CLOUD_API_DOMAIN": "http://127.0.0.1:8765"}, {"domain": EVIL}),
+        ({"ANACONDA_CLOUD_DOMAIN": "http://127.0.0.1:8765"}, {"options": {"domain": EVIL}}),
+        # Same host, another scheme or port: another server as far as the key goes.
+        ({"ANACONDA_CLOUD_API_DOMAIN": "https://evil.example"}, {"domain": "http://evil.example"}),
+        ({"ANACONDA_CLOUD_API_DOMAIN": "evil.example"}, {"domain": "evil.example:8443"}),
+    ],
+)
+def test_an_environment_key_never_goes_to_a_domain_named_elsewhere(
+    monkeypatch: pytest.MonkeyPatch, env: dict[str, str], call: dict[str, object]
+) -> None:
+    monkeypatch.setenv("ANACONDA_CLOUD_API_KEY", "env-key")
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    with pytest.raises(ApiKeyDomainMismatch) as caught:
+        resolve_config(**call)  # type: ignore[arg-type]
+    error = caught.value
+    assert isinstance(error, ValueError)
+    assert "env-key" not in str(error)
+    named = str(call.get("domain") or call["options"]["domain"])  # type: ignore[index]
+    assert error.domain is not None
+    assert error.domain in str(error)
+    assert named.split("://")[-1] in error.domain
+    # It says how to pass a key for that domain.
+    assert "api_key=" in str(error)
+    assert "ANACONDA_CLOUD_API_DOMAIN" in str(error)
+    assert ("?domain=" in str(error)) == ("options" in call)
+
+
+def test_the_mismatch_pickles_with_its_fields(monkeypatch: pytest.MonkeyPatch) -> None:
+    import pickle
+
+    monkeypatch.setenv("ANACONDA_CLOUD_API_KEY", "env-key")
+    with pytest.raises(ApiKeyDomainMismatch) as caught:
+        resolve_config(domain="http://user:secret@evil.example:1234")
+    error = pickle.loads(pickle.dumps(caught.value))
+    assert (error.domain, error.key_domain) == ("http://evil.example:1234", "https://anaconda.com")
+    assert error.source == "ANACONDA_CLOUD_API_KEY"
+    assert "secret" not in str(error)
+
+
+def test_the_environment_key_goes_with_the_domain_it_came_with(
+    monkeypatch: pytest.MonkeyPatch, isolated_home: Path
+) -> None:
+    monkeypatch.setenv("ANACONDA_CLOUD_API_KEY", "env-key")
+    # The default domain, named or not.
+    assert resolve_config().api_key == "env-key"
+    assert resolve_config(domain="https://anaconda.com").api_key == "env-key"
+    # The environment's domain, named again by the URI or the call.
+    monkeypatch.setenv("ANACONDA_CLOUD_API_DOMAIN", "http://127.0.0.1:8765")
+    assert resolve_config().api_key == "env-key"
+    assert resolve_config(options={"domain": "http://127.0.0.1:8765/"}).api_key == "env-key"
+    assert resolve_config(domain="http://127.0.0.1:8765").api_key == "env-key"
+    # Without a domain in the environment, the config file's is the key's.
+    monkeypatch.delenv("ANACONDA_CLOUD_API_DOMAIN")
+    write_config(isolated_home, '[plugin.auth]\ndomain = "config.example"\n')
+    assert resolve_config(domain="https://config.example").api_key == "env-key"
+    with pytest.raises(ApiKeyDomainMismatch, match=r"anaconda\.com"):
+        resolve_config(domain="anaconda.com")
+
+
+def test_a_key_given_with_the_domain_goes_there(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ANACONDA_CLOUD_API_KEY", "env-key")
+    # Key and domain of one source, or of one call: they were given together.
+    both = {"api_key": "uri-key", "domain": EVIL}
+    assert resolve_config(options=both).api_key == "uri-key"
+    assert resolve_config(api_key="arg-key", domain=EVIL).api_key == "arg-key"
+    assert resolve_config(api_key="arg-key", options={"domain": EVIL}).api_key == "arg-key"
+    assert resolve_config(domain=EVIL, options={"api_key": "uri-key"}).api_key == "uri-key"
+    # A URI's key without a domain goes to the configured one.
+    monkeypatch.setenv("ANACONDA_CLOUD_API_DOMAIN", "http://127.0.0.1:8765")
+    config = resolve_config(options={"api_key": "uri-key"})
+    assert (config.api_key, config.domain) == ("uri-key", "http://127.0.0.1:8765")
 
 
 def test_verify_from_argument_and_config(isolated_home: Path, tmp_path: Path) -> None:
@@ -195,7 +286,12 @@ def test_client_from_uri_options() -> None:
 def test_anaconda_auth_is_not_imported_when_it_has_nothing_to_say(tmp_path: Path) -> None:
     # Explicit (or environment) key and domain and no config file: anaconda-auth, and
     # pydantic with it, stay unimported (Dask workers each make a client).
-    env = {"HOME": str(tmp_path), "PATH": "/usr/bin:/bin", "ANACONDA_CLOUD_API_KEY": "k"}
+    env = {
+        "HOME": str(tmp_path),
+        "PATH": "/usr/bin:/bin",
+        "ANACONDA_CLOUD_API_KEY": "k",
+        "ANACONDA_CLOUD_API_DOMAIN": "http://127.0.0.1:1",
+    }
     code = (
         "import sys; from anaconda_storage_core import StorageClient as C;"
         "C(domain='http://127.0.0.1:1').close(); print('anaconda_auth' in sys.modules)"

@@ -5,7 +5,11 @@ from __future__ import annotations
 
 import logging
 import pickle
+import re
+import socket
+import threading
 import traceback
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +17,7 @@ import httpx
 import pytest
 
 from anaconda_storage_core import (
+    ApiKeyDomainMismatch,
     AsyncStorageClient,
     RetryPolicy,
     StorageClient,
@@ -147,3 +152,106 @@ async def test_the_key_never_ships_with_tblib(kind: str, tmp_path: Path) -> None
     for error in errors:
         pickling_support.install(error)
         assert_hidden(repr(pickle.dumps(error)))
+
+
+class Listener:
+    """A loopback port that records whatever any client sends it, and answers nothing."""
+
+    def __init__(self) -> None:
+        self.socket = socket.create_server(("127.0.0.1", 0))
+        self.url = f"http://127.0.0.1:{self.socket.getsockname()[1]}"
+        self.received: list[bytes] = []
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+        self.thread.start()
+
+    def _serve(self) -> None:
+        while True:
+            try:
+                connection, _ = self.socket.accept()
+            except OSError:  # closed
+                return
+            with connection:
+                connection.settimeout(2)
+                try:
+                    self.received.append(connection.recv(65536))
+                except OSError:
+                    self.received.append(b"")
+
+    def close(self) -> None:
+        self.socket.close()
+        self.thread.join(5)
+
+
+@pytest.fixture
+def listener() -> Iterator[Listener]:
+    """A host the API key must never reach."""
+    server = Listener()
+    yield server
+    server.close()
+
+
+@pytest.mark.parametrize("kind", ["sync", "async"])
+@pytest.mark.parametrize("named_by", ["uri", "argument"])
+async def test_an_environment_key_never_reaches_a_domain_named_elsewhere(
+    kind: str, named_by: str, listener: Listener, monkeypatch: pytest.MonkeyPatch, user: Any
+) -> None:
+    # Issue 11, 2.1: the environment's key was sent to any host a URI's ?domain= named.
+    monkeypatch.setenv("ANACONDA_CLOUD_API_KEY", KEY)
+    monkeypatch.setenv("ANACONDA_CLOUD_API_DOMAIN", user.url)
+    uri = f"anaconda://{user.name}/p/f.csv"
+    cls: Any = StorageClient if kind == "sync" else AsyncStorageClient
+    retry = RetryPolicy(attempts=1)
+
+    async def attempt() -> None:
+        if named_by == "uri":
+            client = cls.from_uri(f"{uri}?domain={listener.url}", retry=retry)
+        else:
+            client = cls(domain=listener.url, retry=retry)
+        try:  # what would have happened: the first request carries the key
+            if kind == "sync":
+                client.account()
+            else:
+                await client.account()
+        finally:
+            client.close() if kind == "sync" else await client.aclose()
+
+    with pytest.raises(ApiKeyDomainMismatch, match=re.escape(listener.url)) as caught:
+        await attempt()
+    assert_hidden(str(caught.value))
+    assert listener.received == []
+
+
+@pytest.mark.parametrize("kind", ["sync", "async"])
+async def test_the_environment_key_still_reaches_its_own_domain(
+    kind: str, monkeypatch: pytest.MonkeyPatch, user: Any
+) -> None:
+    monkeypatch.setenv("ANACONDA_CLOUD_API_KEY", user.api_key)
+    monkeypatch.setenv("ANACONDA_CLOUD_API_DOMAIN", user.url)
+    uri = f"anaconda://{user.name}/p/f.csv?domain={user.url}"
+    if kind == "sync":
+        with StorageClient.from_uri(uri) as client:
+            assert client.account().name == user.name
+        with StorageClient() as client:
+            assert client.account().name == user.name
+    else:
+        async with AsyncStorageClient.from_uri(uri) as aclient:
+            assert (await aclient.account()).name == user.name
+        async with AsyncStorageClient() as aclient:
+            assert (await aclient.account()).name == user.name
+
+
+async def test_a_key_given_with_another_domain_goes_there(
+    monkeypatch: pytest.MonkeyPatch, user: Any
+) -> None:
+    # The environment points elsewhere; key and domain given together (in the URI, or in
+    # the call) reach the local server.
+    monkeypatch.setenv("ANACONDA_CLOUD_API_KEY", KEY)
+    both = f"anaconda://{user.name}/p?api_key={user.api_key}&domain={user.url}"
+    with StorageClient.from_uri(both) as client:
+        assert client.account().name == user.name
+    async with AsyncStorageClient(api_key=user.api_key, domain=user.url) as aclient:
+        assert (await aclient.account()).name == user.name
+    with StorageClient.from_uri(
+        f"anaconda://{user.name}/p?domain={user.url}", api_key=user.api_key
+    ) as client:
+        assert client.account().name == user.name

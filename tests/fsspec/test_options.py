@@ -5,14 +5,19 @@ from __future__ import annotations
 
 import json
 import pickle
+import socket
+import threading
+from collections.abc import Iterator
 from urllib.parse import quote
 
 import fsspec
 import pandas as pd
 import pytest
 from dask.base import tokenize
+from upath import UPath
 
 import anaconda_cloud_storage
+from anaconda_storage_core import ApiKeyDomainMismatch
 from anaconda_storage_fsspec import AnacondaFileSystem
 
 CSV = b"a,b\n1,2\n3,4\n"
@@ -155,3 +160,97 @@ def test_the_api_key_is_never_shown(account: object, project: str) -> None:
     for text in shown:
         assert key not in text, text
     fs.close()
+
+
+class Listener:
+    """A loopback port that records whatever any client sends it, and answers nothing."""
+
+    def __init__(self) -> None:
+        self.socket = socket.create_server(("127.0.0.1", 0))
+        self.url = f"http://127.0.0.1:{self.socket.getsockname()[1]}"
+        self.received: list[bytes] = []
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+        self.thread.start()
+
+    def _serve(self) -> None:
+        while True:
+            try:
+                connection, _ = self.socket.accept()
+            except OSError:  # closed
+                return
+            with connection:
+                connection.settimeout(2)
+                try:
+                    self.received.append(connection.recv(65536))
+                except OSError:
+                    self.received.append(b"")
+
+    def close(self) -> None:
+        self.socket.close()
+        self.thread.join(5)
+
+
+@pytest.fixture
+def listener() -> Iterator[Listener]:
+    """A host the API key must never reach."""
+    server = Listener()
+    yield server
+    server.close()
+
+
+KEY = "sk-ENVIRONMENT-KEY-0123"
+
+
+@pytest.mark.parametrize("way", ["fsspec.open", "url_to_fs", "pandas", "UPath", "argument"])
+def test_an_environment_key_never_reaches_a_domain_a_uri_names(
+    way: str, listener: Listener, monkeypatch: pytest.MonkeyPatch, account: object
+) -> None:
+    # Issue 11, 2.1: with ANACONDA_CLOUD_API_KEY set, `?domain=` sent it to any host.
+    monkeypatch.setenv("ANACONDA_CLOUD_API_KEY", KEY)
+    monkeypatch.delenv("ANACONDA_CLOUD_API_DOMAIN", raising=False)
+    monkeypatch.delenv("ANACONDA_CLOUD_DOMAIN", raising=False)
+    url = f"anaconda://someone/p/f.csv?domain={quote(listener.url, safe='')}"
+    attempts = {
+        "fsspec.open": lambda: fsspec.open(url).open().read(),
+        "url_to_fs": lambda: fsspec.core.url_to_fs(url)[0].cat_file("someone/p/f.csv"),
+        "pandas": lambda: pd.read_csv(url),
+        "UPath": lambda: UPath(url).read_bytes(),
+        "argument": lambda: fsspec.filesystem(
+            "anaconda", domain=listener.url, skip_instance_cache=True
+        ).ls("someone"),
+    }
+    with pytest.raises(ApiKeyDomainMismatch) as caught:
+        attempts[way]()
+    message = str(caught.value)
+    assert listener.url in message
+    assert "api_key=" in message
+    assert KEY not in message
+    assert listener.received == []
+
+
+def test_the_environment_key_reaches_the_domain_it_names(
+    monkeypatch: pytest.MonkeyPatch, account: object, project: str
+) -> None:
+    monkeypatch.setenv("ANACONDA_CLOUD_API_KEY", account.api_key)  # type: ignore[attr-defined]
+    monkeypatch.setenv("ANACONDA_CLOUD_API_DOMAIN", account.url)  # type: ignore[attr-defined]
+    url = f"anaconda://{project}/e.csv?domain={quote(account.url, safe='')}"  # type: ignore[attr-defined]
+    with fsspec.open(url, "wb") as f:
+        f.write(CSV)
+    fs, path = fsspec.core.url_to_fs(url)
+    assert fs.cat_file(path) == CSV
+
+
+def test_a_key_given_with_the_domain_is_used_there(
+    monkeypatch: pytest.MonkeyPatch, account: object, project: str
+) -> None:
+    # The environment's key is for another domain; a key given together with the local
+    # server's domain (in the URI, or beside it in the call) is what reaches it.
+    monkeypatch.setenv("ANACONDA_CLOUD_API_KEY", KEY)
+    monkeypatch.delenv("ANACONDA_CLOUD_API_DOMAIN", raising=False)
+    monkeypatch.delenv("ANACONDA_CLOUD_DOMAIN", raising=False)
+    in_uri = f"anaconda://{project}/k.csv?{_query(account)}"
+    with fsspec.open(in_uri, "wb") as f:
+        f.write(CSV)
+    domain_only = f"anaconda://{project}/k.csv?domain={quote(account.url, safe='')}"  # type: ignore[attr-defined]
+    with fsspec.open(domain_only, api_key=account.api_key) as f:  # type: ignore[attr-defined]
+        assert f.read() == CSV

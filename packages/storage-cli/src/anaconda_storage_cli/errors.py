@@ -9,7 +9,8 @@ The exit codes, documented in the README ("Errors and exit codes")::
 
     0    ok
     1    error (server, network, anything not below)
-    2    usage: bad option, invalid URI, permission string or attribute, writing history
+    2    usage: bad option, invalid URI, permission string or attribute, writing history,
+         an API key that would go to a domain it was not given for
     3    not found
     4    permission denied
     5    conflict: exists already, not empty, file/directory clash, changed meanwhile
@@ -155,6 +156,7 @@ def error_table() -> tuple[ErrorRow, ...]:
     they mix in). Built on first use: the core (and httpx) load only when an error needs
     them, not each time the ``anaconda`` CLI starts."""
     from anaconda_storage_core.attributes import InvalidAttribute
+    from anaconda_storage_core.config import ApiKeyDomainMismatch
     from anaconda_storage_core.errors import (
         AuthenticationRequired,
         ChecksumMismatch,
@@ -179,6 +181,7 @@ def error_table() -> tuple[ErrorRow, ...]:
         ErrorRow(InvalidPermission, ExitCode.USAGE, str),
         ErrorRow(InvalidAttribute, ExitCode.USAGE, str),
         ErrorRow(ReadOnlyError, ExitCode.USAGE, str),
+        ErrorRow(ApiKeyDomainMismatch, ExitCode.USAGE, str),
         ErrorRow(AuthenticationRequired, ExitCode.NOT_LOGGED_IN, _not_logged_in),
         ErrorRow(PermissionDenied, ExitCode.PERMISSION_DENIED, _permission_denied),
         ErrorRow(NotFound, ExitCode.NOT_FOUND, str),

@@ -33,6 +33,7 @@ if _typing.TYPE_CHECKING:
     from .client import StorageClient as StorageClient
     from .config import DEFAULT_API_VERSION as DEFAULT_API_VERSION
     from .config import DEFAULT_DOMAIN as DEFAULT_DOMAIN
+    from .config import ApiKeyDomainMismatch as ApiKeyDomainMismatch
     from .config import StorageConfig as StorageConfig
     from .config import resolve_config as resolve_config
     from .errors import AuthenticationRequired as AuthenticationRequired
@@ -92,6 +93,7 @@ if _typing.TYPE_CHECKING:
 # Each public name and the module that defines it.
 _EXPORTS = {
     "Account": "models",
+    "ApiKeyDomainMismatch": "config",
     "AsyncContentStream": "async_runner",
     "AsyncStorageClient": "async_client",
     "AuthenticationRequired": "errors",

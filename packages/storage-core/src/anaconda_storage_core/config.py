@@ -12,6 +12,14 @@ Each setting is resolved once, when a client is made, taking the first value fou
 
 `domain` may carry a scheme (`http://127.0.0.1:8765` for the local server); without one it
 is https. No network I/O happens here. The API key never appears in a repr.
+
+An API key goes only to the domain it was given with (issue 11, 2.1): a key and a domain
+of the same call (arguments, or an argument and the URI it names) or of the same source (the
+URI's query, the environment, the config file) go together; a key from the environment or
+the config file never goes to a domain named elsewhere. A domain named by an argument or a
+URI with an environment key configured for another domain is refused with
+`ApiKeyDomainMismatch`, before any request; a config-file key is left out instead, and the
+token `anaconda login` stored for that domain, if any, is used.
 """
 
 from __future__ import annotations
@@ -23,13 +31,16 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeAlias
+from urllib.parse import urlsplit
 
 from . import login
 from ._version import __version__
+from .errors import StorageError
 
 __all__ = [
     "DEFAULT_API_VERSION",
     "DEFAULT_DOMAIN",
+    "ApiKeyDomainMismatch",
     "StorageConfig",
     "VerifyTypes",
     "resolve_config",
@@ -79,6 +90,51 @@ def _base_url(domain: str) -> str:
 def _host(domain: str) -> str:
     # anaconda-auth keys its keyring by host (with port), never by URL.
     return _base_url(domain).split("://", 1)[1].split("/", 1)[0]
+
+
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
+def _origin(domain: str) -> tuple[str, str, int | None]:
+    """Scheme, host and port: what decides where a request, and its key, goes."""
+    parts = urlsplit(_base_url(domain))
+    try:
+        port = parts.port
+    except ValueError:  # not a port: the text itself then, so it never equals another
+        return parts.scheme.lower(), parts.netloc.lower(), None
+    return parts.scheme.lower(), parts.hostname or "", port or _DEFAULT_PORTS.get(parts.scheme)
+
+
+def same_origin(a: str, b: str) -> bool:
+    """Whether two domains name the same server (`anaconda.com` = `https://anaconda.com:443`)."""
+    return _origin(a) == _origin(b)
+
+
+class ApiKeyDomainMismatch(StorageError, ValueError):
+    """An API key would go to a domain it was not given for; nothing was sent.
+
+    Raised when a client is made: the key comes from the environment (configured for one
+    domain) while an argument or a URI's `?domain=` names another.
+
+    Attributes:
+        domain: The domain that was named (where the key would have gone).
+        key_domain: The domain the key belongs with.
+        source: Where the key came from (`ANACONDA_CLOUD_API_KEY`).
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        domain: str | None = None,
+        key_domain: str | None = None,
+        source: str | None = None,
+        **kwargs: Any,
+    ):
+        super().__init__(message, **kwargs)
+        self.domain = domain
+        self.key_domain = key_domain
+        self.source = source
 
 
 @dataclass(frozen=True)
@@ -137,6 +193,26 @@ class StorageConfig:
         return self.verify
 
 
+def _shown(domain: str) -> str:
+    # The domain as a URL, without any user:password@ it may carry.
+    parts = urlsplit(_base_url(domain))
+    return f"{parts.scheme}://{parts.netloc.rsplit('@', 1)[-1]}"
+
+
+def _mismatch(domain: str, key_domain: str, named_by: str) -> ApiKeyDomainMismatch:
+    where = "the domain argument" if named_by == "argument" else "the URI's ?domain="
+    shown = _shown(domain)
+    return ApiKeyDomainMismatch(
+        f"not sending the API key from {ENV_API_KEY} to {shown}: it is the key for "
+        f"{_shown(key_domain)}, and {shown} was named by {where}. To use {shown}, pass "
+        f"its key with it (api_key=, or ?api_key= in the URI), or set "
+        f"{ENV_DOMAINS[0]}={shown} beside {ENV_API_KEY}",
+        domain=shown,
+        key_domain=_shown(key_domain),
+        source=ENV_API_KEY,
+    )
+
+
 def _first(*values: Any) -> Any:
     for value in values:
         if value is not None and value != "":
@@ -183,23 +259,35 @@ def resolve_config(
         sent without one and the server answers `AuthenticationRequired`.
 
     Raises:
+        ApiKeyDomainMismatch: When the key would come from `ANACONDA_CLOUD_API_KEY` while
+            `domain` or the URI names a domain other than the environment's (or the
+            config's): a key is only sent to the domain it was given with.
         ValueError: When `extra_headers` is not a JSON object.
     """
     env = os.environ if environ is None else environ
     options = options or {}
     env_domain = _first(*(env.get(name) for name in ENV_DOMAINS))
-    resolved_key = _first(api_key, options.get("api_key"), env.get(ENV_API_KEY))
-    resolved_domain = _first(domain, options.get("domain"), env_domain)
+    given_key = _first(api_key, options.get("api_key"))
+    named_domain = _first(domain, options.get("domain"))
+    resolved_key = _first(given_key, env.get(ENV_API_KEY))
+    resolved_domain = _first(named_domain, env_domain)
     # anaconda-auth is asked only when it may have something to say: a setting is still
     # missing, or it has a config file (or variables) that may set verify/extra_headers.
     ask = use_login and (resolved_key is None or resolved_domain is None or login.configured(env))
     saved = login.login_settings() if ask else login.LoginSettings()
     resolved_domain = str(_first(resolved_domain, saved.domain, DEFAULT_DOMAIN))
 
+    if resolved_key is not None and given_key is None and named_domain is not None:
+        # The environment's key belongs with the environment's domain (or, without one,
+        # the domain the client uses when none is named): a URI must not redirect it.
+        key_domain = str(_first(env_domain, saved.domain, DEFAULT_DOMAIN))
+        if not same_origin(key_domain, resolved_domain):
+            raise _mismatch(resolved_domain, key_domain, "argument" if domain else "URI")
+
     if resolved_key is None and use_login:
         # A key written in the config file belongs to the config's domain: never send it
         # to another server (the local one, say).
-        if saved.api_key and _host(saved.domain or DEFAULT_DOMAIN) == _host(resolved_domain):
+        if saved.api_key and same_origin(saved.domain or DEFAULT_DOMAIN, resolved_domain):
             resolved_key = saved.api_key
         else:
             resolved_key = login.stored_token(_host(resolved_domain))
