@@ -13,6 +13,8 @@ import json
 import os
 import select
 import socket
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -351,3 +353,41 @@ def test_a_500_before_the_body_was_read_reaches_a_client_still_sending_it(
             assert second.status == 200
         finally:
             connection.close()
+
+
+# -- the command line ----------------------------------------------------------------------
+
+
+def _serve(*arguments: str) -> subprocess.CompletedProcess[str]:
+    command = [sys.executable, "-m", "anaconda_storage_server", "serve", *arguments]
+    return subprocess.run(command, capture_output=True, text=True, check=False, timeout=60)
+
+
+def test_serve_help_documents_the_connection_limits_and_their_defaults() -> None:
+    result = _serve("--help")
+    assert result.returncode == 0
+    text = " ".join(result.stdout.split())
+    for option, default in (
+        ("--header-timeout", "10"),
+        ("--keep-alive-timeout", "75"),
+        ("--max-connections", "512"),
+    ):
+        assert option in text
+        assert f"(default: {default})" in text
+
+
+@pytest.mark.parametrize(
+    "arguments",
+    [
+        ("--header-timeout", "0"),
+        ("--keep-alive-timeout", "-1"),
+        ("--header-timeout", "nan"),
+        ("--max-connections", "0"),
+    ],
+)
+def test_serve_refuses_limits_that_are_not_positive(
+    tmp_path: Path, arguments: tuple[str, str]
+) -> None:
+    result = _serve("--data", str(tmp_path), *arguments)
+    assert result.returncode == 2
+    assert arguments[0] in result.stderr
