@@ -7,6 +7,7 @@ import operator
 import pickle
 import re
 import string
+import unicodedata
 from datetime import datetime, timedelta, timezone
 from uuid import UUID
 
@@ -735,3 +736,50 @@ def _parse_or_error(text: str) -> StorageURI | InvalidURI:
         return parse_uri(text)
     except InvalidURI as error:
         return error
+
+
+# -- names in NFC (issue 11, item 12; docs/api.md "Names and paths") -------------------------
+
+_COMPOSED = "caf\u00e9"  # é as one code point
+_DECOMPOSED = "cafe\u0301"  # e + combining acute accent, as macOS file names come
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        f"alice/sales/{_DECOMPOSED}.csv",
+        f"alice/sales/{_COMPOSED}.csv",
+        "alice/sales/cafe%CC%81.csv",
+        "alice/sales/caf%C3%A9.csv",
+    ],
+)
+def test_composed_and_decomposed_paths_are_one_uri(text: str) -> None:
+    uri = parse_uri(text)
+    assert uri.path == f"{_COMPOSED}.csv"
+    assert uri == parse_uri(f"alice/sales/{_COMPOSED}.csv")
+    assert uri.format() == f"anaconda://alice/sales/{_COMPOSED}.csv"
+
+
+def test_built_paths_are_nfc() -> None:
+    project = StorageURI("alice", "sales")
+    assert StorageURI("alice", "sales", path=_DECOMPOSED).path == _COMPOSED
+    assert project.join("r\u00e9sume\u0301s", _DECOMPOSED).path == f"r\u00e9sum\u00e9s/{_COMPOSED}"
+    assert dataclasses.replace(project, path=_DECOMPOSED).path == _COMPOSED
+    assert project.join(_DECOMPOSED).name == _COMPOSED
+
+
+def test_nfc_not_nfkc() -> None:
+    # Compatibility characters are characters of their own: a fullwidth full stop is no ".".
+    assert parse_uri("alice/sales/a\uff0etxt").path == "a\uff0etxt"
+    assert parse_uri("alice/sales/\uff0e\uff0e").path == "\uff0e\uff0e"
+    assert parse_uri("alice/sales/\u212b").path == "\u00c5"  # ANGSTROM SIGN: NFC maps it
+
+
+@given(st.lists(names, min_size=1, max_size=5))
+def test_every_spelling_of_a_name_in_any_normal_form_is_one_uri(parts: list[str]) -> None:
+    path = "/".join(parts)
+    forms = {form: unicodedata.normalize(form, path) for form in ("NFC", "NFD")}
+    uris = {form: StorageURI("o", "p", path=text) for form, text in forms.items()}
+    assert uris["NFC"] == uris["NFD"]
+    assert uris["NFD"].path == forms["NFC"]
+    assert parse_uri(uris["NFD"].format()) == uris["NFC"]
