@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import errno
 import os
+import re
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, List  # noqa: UP035
+from typing import TYPE_CHECKING, Annotated, Any, List, Optional  # noqa: UP035
 
 import typer
 
@@ -25,11 +26,12 @@ from anaconda_storage_cli.local import has_trailing_separator, local_kind, local
 from anaconda_storage_cli.options import DryRunOpt, JobsOpt, JsonOpt, QuietOpt, RecursiveOpt
 from anaconda_storage_cli.output import Output
 from anaconda_storage_cli.progress import make_reporter
+from anaconda_storage_cli.resuming import Resumable
 from anaconda_storage_cli.targets import Destination, Kind, Source, check_destination, plan
 from anaconda_storage_cli.transfers import Job, Outcome, Summary, finish, run_jobs
 
 if TYPE_CHECKING:
-    from anaconda_storage_core import CopyResult, StorageClient, StorageURI
+    from anaconda_storage_core import CopyResult, StorageClient, StorageURI, UploadSettings
 
 __all__ = ["COMMANDS", "cp", "download", "mv", "upload"]
 
@@ -56,6 +58,35 @@ RemoteSourcesAndDestination = Annotated[
         show_default=False,
     ),
 ]
+
+PartSizeOpt = Annotated[
+    Optional[str],  # noqa: UP045  (typer 0.12 cannot read `str | None`)
+    typer.Option(
+        "--part-size",
+        metavar="SIZE",
+        help="Send files larger than SIZE in parts of SIZE (at least 5MiB), which an"
+        " interrupted upload keeps for the next run. Default: files over 64MiB, in 16MiB"
+        " parts.",
+        show_default=False,
+    ),
+]
+
+_SIZE = re.compile(r"\s*(\d+)\s*(?:([KMGT])(I?)(B?)|B?)\s*")
+_POWERS = {"K": 1, "M": 2, "G": 3, "T": 4}
+
+
+def _parse_size(text: str) -> int:
+    """``5MiB`` or ``5M`` (binary), ``5MB`` (decimal), or a number of bytes."""
+    match = _SIZE.fullmatch(text.upper())
+    if match is None:
+        raise UsageProblem(f"not a size: {text!r} (for example 8MiB)")
+    number, unit, binary, byte = match.groups()
+    if unit is None:
+        return int(number)
+    base = 1000 if byte and not binary else 1024
+    power: int = base ** _POWERS[unit]
+    return int(number) * power
+
 
 _VERBS = {"upload": "Uploading", "download": "Downloading", "copy": "Copying", "move": "Moving"}
 
@@ -107,6 +138,7 @@ def _contents(text: str) -> bool:
 def upload(
     paths: SourcesAndDestination,
     jobs: JobsOpt = 8,
+    part_size: PartSizeOpt = None,
     dry_run: DryRunOpt = False,
     quiet: QuietOpt = False,
     json: JsonOpt = False,
@@ -115,8 +147,20 @@ def upload(
 
     Directories go as they are (no -r needed), with their empty subdirectories. The
     destination directory is created if needed; the project must exist (mkdir it).
+    Large files go in parts: an upload interrupted (Ctrl-C, a dropped network) keeps
+    the parts the server received, and the same command run again sends only the rest.
     """
+    from anaconda_storage_core import UploadSettings
+
     output = Output(json=json, quiet=quiet)
+    settings = UploadSettings()
+    if part_size is not None:
+        size = _parse_size(part_size)
+        try:
+            settings = UploadSettings(part_size=size, multipart_threshold=size)
+        except ValueError as exc:
+            raise UsageProblem(f"--part-size {part_size}: {exc}") from None
+    resumable = Resumable(output)
     sources, destination = _split(paths, "upload")
     dst = remote.parse(destination)
     if dst.is_versioned:
@@ -143,33 +187,54 @@ def upload(
             result = plan(source, target, many=len(sources) > 1)
             for item in result.files:
                 local = path / item.source if item.source else path
-                work.append(_upload_job(client, local, dst, item.destination))
+                work.append(_upload_job(client, local, dst, item.destination, settings, resumable))
             directories += [remote.below(dst, d) for d in result.directories]
 
         def make_directories() -> None:
             for directory in directories:
                 client.make_directory(directory)
 
-        summary = _run(
-            "upload",
-            work,
-            [str(d) for d in directories],
-            output,
-            dry_run=dry_run,
-            workers=jobs,
-            make_directories=make_directories,
-        )
+        try:
+            summary = _run(
+                "upload",
+                work,
+                [str(d) for d in directories],
+                output,
+                dry_run=dry_run,
+                workers=jobs,
+                make_directories=make_directories,
+            )
+        except KeyboardInterrupt:
+            resumable.interrupted()
+            raise
+    resumable.failed()
     finish(summary, output)
 
 
-def _upload_job(client: StorageClient, local: Path, dst: StorageURI, relative: str) -> Job:
+def _upload_job(
+    client: StorageClient,
+    local: Path,
+    dst: StorageURI,
+    relative: str,
+    settings: UploadSettings,
+    resumable: Resumable,
+) -> Job:
     try:
         target = remote.below(dst, relative)
     except ValueError as exc:  # a local name the store cannot hold (InvalidURI)
         return Job(str(local), f"{dst}/{relative}", None, _failing(exc))
 
     def run(advance: Advance) -> str:
-        return client.upload(target, local, progress=advance).revision
+        info = client.upload(
+            target,
+            local,
+            part_size=settings.part_size,
+            multipart_threshold=settings.multipart_threshold,
+            progress=advance,
+            on_multipart=resumable.watch(str(local)),
+        )
+        resumable.done(str(local))
+        return info.revision
 
     return Job(str(local), str(target), local.stat().st_size, run)
 
