@@ -211,8 +211,13 @@ class AnacondaFile(_Exchange, AbstractBufferedFile):  # type: ignore[misc]  # fs
         cache_type: str = "readahead",
         cache_options: dict[str, Any] | None = None,
         details: Info | None = None,
+        size: int | None = None,
         **kwargs: Any,
     ) -> None:
+        # fsspec's caches (blockcache, filecache) pass the `size` they recorded, as they do
+        # to s3fs; the look-up that pins the revision reads the size anyway, and the size
+        # of the revision pinned is the one that holds (the file may have changed since).
+        del size
         check_mode(mode)
         uri = fs._uri(path)
         if mode == "rb" and details:
@@ -299,6 +304,7 @@ class AsyncAnacondaFile(_Exchange, AbstractAsyncStreamedFile):  # type: ignore[m
         self._adopt(uri, found)
         kwargs.pop("cache_type", None)
         kwargs.pop("cache_options", None)
+        kwargs.pop("size", None)  # the pinned revision's size holds, as in AnacondaFile
         super().__init__(
             fs,
             uri.fs_path,
