@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import sqlite3
 import stat
 import unicodedata
 from typing import TYPE_CHECKING, Any
@@ -370,3 +371,32 @@ def test_fullwidth_dot_is_another_name(api: Api, project: Project) -> None:
     api.put(c, owner, name, "a\uff0etxt", b"fullwidth")
     assert sorted(api.tree(c, owner, name)) == ["a.txt", "a\uff0etxt"]
     assert api.get_content(c, owner, name, "a.txt") == b"ascii"
+
+
+def test_names_stored_before_nfc_are_renamed_at_start(
+    api: Api, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """A decomposed name stored by an earlier version stays reachable, its history kept."""
+    from anaconda_storage_server.testing import LocalServer
+
+    data = tmp_path_factory.mktemp("pre-nfc-data")
+    with LocalServer(data) as server:
+        user = api.new_user("pre-nfc", server=server)
+        with api.client(user) as c:
+            name = api.create_project(c, user.name)["name"]
+            api.put(c, user.name, name, COMPOSED, b"old")  # both forms, written in this order
+            api.put(c, user.name, name, "later.txt", b"new")
+            api.put(c, user.name, name, "only.txt", b"alone")
+    # What an earlier version could store: the later file and another under decomposed names.
+    with sqlite3.connect(data / "storage.db") as database:
+        for before, after in (("later.txt", DECOMPOSED), ("only.txt", "re\u0301sume\u0301.txt")):
+            for table in ("revisions", "live"):
+                database.execute(f"UPDATE {table} SET path = ? WHERE path = ?", (after, before))
+    with LocalServer(data) as server, api.client(user, url=server.url) as c:
+        assert api.tree(c, user.name, name) == [COMPOSED, "r\u00e9sum\u00e9.txt"]
+        for spelling in (COMPOSED, DECOMPOSED):
+            assert api.get_content(c, user.name, name, spelling) == b"new"
+        history = api.revisions(c, user.name, name, DECOMPOSED)
+        assert len(history) == 2
+        assert api.get_content(c, user.name, name, COMPOSED, revision="-1") == b"old"
+        assert api.get_content(c, user.name, name, "re\u0301sume\u0301.txt") == b"alone"

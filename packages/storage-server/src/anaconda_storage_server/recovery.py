@@ -19,13 +19,18 @@ import shutil
 from collections.abc import Iterable
 
 from anaconda_storage_server.context import Context
+from anaconda_storage_server.normal_forms import normalize_stored_paths
 
 logger = logging.getLogger("anaconda_storage_server")
 _BATCH = 500
 
 
 def recover(state: Context) -> None:
-    """Remove what a crash may have left behind (call before serving)."""
+    """Remove what a crash may have left behind (call before serving).
+
+    Paths stored before names were normalized are renamed to NFC first (normal_forms.py).
+    """
+    normalize_stored_paths(state)
     temp_files = state.blobs.sweep_temp()
     with state.database.read() as connection:
         sessions = {row[0] for row in connection.execute("SELECT id FROM uploads")}
