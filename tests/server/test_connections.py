@@ -1,4 +1,4 @@
-"""Connections: header and keep-alive timeouts, the connection cap, framing, 500s (issue 11).
+"""Connections: header, body and keep-alive timeouts, the cap, framing, 500s (issue 11).
 
 Floods are plain sockets: idle ones (connected, silent) and slowloris ones (a request whose
 headers never end, a line now and then). Waits are bounded by a deadline, never timed:
@@ -95,8 +95,8 @@ def sockets() -> Iterator[list[socket.socket]]:
 
 @pytest.fixture(scope="module")
 def impatient_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalServer]:
-    """Request headers within 1 s, idle kept-alive connections closed after 2 s."""
-    arguments = ["--header-timeout", "1", "--keep-alive-timeout", "2"]
+    """Request headers within 1 s, no body stalling 1 s, kept-alive connections idle 2 s."""
+    arguments = ["--header-timeout", "1", "--body-timeout", "1", "--keep-alive-timeout", "2"]
     with LocalServer(tmp_path_factory.mktemp("impatient"), extra_args=arguments) as server:
         yield server
 
@@ -165,6 +165,47 @@ def test_an_idle_kept_alive_connection_is_closed_after_the_keep_alive_timeout(
     assert sock.recv(65536).startswith(b"HTTP/1.1 200 ")
 
     assert _wait_until_closed([sock]) == 1
+
+
+def _upload_head(api_key: str, path: str, length: int) -> bytes:
+    return (
+        f"PUT {FILES}/{path} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {api_key}\r\n"
+        f"Content-Length: {length}\r\n\r\n"
+    ).encode()
+
+
+@pytest.fixture(scope="module")
+def impatient_key(impatient_server: LocalServer) -> str:
+    """An API key whose project `p` on the impatient server takes uploads."""
+    api_key = impatient_server.add_user("alice")
+    with httpx.Client(base_url=impatient_server.url, headers=_auth(api_key)) as client:
+        assert client.post("/api/storage/projects/alice", json={"name": "p"}).is_success
+    return api_key
+
+
+def test_an_upload_whose_body_stalls_is_cut_off_and_stores_nothing(
+    impatient_server: LocalServer, impatient_key: str, sockets: list[socket.socket]
+) -> None:
+    sock = _connect(impatient_server)
+    sockets.append(sock)
+    sock.send(_upload_head(impatient_key, "stalled.bin", 1000) + b"x" * 10)
+
+    assert _wait_until_closed([sock]) == 1
+    with httpx.Client(base_url=impatient_server.url, headers=_auth(impatient_key)) as client:
+        assert client.get(f"{FILES}/stalled.bin").status_code == 404
+
+
+def test_an_upload_that_trickles_but_never_stalls_is_stored(
+    impatient_server: LocalServer, impatient_key: str
+) -> None:
+    body = b"0123456789"
+    with socket.create_connection(_address(impatient_server), timeout=DEADLINE) as sock:
+        sock.sendall(_upload_head(impatient_key, "slow.bin", len(body)))
+        for byte in body:  # 10 bytes over 3 s: longer than the body timeout (1 s) in all
+            time.sleep(0.3)
+            sock.sendall(bytes([byte]))
+        answer = sock.recv(65536)
+    assert answer.startswith(b"HTTP/1.1 201 "), answer[:200]
 
 
 # -- the connection cap --------------------------------------------------------------------
@@ -369,6 +410,7 @@ def test_serve_help_documents_the_connection_limits_and_their_defaults() -> None
     text = " ".join(result.stdout.split())
     for option, default in (
         ("--header-timeout", "10"),
+        ("--body-timeout", "60"),
         ("--keep-alive-timeout", "75"),
         ("--max-connections", "512"),
     ):
@@ -381,6 +423,7 @@ def test_serve_help_documents_the_connection_limits_and_their_defaults() -> None
     [
         ("--header-timeout", "0"),
         ("--keep-alive-timeout", "-1"),
+        ("--body-timeout", "inf"),
         ("--header-timeout", "nan"),
         ("--max-connections", "0"),
     ],

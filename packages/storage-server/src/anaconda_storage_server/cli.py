@@ -2,7 +2,7 @@
 
 ```
 anaconda-storage-server serve --data DIR [--host 127.0.0.1] [--port 8765]
-    [--header-timeout 10] [--keep-alive-timeout 75] [--max-connections 512]
+    [--header-timeout 10] [--body-timeout 60] [--keep-alive-timeout 75] [--max-connections 512]
 anaconda-storage-server users add NAME --data DIR    # the API key, alone on stdout's last line
 anaconda-storage-server orgs add NAME --member USER [--member USER ...] --data DIR
 ```
@@ -49,6 +49,13 @@ def _parser() -> argparse.ArgumentParser:
         default=defaults.HEADER_TIMEOUT,
         metavar="SECONDS",
         help="close a connection whose request headers take longer (default: %(default)g)",
+    )
+    limits.add_argument(
+        "--body-timeout",
+        type=_seconds,
+        default=defaults.BODY_TIMEOUT,
+        metavar="SECONDS",
+        help="close a connection whose request body stalls for longer (default: %(default)g)",
     )
     limits.add_argument(
         "--keep-alive-timeout",
@@ -214,6 +221,7 @@ def _serve(arguments: argparse.Namespace) -> int:
     host = f"[{arguments.host}]" if family == socket.AF_INET6 else arguments.host
     limits = defaults.ConnectionLimits(
         header_timeout=arguments.header_timeout,
+        body_timeout=arguments.body_timeout,
         keep_alive_timeout=arguments.keep_alive_timeout,
         max_connections=arguments.max_connections,
     )

@@ -11,6 +11,8 @@ from dataclasses import dataclass
 
 # Generous for a person on a slow link, short for a socket that sends nothing.
 HEADER_TIMEOUT = 10.0
+# As nginx's client_body_timeout: a minute without a byte is a stall, not a slow link.
+BODY_TIMEOUT = 60.0
 # Longer than clients keep idle connections (aiohttp 15 s, httpx 5 s): with uvicorn's
 # default of 5 s, a client reusing a connection the server is closing at that moment fails
 # its request with a broken pipe (seen with fsspec's HTTPFileSystem, which does not retry).
@@ -26,16 +28,18 @@ class ConnectionLimits:
 
     Args:
         header_timeout: Seconds a request's headers may take to arrive.
+        body_timeout: Seconds a request's body may stall (no byte arriving).
         keep_alive_timeout: Seconds an idle kept-alive connection stays open.
         max_connections: Connections open at once, at most.
     """
 
     header_timeout: float = HEADER_TIMEOUT
+    body_timeout: float = BODY_TIMEOUT
     keep_alive_timeout: float = KEEP_ALIVE_TIMEOUT
     max_connections: int = MAX_CONNECTIONS
 
     def __post_init__(self) -> None:
-        for name in ("header_timeout", "keep_alive_timeout"):
+        for name in ("header_timeout", "body_timeout", "keep_alive_timeout"):
             value = getattr(self, name)
             if not (math.isfinite(value) and value > 0):
                 raise ValueError(f"{name} is a number of seconds above 0, not {value}")

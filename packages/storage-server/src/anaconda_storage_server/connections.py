@@ -10,6 +10,10 @@ descriptor, so a thousand of them starve a server running under `ulimit -n 1024`
   connection opened, or after the first byte of a later request on a kept-alive connection
   (nginx's `client_header_timeout`, Go's `ReadHeaderTimeout`). Otherwise the connection is
   closed without an answer: there is no request to answer.
+- Body timeout: a request's body may not stall (no byte arriving while the application
+  waits for one) for longer than `body_timeout` seconds (nginx's `client_body_timeout`); an
+  upload may take any time, as long as it moves. The connection is closed; the application
+  sees the client gone.
 - Keep-alive timeout: uvicorn's own timer, set to `keep_alive_timeout`.
 - A cap of `max_connections` open connections. The connection one over the cap closes the
   one that has waited longest for a request (first those that never sent one, then idle
@@ -148,7 +152,9 @@ class GuardedH11Protocol(H11Protocol):
             else _StrictConnection(h11.SERVER, max_incomplete_event_size=size)
         )
         self.timeout_keep_alive = limits.keep_alive_timeout  # type: ignore[assignment]
-        self.header_timer: asyncio.TimerHandle | None = None
+        self.read_timer: asyncio.TimerHandle | None = None
+        self.read_timer_for = ""  # "headers" or "body": what the client owes
+        self.last_read = 0.0
         self.proven = False  # one request answered at least
         self.waiting_since = 0.0
 
@@ -162,7 +168,7 @@ class GuardedH11Protocol(H11Protocol):
         )
 
     def close(self, why: str) -> None:
-        """Close the connection at once (it has no request in progress)."""
+        """Close the connection at once (a request in progress sees the client gone)."""
         self.registry.discard(self)
         self._disarm()
         if not self.transport.is_closing():
@@ -178,12 +184,15 @@ class GuardedH11Protocol(H11Protocol):
             transport.write(_raw_response(503, b"Service Unavailable", body, b"retry-after: 1"))
             transport.close()
             return
-        self._arm()
+        self._arm("headers")
 
     def data_received(self, data: bytes) -> None:
+        self.last_read = self.loop.time()
         super().data_received(data)
         if self.waiting:
-            self._arm()  # the first bytes of a request on a kept-alive connection
+            self._arm("headers")  # (on a kept-alive connection: a request's first bytes)
+        elif self.conn.their_state is h11.SEND_BODY:
+            self._arm("body")
         else:
             self._disarm()
 
@@ -191,8 +200,14 @@ class GuardedH11Protocol(H11Protocol):
         super().on_response_complete()
         self.proven = True
         self.waiting_since = self.loop.time()
-        if self.waiting and self.conn.trailing_data[0]:
-            self._arm()  # part of a pipelined request is in already
+        if self.waiting:
+            if self.conn.trailing_data[0]:
+                self._arm("headers")  # part of a pipelined request is in already
+            else:
+                self._disarm()  # uvicorn's keep-alive timer takes over
+        elif self.conn.their_state is h11.SEND_BODY:
+            # Answered before the body was all in: uvicorn reads and drops the rest.
+            self._arm("body")
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.registry.discard(self)
@@ -217,21 +232,44 @@ class GuardedH11Protocol(H11Protocol):
             self.transport.write(self.conn.send(event) or b"")
         self.transport.close()
 
-    def _arm(self) -> None:
-        if self.header_timer is None and not self.transport.is_closing():
-            self.header_timer = self.loop.call_later(
-                self.registry.limits.header_timeout, self._header_timeout
-            )
+    def _arm(self, owed: str) -> None:
+        """Start timing what the client owes, unless that is being timed already."""
+        if self.read_timer_for == owed or self.transport.is_closing():
+            return
+        self._disarm()
+        limits = self.registry.limits
+        if owed == "headers":
+            self.read_timer = self.loop.call_later(limits.header_timeout, self._headers_late)
+        else:
+            self.read_timer = self.loop.call_later(limits.body_timeout, self._body_stalled)
+        self.read_timer_for = owed
 
     def _disarm(self) -> None:
-        if self.header_timer is not None:
-            self.header_timer.cancel()
-            self.header_timer = None
+        if self.read_timer is not None:
+            self.read_timer.cancel()
+        self.read_timer = None
+        self.read_timer_for = ""
 
-    def _header_timeout(self) -> None:
-        self.header_timer = None
+    def _headers_late(self) -> None:
+        self.read_timer, self.read_timer_for = None, ""
         if self.waiting:
             self.close("no complete request headers within --header-timeout")
+
+    def _body_stalled(self) -> None:
+        # Armed once per body, not per read: each read only notes its time, and the timer
+        # looks at the last one when it fires.
+        self.read_timer, self.read_timer_for = None, ""
+        if self.conn.their_state is not h11.SEND_BODY or self.transport.is_closing():
+            return
+        now = self.loop.time()
+        if self.flow.read_paused:  # the application is not reading: no stall of the client's
+            self.last_read = now
+        left = self.last_read + self.registry.limits.body_timeout - now
+        if left > 0:
+            self.read_timer = self.loop.call_later(left, self._body_stalled)
+            self.read_timer_for = "body"
+        else:
+            self.close("no byte of the request body within --body-timeout")
 
 
 def _raw_response(status: int, reason: bytes, body: bytes, *extra: bytes) -> bytes:
