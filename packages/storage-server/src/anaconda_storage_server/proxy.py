@@ -71,7 +71,8 @@ class NetworkProxy:
         self._server: asyncio.Server | None = None
         self._lock = threading.Lock()
         self._next_send = 0.0  # when the shared bandwidth lets the next chunk through
-        self._connections: set[asyncio.Task[None]] = set()
+        # Each open connection's task, and its two ends (aborted to end it).
+        self._connections: dict[asyncio.Task[None], list[asyncio.StreamWriter]] = {}
 
     def start(self) -> None:
         """Listen on a free loopback port; `url` says where."""
@@ -96,8 +97,11 @@ class NetworkProxy:
     async def _close(self) -> None:
         assert self._server is not None
         self._server.close()
-        for task in list(self._connections):
-            task.cancel()
+        # Ends aborted, not tasks cancelled: asyncio's streams report a cancelled
+        # connection task as an error.
+        for ends in list(self._connections.values()):
+            for end in ends:
+                end.transport.abort()
         await asyncio.gather(*self._connections, return_exceptions=True)
 
     async def _serve(
@@ -105,22 +109,21 @@ class NetworkProxy:
     ) -> None:
         task = asyncio.current_task()
         assert task is not None
-        self._connections.add(task)
+        ends = self._connections[task] = [client_out]
         try:
-            server_in, server_out = await asyncio.open_connection(*self.upstream)
-        except OSError:  # the server is down: so is the connection, as it would be
-            client_out.transport.abort()
-            self._connections.discard(task)
-            return
-        try:
+            try:
+                server_in, server_out = await asyncio.open_connection(*self.upstream)
+            except OSError:  # the server is down: so is the connection, as it would be
+                return
+            ends.append(server_out)
             await asyncio.gather(
                 self._towards_server(client_in, server_out, client_out),
                 self._towards_client(server_in, client_out),
             )
         finally:
-            client_out.transport.abort()
-            server_out.transport.abort()
-            self._connections.discard(task)
+            for end in ends:
+                end.transport.abort()
+            del self._connections[task]
 
     async def _towards_server(
         self,
