@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pickle
+from typing import Any
 
 import pytest
 
@@ -153,3 +154,14 @@ def test_no_key_at_all_is_said_once() -> None:
     message = describe(AuthenticationRequired(f"not logged in: {CORE_HINT}"))
     assert message.count("not logged in") == 1
     assert "anaconda login" in message
+
+
+def test_errors_print_the_uri_in_its_canonical_form(cli: Any, user: Any) -> None:
+    # Issue 11, 3.2: `cat 'alice/sales#2024-05-01T12:00:00/q1.csv'` printed the checkpoint
+    # after the path, where a revision goes.
+    project = f"{user.name}/sales"
+    assert cli("mkdir", project).code == 0
+    result = cli("cat", f"{project}#2024-05-01T12:00:00Z/q1.csv")
+    assert result.code == ExitCode.NOT_FOUND
+    assert f"{project}#2024-05-01T12:00:00/q1.csv" in result.err
+    assert "q1.csv#" not in result.err

@@ -206,3 +206,28 @@ def test_no_api_key_fails_before_sending(monkeypatch: pytest.MonkeyPatch, tmp_pa
         with pytest.raises(AuthenticationRequired, match="ANACONDA_CLOUD_API_KEY"):
             client.read_bytes("alice/sales/q1.csv")
     assert [request.url.path for request in sent] == ["/api/health"]
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize(
+    ("given", "shown"),
+    [
+        # Issue 11, 3.2: the checkpoint was printed after the path, as a revision.
+        ("{p}#2024-05-01T12:00:00/q1.csv", "{p}#2024-05-01T12:00:00/q1.csv"),
+        ("anaconda://{p}#2024-05-01T12:00:00Z/dir/q1.csv", "{p}#2024-05-01T12:00:00/dir/q1.csv"),
+        ("{p}#-1/q1.csv", "{p}#-1/q1.csv"),
+        ("{p}/q1.csv#-2", "{p}/q1.csv#-2"),
+        ("{p}/a%23b%3F.csv", "{p}/a%23b%3F.csv"),
+        ("{p}/100%25.csv#-1", "{p}/100%25.csv#-1"),
+    ],
+)
+async def test_errors_name_the_uri_in_its_canonical_form(
+    client: Any, project: str, given: str, shown: str
+) -> None:
+    await client.create_checkpoint(project)  # so that "#-1" names one
+    uri = given.format(p=project)
+    for attempt in (lambda: client.read_bytes(uri), lambda: client.info(uri)):
+        with pytest.raises(errors.NotFound) as caught:
+            await attempt()
+        message = str(caught.value)
+        assert shown.format(p=project) in message, message

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from ..models import CopyResult, DeleteResult
-from .call import Api, Call, parse_json, project_route
+from .call import Api, Call, location, parse_json, project_route
 
 __all__ = ["MAX_DELETE_PATHS", "copy_files", "delete_files", "move_files"]
 
@@ -65,7 +65,13 @@ def _transfer(
     recursive: bool,
     overwrite: bool,
 ) -> Call[CopyResult]:
-    target = f"{source['owner']}/{source['project']}/{source['path']}"
+    target = location(
+        source["owner"],
+        source["project"],
+        source["path"],
+        checkpoint=source.get("checkpoint"),
+        revision=source.get("revision"),
+    )
     body = {
         "source": source,
         "destination": destination,

@@ -20,10 +20,12 @@ import httpx
 from ..config import StorageConfig
 from ..errors import LOGIN_HINT, AuthenticationRequired, raise_for_response
 from ..transfer.bodies import CHUNK_SIZE, BytesBody
+from ..uri import InvalidURI, StorageURI
 
 __all__ = [
     "Api",
     "Call",
+    "location",
     "parse_json",
     "parse_nothing",
     "project_route",
@@ -51,6 +53,35 @@ def quote_path(path: str) -> str:
     """Percent-encode a file path for the URL: everything but `/` (docs/api.md, "Names and
     paths"), so `#`, `?`, `%` and spaces are always encoded."""
     return path if _UNRESERVED_PATH.fullmatch(path) else quote(path, safe="/")
+
+
+def location(
+    owner: str,
+    project: str,
+    path: str = "",
+    *,
+    checkpoint: str | None = None,
+    revision: str | None = None,
+) -> str:
+    """What a request is about, as the URI a user writes (`alice/sales#-1/q1.csv`): the
+    canonical form of `StorageURI.format`, for messages (issue 11, 3.2: a checkpoint
+    printed as a revision).
+
+    Built on every call, so the common case (no reserved character in a name) is a string
+    join; a name with `#`, `?` or `%` goes through the grammar's own formatter.
+    """
+    text = f"{owner}/{project}#{checkpoint}" if checkpoint else f"{owner}/{project}"
+    if path:
+        if "%" in path or "#" in path or "?" in path:
+            try:
+                path = StorageURI(owner, project, None, path).format(scheme=False)
+                path = path.split("/", 2)[2]
+            except InvalidURI:
+                pass  # not a path the grammar allows: shown as it was given
+        text += f"/{path}"
+        if revision:
+            text += f"#{revision}"
+    return text
 
 
 # The one route that needs no API key.

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ..models import DirectoryInfo
-from .call import Api, Call, parse_json, parse_nothing, project_route, quote_path
+from .call import Api, Call, location, parse_json, parse_nothing, project_route, quote_path
 
 __all__ = ["make_directory", "remove_directory"]
 
@@ -11,7 +11,7 @@ __all__ = ["make_directory", "remove_directory"]
 def make_directory(api: Api, owner: str, project: str, path: str) -> Call[DirectoryInfo]:
     """`PUT .../directories/{path}`: writes the marker `{path}/.keep` unless the directory
     exists (`Conflict` if a file has that path)."""
-    target = f"{owner}/{project}/{path}"
+    target = location(owner, project, path)
     return Call(
         api.request("PUT", f"{project_route(owner, project)}/directories/{quote_path(path)}"),
         parse_json(DirectoryInfo.from_json, target),
@@ -23,7 +23,7 @@ def make_directory(api: Api, owner: str, project: str, path: str) -> Call[Direct
 def remove_directory(api: Api, owner: str, project: str, path: str) -> Call[None]:
     """`DELETE .../directories/{path}`: deletes the marker of a directory that holds nothing
     else (`Conflict` otherwise, `NotFound` if there is no such directory)."""
-    target = f"{owner}/{project}/{path}"
+    target = location(owner, project, path)
     return Call(
         api.request("DELETE", f"{project_route(owner, project)}/directories/{quote_path(path)}"),
         parse_nothing(target),

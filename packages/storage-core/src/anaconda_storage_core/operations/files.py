@@ -10,7 +10,7 @@ import httpx
 
 from ..errors import raise_for_response
 from ..models import ContentInfo, Entry, FileInfo, Page, Revision, entry_from_json, parse_timestamp
-from .call import Api, Call, parse_json, parse_nothing, project_route, quote_path
+from .call import Api, Call, location, parse_json, parse_nothing, project_route, quote_path
 
 __all__ = [
     "byte_range",
@@ -30,8 +30,10 @@ def _route(owner: str, project: str, kind: str, path: str) -> str:
     return f"{project_route(owner, project)}/{kind}/{quote_path(path)}"
 
 
-def _target(owner: str, project: str, path: str, revision: str | None = None) -> str:
-    return f"{owner}/{project}/{path}" + (f"#{revision}" if revision else "")
+def _target(
+    owner: str, project: str, path: str, revision: str | None = None, checkpoint: str | None = None
+) -> str:
+    return location(owner, project, path, checkpoint=checkpoint, revision=revision)
 
 
 def _history(revision: str | None, checkpoint: str | None) -> dict[str, str | None]:
@@ -58,7 +60,7 @@ def get_file_info(
 ) -> Call[Entry]:
     """`GET .../meta/{path}`: a file's metadata, or a `DirectoryInfo` for a virtual
     directory (at a revision or a checkpoint: as it was)."""
-    target = _target(owner, project, path, revision or checkpoint)
+    target = _target(owner, project, path, revision, checkpoint)
     return Call(
         api.request(
             "GET", _route(owner, project, "meta", path), params=_history(revision, checkpoint)
@@ -181,7 +183,7 @@ def get_content(
     """`GET .../files/{path}`, streamed: the content (or the `Range` of it) at the current
     revision, a revision or a checkpoint. The parse reads the headers only; the caller
     reads the body."""
-    target = _target(owner, project, path, revision or checkpoint)
+    target = _target(owner, project, path, revision, checkpoint)
     headers = {"Range": range} if range else None
     return Call(
         api.request(
@@ -207,7 +209,7 @@ def head_content(
     checkpoint: str | None = None,
 ) -> Call[ContentInfo]:
     """`HEAD .../files/{path}`: the content's headers without the content."""
-    target = _target(owner, project, path, revision or checkpoint)
+    target = _target(owner, project, path, revision, checkpoint)
     return Call(
         api.request(
             "HEAD", _route(owner, project, "files", path), params=_history(revision, checkpoint)
