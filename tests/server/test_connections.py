@@ -167,6 +167,27 @@ def test_an_idle_kept_alive_connection_is_closed_after_the_keep_alive_timeout(
     assert _wait_until_closed([sock]) == 1
 
 
+def test_a_request_that_stalls_on_a_kept_alive_connection_is_cut_off(
+    impatient_server: LocalServer, sockets: list[socket.socket]
+) -> None:
+    sock = _connect(impatient_server)
+    sockets.append(sock)
+    sock.send(b"GET /api/health HTTP/1.1\r\nHost: x\r\n\r\n")
+    select.select([sock], [], [], DEADLINE)
+    assert sock.recv(65536).startswith(b"HTTP/1.1 200 ")
+    sock.send(b"GET /api/health HTTP/1.1\r\n")  # and no more
+
+    assert _wait_until_closed([sock]) == 1
+
+
+def test_pipelined_requests_are_all_answered(impatient_server: LocalServer) -> None:
+    request = b"GET /api/health HTTP/1.1\r\nHost: x\r\n\r\n"
+    with socket.create_connection(_address(impatient_server), timeout=DEADLINE) as sock:
+        sock.sendall(request * 3 + request.replace(b"\r\n\r\n", b"\r\nConnection: close\r\n\r\n"))
+        answers = _read_until_closed(sock)
+    assert answers.count(b"HTTP/1.1 200 ") == 4
+
+
 def _upload_head(api_key: str, path: str, length: int) -> bytes:
     return (
         f"PUT {FILES}/{path} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {api_key}\r\n"
