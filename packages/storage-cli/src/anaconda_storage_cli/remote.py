@@ -8,6 +8,7 @@ is imported when a command first needs it, never when the ``anaconda`` CLI start
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import PurePath
 from typing import TYPE_CHECKING
 
 from anaconda_storage_cli.errors import UsageProblem
@@ -120,7 +121,13 @@ class Listing:
 
 
 def listing(client: StorageClient, uri: StorageURI) -> Listing:
-    """Every file below a remote directory (or project), maybe at a checkpoint."""
+    """Every file below a remote directory (or project), maybe at a checkpoint.
+
+    Raises:
+        StorageError: The server listed a path that is not below ``uri`` (``../x/.keep``,
+            ``a/../../b``): a broken or hostile server, whose listing is refused whole,
+            files and directory markers alike, before anything is transferred.
+    """
     from anaconda_storage_core import FileInfo
 
     base = f"{uri.path}/" if uri.path else ""
@@ -130,7 +137,7 @@ def listing(client: StorageClient, uri: StorageURI) -> Listing:
     for entry in client.list_tree(uri, include_markers=True):
         if not isinstance(entry, FileInfo):
             continue
-        relative = entry.path[len(base) :] if entry.path.startswith(base) else entry.path
+        relative = _below(uri, base, entry.path)
         parent, _, name = relative.rpartition("/")
         if name == KEEP:
             directories.append(parent)
@@ -138,6 +145,27 @@ def listing(client: StorageClient, uri: StorageURI) -> Listing:
             files.append(relative)
             sizes[relative] = entry.size
     return Listing(tuple(files), tuple(directories), sizes)
+
+
+def _below(uri: StorageURI, base: str, path: str) -> str:
+    """``path`` relative to the listed directory ``base``, refused unless it stays below it.
+
+    Each name must be one local name too: not ``.`` or ``..``, and nothing the local system
+    reads as a separator or a drive (``a\\..\\b`` or ``C:x`` on Windows), since the
+    relative paths become local paths under a download's target.
+    """
+    from anaconda_storage_core import StorageError
+
+    relative = path[len(base) :] if path.startswith(base) else None
+    names = relative.split("/") if relative else [""]
+    if relative is None or any(
+        name in ("", ".", "..") or PurePath(name).name != name for name in names
+    ):
+        raise StorageError(
+            f"refused the listing of {uri}: the server listed {path!r}, which is outside"
+            f" {uri} (nothing was transferred)"
+        )
+    return relative
 
 
 def below(uri: StorageURI, relative: str) -> StorageURI:
