@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime, timezone
+from types import SimpleNamespace
 from uuid import UUID
 
 import pytest
@@ -20,10 +21,12 @@ from anaconda_storage_server.names import (
     path_after,
     prefix_bounds,
 )
-from anaconda_storage_server.paging import Page
+from anaconda_storage_server.paging import Page, count_key, text_key
 
 
-def request(path: str = "/api/x", query: str = "") -> Request:
+def request(path: str = "/api/x", query: str = "", secret: bytes = b"k" * 32) -> Request:
+    # Page reads the data directory's cursor secret from the app's state.
+    app = SimpleNamespace(state=SimpleNamespace(context=SimpleNamespace(cursor_secret=secret)))
     return Request(
         {
             "type": "http",
@@ -31,28 +34,32 @@ def request(path: str = "/api/x", query: str = "") -> Request:
             "path": path,
             "query_string": query.encode(),
             "headers": [],
+            "app": app,
         }
     )
 
 
 def test_a_cursor_continues_its_own_query_only() -> None:
-    page = Page.from_request(request(query="prefix=a&limit=2"))
+    page = Page.from_request(request(query="prefix=a&limit=2"), key=text_key)
     assert (page.limit, page.after) == (2, None)
     body = page.answer(["a1", "a2", "a3"], lambda item: item)
     assert body["items"] == ["a1", "a2"]
     cursor = body["next_cursor"]
     assert isinstance(cursor, str)
-    assert Page.from_request(request(query=f"prefix=a&limit=5&cursor={cursor}")).after == "a2"
+    assert (
+        Page.from_request(request(query=f"prefix=a&limit=5&cursor={cursor}"), key=text_key).after
+        == "a2"
+    )
     for other in (f"prefix=b&cursor={cursor}", f"cursor={cursor}"):
         with pytest.raises(ApiError) as error:
-            Page.from_request(request(query=other))
+            Page.from_request(request(query=other), key=text_key)
         assert error.value.status == 400
     with pytest.raises(ApiError):
-        Page.from_request(request(path="/api/y", query=f"prefix=a&cursor={cursor}"))
+        Page.from_request(request(path="/api/y", query=f"prefix=a&cursor={cursor}"), key=text_key)
 
 
 def test_the_last_page_has_no_cursor() -> None:
-    page = Page.from_request(request())
+    page = Page.from_request(request(), key=text_key)
     assert page.limit == 100
     assert page.answer([1, 2], lambda item: item) == {"items": [1, 2], "next_cursor": None}
 
@@ -62,9 +69,28 @@ def test_the_last_page_has_no_cursor() -> None:
 )
 def test_bad_paging_parameters(query: str) -> None:
     with pytest.raises(ApiError) as error:
-        Page.from_request(request(query=query))
+        Page.from_request(request(query=query), key=text_key)
     assert error.value.status == 400
     assert error.value.extra["field"] in ("limit", "cursor")
+
+
+def test_a_cursor_is_signed_by_its_data_directory() -> None:
+    body = Page.from_request(request(query="limit=1"), key=text_key).answer(["a", "b"], str)
+    cursor = body["next_cursor"]
+    assert isinstance(cursor, str)
+    with pytest.raises(ApiError) as error:
+        Page.from_request(request(query=f"limit=1&cursor={cursor}", secret=b"x" * 32), key=text_key)
+    assert (error.value.status, error.value.extra["field"]) == (400, "cursor")
+
+
+def test_a_cursor_of_another_shape_is_refused() -> None:
+    # Defence in depth: even a signed cursor must hold the key shape its list expects.
+    page = Page.from_request(request(query="limit=1"), key=text_key)
+    cursor = page.answer(["a", "b"], str)["next_cursor"]
+    assert Page.from_request(request(query=f"limit=1&cursor={cursor}"), key=text_key).after == "a"
+    with pytest.raises(ApiError) as error:
+        Page.from_request(request(query=f"limit=1&cursor={cursor}"), key=count_key)
+    assert "shape" in error.value.message
 
 
 @pytest.mark.parametrize(
