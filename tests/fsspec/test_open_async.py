@@ -3,8 +3,13 @@ in parts of the block size, aborted when the `async with` block raises."""
 
 from __future__ import annotations
 
+import asyncio
 import os
+import re
+import subprocess
+import sys
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import pytest
 
@@ -209,3 +214,60 @@ async def test_only_binary_modes_without_compression(afs: AnacondaFileSystem, pr
     with pytest.raises(ValueError, match="read mode"):
         await f.read()
     await f.discard()
+
+
+def _readme_async_example() -> str:
+    """The README's `copy_head` example, as a user copies it."""
+    readme = (Path(__file__).parents[2] / "README.md").read_text()
+    blocks = re.findall(r"```python\n(.*?)```", readme, flags=re.DOTALL)
+    return next(block for block in blocks if "async def copy_head" in block)
+
+
+@pytest.mark.parametrize("runner", ["asyncio.run", "asyncio.Runner"])
+def test_the_readme_async_example_leaves_nothing_unclosed(
+    runner: str, fs: AnacondaFileSystem, account: object, project: str, tmp_path: Path
+) -> None:
+    # Issue 11, 3.5: aiohttp printed "Unclosed client session" / "Unclosed connector" at
+    # exit: the filesystem outlived the loop its session belonged to.
+    fs.pipe_file(f"{project}/2024/q1.csv", DATA)
+    code = _readme_async_example()
+    code = code.replace('api_key="..."', f"api_key={account.api_key!r}")  # type: ignore[attr-defined]
+    code = code.replace('domain="http://127.0.0.1:8765"', f"domain={account.url!r}")  # type: ignore[attr-defined]
+    code = code.replace("alice/sales", project)
+    if runner == "asyncio.Runner":
+        if sys.version_info < (3, 11):
+            pytest.skip("asyncio.Runner is new in Python 3.11")
+        code = code.replace("asyncio.run(", "with asyncio.Runner() as runner:\n    runner.run(")
+    script = tmp_path / "example.py"
+    script.write_text(code)
+    done = subprocess.run(
+        [sys.executable, "-X", "dev", str(script)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "Unclosed" not in done.stderr
+    assert "unclosed" not in done.stderr
+    assert fs.cat_file(f"{project}/2024/q1-head.csv") == DATA[100:1124]
+
+
+def test_a_filesystem_used_on_two_loops_closes_each(account: object, project: str) -> None:
+    # Each asyncio.run closes the client of its loop as it ends; the filesystem makes a
+    # new one on the next loop.
+    afs = AnacondaFileSystem(**account.options, asynchronous=True, skip_instance_cache=True)  # type: ignore[attr-defined]
+    clients = []
+
+    async def use(name: str) -> None:
+        await afs._pipe_file(f"{project}/{name}", DATA)
+        clients.append(await afs._client())
+
+    asyncio.run(use("one.bin"))
+    asyncio.run(use("two.bin"))
+    first, second = clients
+    assert first is not second
+    assert first.http.is_closed
+    assert second.http.is_closed
+    assert afs._sessions.clients == {}
+    assert afs._sessions.closers == {}

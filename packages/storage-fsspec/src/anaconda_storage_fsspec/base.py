@@ -19,7 +19,7 @@ import contextlib
 import os
 import threading
 import weakref
-from collections.abc import Mapping
+from collections.abc import AsyncGenerator, Mapping
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
@@ -56,12 +56,37 @@ Info = dict[str, Any]
 _inherited: list[AsyncStorageClient] = []
 
 
+async def _close_at_shutdown(
+    sessions: weakref.ref[_Sessions], loop: asyncio.AbstractEventLoop
+) -> AsyncGenerator[None, None]:
+    """Close the client of ``loop`` as the loop shuts down (issue 11, 3.5).
+
+    A filesystem made with ``asynchronous=True`` and used under ``asyncio.run`` outlives
+    its loop, and aiohttp then reports the session and connector unclosed at exit. An
+    event loop has no "on close" callback, but it closes every async generator it
+    started before it closes (``loop.shutdown_asyncgens()``, which ``asyncio.run`` and
+    ``asyncio.Runner`` call): this one, started when the client is made and never
+    resumed, runs its ``finally`` there, with the loop still running.
+    """
+    try:
+        yield
+    finally:
+        owner = sessions()
+        client = None
+        if owner is not None:
+            owner.closers.pop(loop, None)
+            client = owner.pop(loop)
+        if client is not None:
+            await client.aclose()
+
+
 class _Sessions:
     """The clients of one filesystem: one per event loop, in the process that made them."""
 
     def __init__(self) -> None:
         self.pid = os.getpid()
         self.clients: dict[asyncio.AbstractEventLoop, AsyncStorageClient] = {}
+        self.closers: dict[asyncio.AbstractEventLoop, AsyncGenerator[None, None]] = {}
         self.lock = threading.Lock()
 
     def _forked(self) -> bool:
@@ -69,16 +94,27 @@ class _Sessions:
             return False
         _inherited.extend(self.clients.values())
         self.clients = {}
+        self.closers = {}
         self.lock = threading.Lock()  # the parent's may have been held by another thread
         self.pid = os.getpid()
         return True
 
-    def client(self, loop: asyncio.AbstractEventLoop, config: StorageConfig) -> AsyncStorageClient:
+    async def client(self, config: StorageConfig) -> AsyncStorageClient:
+        """The client of the running loop, made on first use and closed with the loop."""
         self._forked()
+        loop = asyncio.get_running_loop()
         with self.lock:
             client = self.clients.get(loop)
-            if client is None:
-                client = self.clients[loop] = AsyncStorageClient(config=config)
+            if client is not None:
+                return client
+            client = self.clients[loop] = AsyncStorageClient(config=config)
+            closer = self.closers.get(loop)
+            if closer is None:
+                closer = self.closers[loop] = _close_at_shutdown(weakref.ref(self), loop)
+            else:
+                closer = None  # this loop's closer already waits
+        if closer is not None:
+            await closer.asend(None)  # started: the loop now knows it (see _close_at_shutdown)
         return client
 
     def pop(self, loop: asyncio.AbstractEventLoop) -> AsyncStorageClient | None:
@@ -213,7 +249,7 @@ class FileSystemBase(AsyncFileSystem):  # type: ignore[misc]  # fsspec is untype
 
     async def _client(self) -> AsyncStorageClient:
         """The client for the running loop in this process, made on first use."""
-        return self._sessions.client(asyncio.get_running_loop(), self.config)
+        return await self._sessions.client(self.config)
 
     async def _close(self) -> None:
         """Close this filesystem's connections on the running loop."""
