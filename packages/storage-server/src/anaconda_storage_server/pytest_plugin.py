@@ -42,12 +42,11 @@ fixtures; this module imports only the standard library and pytest.
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import itertools
 import re
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
@@ -67,6 +66,8 @@ ENV_TELEMETRY = "ANACONDA_TELEMETRY_ENABLED"
 KINDS = ("thread", "subprocess")
 MARKER = "anaconda_storage"
 _names = itertools.count(1)
+# How often the fixture sends its own calls to a server injecting faults.
+_SETUP_ATTEMPTS = 50
 _started: pytest.StashKey[list[StorageServer]] = pytest.StashKey()
 
 
@@ -345,6 +346,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 
 def pytest_configure(config: pytest.Config) -> None:
+    ServerSettings.from_config(config)  # a wrong setting fails the session at once
     config.addinivalue_line(
         "markers",
         f"{MARKER}(latency_ms=0, fault_rate=0, fault_status=503, cut_rate=0, lose_rate=0): "
@@ -427,13 +429,12 @@ def _marked_settings(config: pytest.Config, marker: pytest.Mark) -> ServerSettin
 
 def _sandbox(server: StorageServer, project: str) -> Iterator[StorageSandbox]:
     from anaconda_storage_core import StorageClient
-    from anaconda_storage_core.errors import NotFound
+    from anaconda_storage_core.errors import Conflict, NotFound
 
     user = server.add_user()
     uri = f"{user.name}/{project}"
-    # Many attempts: the fixture's own calls must get through the test aids a test asked for.
-    with StorageClient(api_key=user.api_key, domain=server.url, retry=50) as client:
-        client.create_project(uri)
+    with StorageClient(api_key=user.api_key, domain=server.url) as client:
+        _despite_faults(lambda: client.create_project(uri), done=Conflict)
     sandbox = StorageSandbox(server, user, uri)
     with pytest.MonkeyPatch.context() as environment:
         for name, value in user.env.items():
@@ -444,8 +445,26 @@ def _sandbox(server: StorageServer, project: str) -> Iterator[StorageSandbox]:
         finally:
             sandbox._close()
             _clear_fsspec_instances()
-    with (
-        StorageClient(api_key=user.api_key, domain=server.url, retry=50) as client,
-        contextlib.suppress(NotFound),  # the test deleted it
-    ):
-        client.delete_project(uri, recursive=True)
+    with StorageClient(api_key=user.api_key, domain=server.url) as client:
+        # NotFound: the test deleted the project, or an earlier attempt did.
+        _despite_faults(lambda: client.delete_project(uri, recursive=True), done=NotFound)
+
+
+def _despite_faults(action: Callable[[], object], done: type[Exception]) -> None:
+    """Run one of the fixture's own calls through the faults a test asked the server for.
+
+    The client does not repeat every call a fault hit (a 503 on a POST, a 502 on a
+    DELETE); the fixture does, until it succeeds or finds that an earlier attempt whose
+    answer was lost took effect (`done`).
+    """
+    from anaconda_storage_core.errors import ServerError
+
+    for _ in range(_SETUP_ATTEMPTS - 1):
+        try:
+            action()
+        except done:
+            return
+        except ServerError:
+            continue
+        return
+    action()
