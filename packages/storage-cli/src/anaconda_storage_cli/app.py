@@ -17,7 +17,7 @@ from typing import Any
 import typer
 from typer.core import TyperGroup
 
-from anaconda_storage_cli.commands import browse, change, projects, transfer
+from anaconda_storage_cli.commands import browse, change, projects, sync, transfer
 from anaconda_storage_cli.completion import enable_shell_completion
 from anaconda_storage_cli.errors import ExitCode
 
@@ -116,6 +116,7 @@ def _examples(lines: tuple[str, ...]) -> str:
 _PANELS = {
     browse: "Read",
     transfer: "Copy and transfer",
+    sync: "Copy and transfer",
     change: "Change files",
     projects: "Projects",
 }

@@ -1,0 +1,318 @@
+"""sync: only what differs by content travels, both ways and on the server; --delete,
+filters, history as the source, dry runs, the JSON summary and the local hash cache."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from anaconda_storage_core import StorageClient
+from anaconda_storage_core.sync import hashes
+
+
+def ok(result: Any) -> Any:
+    assert result.code == 0, result
+    return result
+
+
+def files_below(root: Path) -> list[str]:
+    return sorted(
+        p.relative_to(root).as_posix() + ("/" if p.is_dir() else "")
+        for p in root.rglob("*")
+        if p.is_file() or not any(p.iterdir())
+    )
+
+
+def old(path: Path) -> None:
+    """An hour older: out of the hash cache's racy window, as a file left alone is."""
+    for item in [path, *path.rglob("*")] if path.is_dir() else [path]:
+        stat = item.stat()
+        os.utime(item, ns=(stat.st_atime_ns, stat.st_mtime_ns - 3600 * 10**9))
+
+
+class Sync:
+    """Runs `sync --json` in-process with the hash cache under tmp_path."""
+
+    def __init__(self, cli: Any, cache: Path) -> None:
+        self.cli = cli
+        self.cache = cache
+
+    def __call__(self, *args: str, code: int = 0) -> dict[str, Any]:
+        result = self.cli("sync", "--json", *args, env={"XDG_CACHE_HOME": str(self.cache)})
+        assert result.code == code, result
+        summary: dict[str, Any] = json.loads(result.out)
+        return summary
+
+    def text(self, *args: str) -> Any:
+        return self.cli("sync", *args, env={"XDG_CACHE_HOME": str(self.cache)})
+
+
+@pytest.fixture
+def sync(cli: Any, tmp_path: Path) -> Sync:
+    return Sync(cli, tmp_path / "xdg-cache")
+
+
+@pytest.fixture
+def project(cli: Any) -> str:
+    name = f"{cli.account.name}/p"
+    ok(cli("mkdir", name))
+    return name
+
+
+@pytest.fixture
+def client(cli: Any) -> Any:
+    with StorageClient(api_key=cli.account.api_key, domain=cli.account.url) as client:
+        yield client
+
+
+def revisions(client: Any, uri: str) -> int:
+    return len(list(client.list_revisions(uri)))
+
+
+def counts(summary: dict[str, Any]) -> tuple[int, int, int, int, int]:
+    return (
+        summary["copied"],
+        summary["skipped"],
+        summary["deleted"],
+        summary["failed"],
+        summary["bytes"],
+    )
+
+
+# -- local to remote ---------------------------------------------------------------------
+
+
+def test_first_sync_then_nothing_then_one_changed_file(
+    sync: Sync, cli: Any, client: Any, project: str, tree: Path
+) -> None:
+    first = sync(str(tree), project)
+    assert counts(first) == (2, 0, 0, 0, 12)
+    assert first["failures"] == []
+    assert first["directories"] == 1
+    assert ok(cli("ls", "-R", project)).out.splitlines() == [
+        "data/a.csv",
+        "data/empty/",
+        "data/sub/b.txt",
+    ]
+    before = revisions(client, f"{project}/data/a.csv")
+
+    again = sync(str(tree), project)
+    assert counts(again) == (0, 2, 0, 0, 0)
+    assert again["directories"] == 0
+    assert revisions(client, f"{project}/data/a.csv") == before
+
+    (tree / "sub" / "b.txt").write_text("wasp\n")
+    changed = sync(str(tree), project)
+    assert counts(changed) == (1, 1, 0, 0, 5)
+    assert client.read_bytes(f"{project}/data/sub/b.txt") == b"wasp\n"
+    assert revisions(client, f"{project}/data/a.csv") == before
+
+
+def test_trailing_slash_syncs_the_contents(sync: Sync, cli: Any, project: str, tree: Path) -> None:
+    sync(f"{tree}/", f"{project}/in")
+    assert ok(cli("ls", "-R", project)).out.splitlines() == [
+        "in/a.csv",
+        "in/empty/",
+        "in/sub/b.txt",
+    ]
+
+
+def test_second_run_reads_no_local_file(
+    sync: Sync, project: str, tree: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    old(tree)
+    sync(f"{tree}/", project)
+    opened: list[str] = []
+    real = hashes.file_sha256
+    monkeypatch.setattr(hashes, "file_sha256", lambda path: opened.append(str(path)) or real(path))
+    assert counts(sync(f"{tree}/", project)) == (0, 2, 0, 0, 0)
+    assert sorted(Path(p).name for p in opened) == ["a.csv", "b.txt"]  # once, to compare
+    opened.clear()
+    assert counts(sync(f"{tree}/", project)) == (0, 2, 0, 0, 0)
+    assert opened == []  # the cache knew them
+
+
+def test_a_touched_file_of_the_same_size_is_read_again(
+    sync: Sync, client: Any, project: str, tree: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    old(tree)
+    sync(f"{tree}/", project)
+    sync(f"{tree}/", project)  # the cache now knows both files
+    target = tree / "a.csv"
+    stat = target.stat()
+    target.write_text("a,b\n3,4\n")  # same size
+    os.utime(target, ns=(stat.st_atime_ns, stat.st_mtime_ns + 10**9))
+    opened: list[str] = []
+    real = hashes.file_sha256
+    monkeypatch.setattr(hashes, "file_sha256", lambda path: opened.append(str(path)) or real(path))
+    assert counts(sync(f"{tree}/", project)) == (1, 1, 0, 0, 8)
+    assert [Path(p).name for p in opened] == ["a.csv"]
+    assert client.read_bytes(f"{project}/a.csv") == b"a,b\n3,4\n"
+
+
+def test_delete_on_the_server_keeps_history(
+    sync: Sync, cli: Any, client: Any, project: str, tree: Path
+) -> None:
+    sync(f"{tree}/", project)
+    (tree / "a.csv").unlink()
+    (tree / "empty").rmdir()
+    without = sync(f"{tree}/", project)
+    assert counts(without) == (0, 1, 0, 0, 0)  # nothing deleted without --delete
+    result = ok(sync.text("--delete", f"{tree}/", project))
+    assert "restore one with `anaconda storage cp" in result.err
+    assert "a.csv#-1" in result.err
+    assert ok(cli("ls", "-R", project)).out.splitlines() == ["sub/b.txt"]
+    assert client.read_bytes(f"{project}/a.csv#-1") == b"a,b\n1,2\n"
+
+
+def test_excluded_paths_are_neither_sent_nor_deleted(
+    sync: Sync, cli: Any, client: Any, project: str, tree: Path
+) -> None:
+    client.upload(f"{project}/remote-only.log", b"kept")
+    (tree / "debug.log").write_text("noise")
+    (tree / "sub" / "c.log").write_text("noise")
+    summary = sync("--delete", "--exclude", "*.log", "--exclude", "empty/", f"{tree}/", project)
+    assert counts(summary)[:3] == (2, 0, 0)
+    assert ok(cli("ls", "-R", project)).out.splitlines() == [
+        "a.csv",
+        "remote-only.log",
+        "sub/b.txt",
+    ]
+    only = sync("--include", "*.log", f"{tree}/", f"{project}/logs")
+    assert counts(only)[:2] == (2, 0)
+    assert ok(cli("ls", "-R", f"{project}/logs")).out.splitlines() == [
+        "debug.log",
+        "sub/c.log",
+    ]
+
+
+def test_dry_run_changes_nothing(sync: Sync, cli: Any, project: str, tree: Path) -> None:
+    sync(f"{tree}/", project)
+    (tree / "a.csv").unlink()
+    (tree / "new.csv").write_text("new\n")
+    result = ok(sync.text("--dry-run", "--delete", f"{tree}/", project))
+    lines = result.out.splitlines()
+    assert lines[0] == f"would delete anaconda://{project}/a.csv"
+    assert f"would upload {tree}/new.csv -> anaconda://{project}/new.csv" in lines
+    assert "nothing was changed" in result.err
+    assert ok(cli("ls", "-R", project)).out.splitlines() == ["a.csv", "empty/", "sub/b.txt"]
+    summary = sync("--dry-run", "--delete", f"{tree}/", project)
+    assert counts(summary) == (1, 1, 1, 0, 4)
+    assert summary["dry_run"] is True
+
+
+def test_quiet_prints_nothing(sync: Sync, project: str, tree: Path) -> None:
+    result = ok(sync.cli("sync", "-q", f"{tree}/", project))
+    assert result.out == ""
+    assert result.err == ""
+
+
+# -- remote to local ---------------------------------------------------------------------
+
+
+def test_remote_to_local_and_delete_there(
+    sync: Sync, client: Any, project: str, tree: Path, tmp_path: Path
+) -> None:
+    sync(f"{tree}/", project)
+    here = tmp_path / "copy"
+    first = sync(f"{project}/", str(here))
+    assert counts(first) == (2, 0, 0, 0, 12)
+    assert files_below(here) == ["a.csv", "empty/", "sub/b.txt"]
+    assert counts(sync(f"{project}/", str(here))) == (0, 2, 0, 0, 0)
+
+    (here / "stray.txt").write_text("local only")
+    (here / "old" / "deeper").mkdir(parents=True)
+    (here / "old" / "deeper" / "x").write_text("x")
+    client.upload(f"{project}/sub/b.txt", b"changed\n")
+    summary = sync("--delete", f"{project}/", str(here))
+    assert counts(summary) == (1, 1, 2, 0, 8)
+    assert files_below(here) == ["a.csv", "empty/", "sub/b.txt"]  # old/ went with its file
+    assert (here / "sub" / "b.txt").read_bytes() == b"changed\n"
+
+
+def test_local_deletions_are_listed_first_in_a_dry_run(
+    sync: Sync, project: str, tree: Path, tmp_path: Path
+) -> None:
+    sync(f"{tree}/", project)
+    here = tmp_path / "copy"
+    here.mkdir()
+    (here / "zzz.txt").write_text("local only")
+    result = ok(sync.text("-n", "--delete", f"{project}/", str(here)))
+    lines = result.out.splitlines()
+    assert lines[0] == f"would delete {here / 'zzz.txt'}"
+    assert any(line.startswith("would download") for line in lines[1:])
+    assert files_below(here) == ["zzz.txt"]
+
+
+def test_history_as_the_source(
+    sync: Sync, client: Any, project: str, tree: Path, tmp_path: Path
+) -> None:
+    sync(f"{tree}/", f"{project}/data")
+    client.create_checkpoint(project, "before the change")
+    client.upload(f"{project}/data/a.csv", b"rewritten\n")
+    client.upload(f"{project}/data/later.csv", b"later\n")
+    here = tmp_path / "past"
+    summary = sync(f"{project}#-1/data/", str(here))
+    assert counts(summary)[:2] == (2, 0)
+    assert files_below(here) == ["a.csv", "empty/", "sub/b.txt"]
+    assert (here / "a.csv").read_text() == "a,b\n1,2\n"
+    restore = sync(f"{project}#-1/data/", f"{project}/restored")
+    assert restore["copied"] == 2
+    assert client.read_bytes(f"{project}/restored/a.csv") == b"a,b\n1,2\n"
+
+
+# -- remote to remote --------------------------------------------------------------------
+
+
+def test_remote_to_remote_on_the_server(
+    sync: Sync, cli: Any, client: Any, project: str, tree: Path
+) -> None:
+    sync(f"{tree}/", f"{project}/src")
+    ok(cli("mkdir", f"{cli.account.name}/backup"))
+    backup = f"{cli.account.name}/backup"
+    first = sync(f"{project}/src", backup)
+    assert counts(first) == (2, 0, 0, 0, 0)  # no bytes through the client
+    assert ok(cli("ls", "-R", backup)).out.splitlines() == [
+        "src/a.csv",
+        "src/empty/",
+        "src/sub/b.txt",
+    ]
+    before = revisions(client, f"{backup}/src/a.csv")
+    assert counts(sync(f"{project}/src", backup)) == (0, 2, 0, 0, 0)
+    client.delete(f"{project}/src/a.csv")
+    summary = sync("--delete", f"{project}/src", backup)
+    assert counts(summary) == (0, 1, 1, 0, 0)
+    assert revisions(client, f"{backup}/src/a.csv") == before + 1  # the deletion
+
+
+# -- failures and refusals ---------------------------------------------------------------
+
+
+def test_partial_failure_exits_6_with_the_failures_listed(
+    sync: Sync, client: Any, project: str, tree: Path
+) -> None:
+    client.upload(f"{project}/sub", b"a file where a directory goes")
+    summary = sync(f"{tree}/", project, code=6)
+    assert summary["copied"] == 1
+    assert summary["failed"] == 1
+    assert summary["failures"][0]["path"].endswith("b.txt")
+    assert summary["failures"][0]["error"]
+
+
+def test_refusals(sync: Sync, cli: Any, project: str, tree: Path, tmp_path: Path) -> None:
+    both_local = sync.text(str(tree), str(tmp_path / "other"))
+    assert both_local.code == 2, both_local
+    assert "remote side" in both_local.err
+    a_file = sync.text(str(tree / "a.csv"), project)
+    assert a_file.code == 2, a_file
+    assert "directories" in a_file.err
+    history = sync.text(str(tree), f"{project}#-1/x")
+    assert history.code == 2, history
+    assert "read-only" in history.err
+    missing = sync.text(str(tree), f"{cli.account.name}/nope")
+    assert missing.code != 0
+    assert "mkdir" in missing.err
