@@ -7,6 +7,8 @@ entry point as in a user's environment, with `filterwarnings = error`.
 
 from __future__ import annotations
 
+import os
+import re
 import sys
 from pathlib import Path
 
@@ -18,72 +20,27 @@ ANACONDA = Path(sys.executable).with_name("anaconda")
 OUTER_KEY = "the-developer-s-own-key"
 OUTER_DOMAIN = "https://storage.example.com"
 
-# The user's pipeline and their test of it: the README's "Testing your pipelines offline".
-PIPELINE = '''
-import pandas as pd
+README = Path(__file__).parents[2] / "README.md"
 
 
-def summarize_sales(source: str, target: str) -> None:
-    """Total amount per region: a CSV in, Parquet out."""
-    sales = pd.read_csv(source)
-    totals = sales.groupby("region", as_index=False)["amount"].sum()
-    totals.to_parquet(target, index=False)
-'''
+def readme_example() -> dict[str, str]:
+    """The files of the README's "Testing your pipelines offline", by name.
 
-TEST_PIPELINE = """
-import pandas as pd
-
-from pipeline import summarize_sales
-
-
-def test_summarize_sales(anaconda_storage):
-    source = anaconda_storage.uri("raw/sales.csv")
-    target = anaconda_storage.uri("out/totals.parquet")
-    pd.DataFrame({"region": ["eu", "us", "eu"], "amount": [1, 2, 3]}).to_csv(source, index=False)
-
-    summarize_sales(source, target)
-
-    totals = pd.read_parquet(target)
-    assert totals.to_dict("list") == {"region": ["eu", "us"], "amount": [4, 2]}
-"""
-
-# The user's command line script, and its test: it runs as a process of its own.
-EXPORT = """
-import argparse
-
-from pipeline import summarize_sales
+    Each Python block there opens with a comment naming its file (`# pipeline.py`); the
+    tests run them as they are written, so the README's example is known to work.
+    """
+    section = README.read_text().split("## Testing your pipelines offline", 1)[1]
+    section = section.split("\n## ", 1)[0]
+    files = {}
+    for block in re.findall(r"```python\n(.*?)```", section, flags=re.DOTALL):
+        name = re.match(r"# (\w+)\.py", block)
+        if name:
+            files[name[1]] = block
+    return files
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description="Summarize a sales CSV into Parquet.")
-    parser.add_argument("source")
-    parser.add_argument("target")
-    arguments = parser.parse_args()
-    summarize_sales(arguments.source, arguments.target)
-
-
-if __name__ == "__main__":
-    main()
-"""
-
-TEST_EXPORT = """
-import subprocess
-import sys
-
-import pandas as pd
-
-
-def test_export_script(anaconda_storage):
-    source = anaconda_storage.uri("raw/sales.csv")
-    pd.DataFrame({"region": ["eu"], "amount": [5]}).to_csv(source, index=False)
-
-    subprocess.run(
-        [sys.executable, "export.py", source, anaconda_storage.uri("out/totals.parquet")],
-        check=True,
-    )
-
-    assert pd.read_parquet(anaconda_storage.uri("out/totals.parquet")).shape == (1, 2)
-"""
+EXAMPLE = readme_example()
+TEST_PIPELINE = EXAMPLE["test_pipeline"]
 
 PYPROJECT = """
 [tool.pytest.ini_options]
@@ -96,7 +53,9 @@ filterwarnings = ["error"]
 def user_project(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> pytest.Pytester:
     """A user's project folder with their pipeline, and a developer's own settings outside."""
     pytester.makepyprojecttoml(PYPROJECT.format(extra=""))
-    pytester.makepyfile(pipeline=PIPELINE, export=EXPORT)
+    pytester.makepyfile(pipeline=EXAMPLE["pipeline"], export=EXAMPLE["export"])
+    # As in the user's activated environment: `anaconda` and `python` on the PATH.
+    monkeypatch.setenv("PATH", f"{ANACONDA.parent}{os.pathsep}{os.environ.get('PATH', '')}")
     # The settings a developer's shell holds: the fixture must hide them and restore them.
     monkeypatch.setenv("ANACONDA_CLOUD_API_KEY", OUTER_KEY)
     monkeypatch.setenv("ANACONDA_CLOUD_API_DOMAIN", OUTER_DOMAIN)
@@ -107,7 +66,8 @@ def user_project(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> 
 def test_a_users_pipeline_and_script_run_against_the_local_server(
     user_project: pytest.Pytester,
 ) -> None:
-    user_project.makepyfile(test_pipeline=TEST_PIPELINE, test_export=TEST_EXPORT)
+    assert set(EXAMPLE) == {"pipeline", "test_pipeline", "export", "test_export"}
+    user_project.makepyfile(test_pipeline=TEST_PIPELINE, test_export=EXAMPLE["test_export"])
     result = user_project.runpytest_subprocess("-p", "no:cacheprovider")
     result.assert_outcomes(passed=2)
     result.stdout.fnmatch_lines(["anaconda-storage-server: thread at http://127.0.0.1:*"])
