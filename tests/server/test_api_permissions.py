@@ -171,6 +171,15 @@ def delete_project_effect(api: Api, s: Scene, response: httpx.Response, happened
     assert r.status_code == (404 if happened else 200)
 
 
+def read_log(api: Api, c: httpx.Client, s: Scene) -> httpx.Response:
+    return c.get(f"{api.project_url(s.o, s.p)}/log", params={"path": "f.txt"})
+
+
+def read_log_effect(api: Api, s: Scene, response: httpx.Response, happened: bool) -> None:
+    if happened:
+        assert [x["action"] for x in response.json()["items"]] == ["created"]
+
+
 Request = Callable[["Api", httpx.Client, Scene], httpx.Response]
 Effect = Callable[["Api", Scene, httpx.Response, bool], None]
 
@@ -193,6 +202,7 @@ ACTIONS = {
     "file chattr": Action("write", file_chattr, 200, file_chattr_effect),
     "create checkpoint": Action("write", checkpoint, 201, checkpoint_effect),
     "delete project": Action("owner", delete_project, 204, delete_project_effect),
+    "read log": Action("read", read_log, 200, read_log_effect),
 }
 
 # principal -> its level on the scene's project; None: cannot see it; "401": not a caller.

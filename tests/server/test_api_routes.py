@@ -350,6 +350,15 @@ def test_walk_every_documented_route(
         r = c.delete(f"{api.uploads_url(o, p)}/{r.json()['id']}")
         assert r.status_code == 204, r.text
 
+        # -- history you can act on -----------------------------------------------------
+        entries = api.list_all(c, f"{base}/log", {"path": "dir", "checkpoints": "false"})
+        assert [(x["action"], x["path"]) for x in entries] == [
+            ("deleted", "dir/a.txt"),
+            ("attributes", "dir/a.txt"),
+            ("modified", "dir/a.txt"),
+            ("created", "dir/a.txt"),
+        ]
+
         # -- the project, deleted -------------------------------------------------------
         api.check_error(c.delete(base), 409, "conflict")
         r = c.delete(base, params={"recursive": "true"})

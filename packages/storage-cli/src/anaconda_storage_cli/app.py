@@ -17,7 +17,7 @@ from typing import Any
 import typer
 from typer.core import TyperGroup
 
-from anaconda_storage_cli.commands import browse, change, projects, sync, transfer
+from anaconda_storage_cli.commands import browse, change, history, projects, sync, transfer
 from anaconda_storage_cli.completion import enable_shell_completion
 from anaconda_storage_cli.errors import ExitCode
 
@@ -119,6 +119,7 @@ _PANELS = {
     sync: "Copy and transfer",
     change: "Change files",
     projects: "Projects",
+    history: "History",
 }
 enable_shell_completion()
 

@@ -50,6 +50,13 @@ if _typing.TYPE_CHECKING:
     from .errors import ServerError as ServerError
     from .errors import StorageConnectionError as StorageConnectionError
     from .errors import StorageError as StorageError
+    from .history import DeletedProject as DeletedProject
+    from .history import DiffEntry as DiffEntry
+    from .history import FileState as FileState
+    from .history import LogEntry as LogEntry
+    from .history import LogSource as LogSource
+    from .history import Restoration as Restoration
+    from .history import RestoreChange as RestoreChange
     from .models import Account as Account
     from .models import Checkpoint as Checkpoint
     from .models import ContentInfo as ContentInfo
@@ -108,10 +115,13 @@ _EXPORTS = {
     "DEFAULT_API_VERSION": "config",
     "DEFAULT_DOMAIN": "config",
     "DeleteResult": "models",
+    "DeletedProject": "history",
+    "DiffEntry": "history",
     "DirectoryInfo": "models",
     "Entry": "models",
     "FileAttributes": "attributes",
     "FileInfo": "models",
+    "FileState": "history",
     "Grant": "models",
     "Health": "models",
     "InsufficientStorage": "errors",
@@ -119,6 +129,8 @@ _EXPORTS = {
     "InvalidPermission": "permission",
     "InvalidRequest": "errors",
     "InvalidURI": "uri",
+    "LogEntry": "history",
+    "LogSource": "history",
     "MultipartUpload": "transfer.resume",
     "NotFound": "errors",
     "Owner": "models",
@@ -134,6 +146,8 @@ _EXPORTS = {
     "ReadOnlyError": "errors",
     "Relative": "uri",
     "RequestTooLarge": "errors",
+    "Restoration": "history",
+    "RestoreChange": "history",
     "RetryPolicy": "retry",
     "Revision": "models",
     "RevisionRef": "uri",

@@ -23,6 +23,7 @@ from .async_runner import AsyncContentStream, AsyncRunner, default_http_client
 from .attributes import validate_file_attributes, validate_project_attributes
 from .config import StorageConfig, VerifyTypes, resolve_config
 from .effects import Flow
+from .history import DiffEntry, LogEntry, Restoration
 from .locations import Location
 from .models import (
     Account,
@@ -49,6 +50,7 @@ from .operations import (
     checkpoints,
     directories,
     files,
+    history,
     owners,
     permissions,
     projects,
@@ -407,6 +409,137 @@ class AsyncStorageClient:
             raise InvalidURI(parsed.format(), "names no checkpoint: write owner/project#<ref>")
         owner, project = self._project(parsed)
         return await self._send(checkpoints.get_checkpoint(self._api, owner, project, reference))
+
+    # -- acting on history -----------------------------------------------------------------
+
+    def log(
+        self,
+        uri: Location,
+        *,
+        since: str | None = None,
+        until: str | None = None,
+        checkpoints: bool = True,
+        page_size: int | None = None,
+    ) -> AsyncIterator[LogEntry]:
+        """The changes to a project, a directory or a file, newest first (paged
+        transparently): each revision (created, modified, attributes, deleted, restored,
+        moved) and each ad-hoc checkpoint, with its message.
+
+        Args:
+            uri: `owner/project`, a directory or a file. A checkpoint in the URI
+                (`alice/sales#-1`) is where the log ends, unless `until` is given.
+            since: Only changes from then on: a time point (`2024-05-01T12:00:00`, from
+                the start of that second), or `-N` / a checkpoint UUID (the changes after
+                that checkpoint).
+            until: Only changes made at or before it (a time point, `-N`, a UUID).
+            checkpoints: Whether checkpoints appear in the log.
+            page_size: Entries per request.
+
+        Raises:
+            NotFound: No such project, or an unknown `since` / `until` checkpoint.
+            InvalidURI: The URI names a revision.
+        """
+        parsed = locations.project_location(uri)
+        if parsed.revision is not None:
+            raise InvalidURI(parsed.format(), "a log covers every revision: drop the '#...'")
+        owner, project = self._project(parsed)
+        end = until if until is not None else parsed.checkpoint
+        return self._items(
+            lambda cursor: history.get_log(
+                self._api,
+                owner,
+                project,
+                parsed.path,
+                since=since,
+                until=end,
+                checkpoints=checkpoints,
+                limit=page_size,
+                cursor=cursor,
+            )
+        )
+
+    def diff(
+        self, since: Location, until: Location | None = None, *, page_size: int | None = None
+    ) -> AsyncIterator[DiffEntry]:
+        """What changed in a project or directory between two states, by path (paged
+        transparently): each path added, deleted or modified, with the file before and
+        after. A move shows as its source deleted and its destination added.
+
+        Args:
+            since: The first state: a project or directory at a checkpoint
+                (`alice/sales#-1/dir`, `alice/sales#2024-05-01T12:00:00`).
+            until: The second state: the same project and path at another checkpoint, a
+                bare reference (`"-2"`, `"#-2"`), or None for the current state. It may be
+                earlier than `since`: the diff then goes backwards.
+            page_size: Entries per request.
+
+        Raises:
+            InvalidURI: `since` names no checkpoint, or `until` another project or path.
+            NotFound: No such project or checkpoint.
+        """
+        first = locations.project_location(since)
+        if first.checkpoint is None or first.revision is not None:
+            raise InvalidURI(
+                first.format(), "a diff starts at a checkpoint: write owner/project#<ref>/path"
+            )
+        owner, project = self._project(first)
+        end = locations.other_state(first, until)
+        return self._items(
+            lambda cursor: history.get_diff(
+                self._api,
+                owner,
+                project,
+                first.path,
+                since=first.checkpoint or "",
+                until=end,
+                limit=page_size,
+                cursor=cursor,
+            )
+        )
+
+    async def restore(self, uri: Location, *, dry_run: bool = False) -> Restoration:
+        """Make the live state equal to a past one, server-side, as new revisions (write
+        permission); no content passes through this client.
+
+        `alice/sales/q1.csv#-2` (or `#<uuid>`): the file's content and attributes become
+        that revision's; `alice/sales/q1.csv#-1` brings back a deleted file.
+        `alice/sales#-1/dir` or `alice/sales#2024-05-01T12:00:00`: the directory (or the
+        whole project) becomes exactly as it was: files changed since go back, files
+        deleted since come back, files created since are deleted. Each change is a new
+        revision that the log shows as `restored`, naming where it came from. Paths that
+        are already as they were are left alone.
+
+        Args:
+            uri: The past state to restore.
+            dry_run: Only say what would change.
+
+        Returns:
+            The changes made (or planned).
+
+        Raises:
+            InvalidURI: The URI names no past state.
+            NotFound: No such project, path, revision or checkpoint.
+            PermissionDenied: The caller cannot write to the project.
+            Conflict: A restored file would clash with a directory outside the restored one.
+        """
+        parsed = locations.project_location(uri)
+        if parsed.checkpoint is None and parsed.revision is None:
+            raise InvalidURI(
+                parsed.format(),
+                "names no past state: add #<revision> to a file or #<checkpoint> to the project",
+            )
+        owner, project = self._project(parsed)
+        return await self._send(
+            history.restore(
+                self._api,
+                owner,
+                project,
+                parsed.path,
+                revision=parsed.revision,
+                checkpoint=parsed.checkpoint,
+                dry_run=dry_run,
+            )
+        )
 
     # -- permissions -----------------------------------------------------------------------
 

@@ -8,7 +8,14 @@ from typing import NamedTuple
 from .errors import ReadOnlyError
 from .uri import InvalidURI, StorageURI, parse_uri
 
-__all__ = ["FileLocation", "Location", "file_location", "project_location", "writable"]
+__all__ = [
+    "FileLocation",
+    "Location",
+    "file_location",
+    "other_state",
+    "project_location",
+    "writable",
+]
 
 Location = str | StorageURI
 """A URI as a caller may give it: `"alice/sales/q1.csv#-1"`, `"anaconda://..."` or parsed."""
@@ -75,3 +82,29 @@ def writable(uri: Location, action: str) -> StorageURI:
             " read-only (write to the current state: drop the '#...')"
         )
     return parsed
+
+
+def other_state(first: StorageURI, second: Location | None) -> str | None:
+    """The checkpoint reference of a second state of `first`'s project and path (a diff's
+    end): None for the current state.
+
+    Args:
+        first: The first state, a project or directory at a checkpoint.
+        second: None (now); a bare reference (`-2`, `#-2`, a time point, a UUID); or a URI
+            (it holds a `/`) of the same project and path, at a checkpoint or not.
+
+    Raises:
+        InvalidURI: `second` names another project or path, or a revision.
+    """
+    if second is None:
+        return None
+    if isinstance(second, str) and "/" not in second:
+        reference = second.removeprefix("#")
+        parse_uri(f"{first.owner}/{first.project}#{reference}")  # checks the grammar
+        return reference
+    parsed = project_location(second)
+    if parsed.revision is not None:
+        raise InvalidURI(parsed.format(), "names a revision: compare checkpoints")
+    if (parsed.owner, parsed.project, parsed.path) != (first.owner, first.project, first.path):
+        raise InvalidURI(parsed.format(), f"is not the same project and path as {first.format()}")
+    return parsed.checkpoint

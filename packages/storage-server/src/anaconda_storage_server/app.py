@@ -21,6 +21,7 @@ from anaconda_storage_server import (
     checkpoints,
     directories,
     files,
+    log,
     owners,
     permissions,
     projects,
@@ -203,6 +204,7 @@ def create_app(
         *directories.routes,
         *transfer.routes,
         *uploads.routes,
+        *log.routes,
     ]
     app = Starlette(
         routes=routes,

@@ -123,6 +123,28 @@ CREATE TABLE IF NOT EXISTS upload_parts (
     file TEXT NOT NULL,
     PRIMARY KEY (upload_id, number)
 ) WITHOUT ROWID;
+-- History you can act on (issue 13): where a restored or moved revision came from, the
+-- project-wide order of changes (log, diff) and the deleted projects kept for a while.
+CREATE TABLE IF NOT EXISTS revision_origins (
+    seq INTEGER PRIMARY KEY,
+    action TEXT NOT NULL CHECK (action IN ('restored', 'moved')),
+    source_path TEXT,
+    source_revision TEXT,
+    source_checkpoint TEXT,
+    source_us INTEGER
+);
+CREATE INDEX IF NOT EXISTS revisions_by_time ON revisions (project_id, created_us, seq);
+CREATE TABLE IF NOT EXISTS trash (
+    project_id TEXT PRIMARY KEY,
+    owner_id TEXT NOT NULL,
+    name TEXT NOT NULL,
+    project TEXT NOT NULL,
+    deleted_us INTEGER NOT NULL,
+    deleted_by TEXT NOT NULL,
+    purge_us INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS trash_by_owner ON trash (owner_id, name, deleted_us);
+CREATE INDEX IF NOT EXISTS trash_by_expiry ON trash (purge_us);
 CREATE TABLE IF NOT EXISTS clock (
     id INTEGER PRIMARY KEY CHECK (id = 0),
     last_us INTEGER NOT NULL

@@ -17,6 +17,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
+from anaconda_storage_server import origins
 from anaconda_storage_server.access import Project, open_project
 from anaconda_storage_server.accounts import Owner
 from anaconda_storage_server.changes import check_file_path, record
@@ -192,6 +193,14 @@ def _run(state: Context, user: Owner, request: Transfer) -> list[dict[str, str]]
                 description=source.description,
                 metadata=source.metadata,
             )
+            if request.move and source_project.id == destination_project.id:
+                origins.note(
+                    transaction,
+                    version.seq,
+                    origins.MOVED,
+                    source_path=source.path,
+                    source_revision=source.id,
+                )
             items.append({"source": source.path, "destination": path, "revision": version.id})
         return items
 
