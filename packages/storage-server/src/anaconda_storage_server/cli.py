@@ -20,9 +20,14 @@ import socket
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from anaconda_storage_server import __version__
 from anaconda_storage_server import connection_limits as defaults
+
+if TYPE_CHECKING:
+    import uvicorn
+    from starlette.types import ASGIApp
 
 LOG_LEVELS = ("critical", "error", "warning", "info", "debug")
 
@@ -191,7 +196,6 @@ def _serve(arguments: argparse.Namespace) -> int:
     import uvicorn
 
     from anaconda_storage_server.app import create_app
-    from anaconda_storage_server.connections import protocol_class
     from anaconda_storage_server.faults import quiet_cut_logs
 
     logging.basicConfig(
@@ -226,17 +230,7 @@ def _serve(arguments: argparse.Namespace) -> int:
         max_connections=arguments.max_connections,
     )
     _make_room_for(limits.max_connections)
-    config = uvicorn.Config(
-        app,
-        # The protocol applies all of `limits`, the keep-alive timeout included (why its
-        # default is 75 s, not uvicorn's 5 s: see `connection_limits`).
-        http=protocol_class(limits),
-        log_config=None,
-        log_level=arguments.log_level,
-        access_log=arguments.log_level == "debug",
-        timeout_graceful_shutdown=5,
-        lifespan="on",
-    )
+    config = uvicorn_config(app, limits, arguments.log_level)
 
     class Server(uvicorn.Server):
         async def startup(self, sockets: list[socket.socket] | None = None) -> None:
@@ -247,6 +241,27 @@ def _serve(arguments: argparse.Namespace) -> int:
     server = Server(config)
     server.run(sockets=[sock])
     return 0 if server.started else 1
+
+
+def uvicorn_config(
+    app: ASGIApp, limits: defaults.ConnectionLimits, log_level: str
+) -> uvicorn.Config:
+    """uvicorn's settings for the application: `serve`'s, and `ThreadedServer`'s."""
+    import uvicorn
+
+    from anaconda_storage_server.connections import protocol_class
+
+    return uvicorn.Config(
+        app,
+        # The protocol applies all of `limits`, the keep-alive timeout included (why its
+        # default is 75 s, not uvicorn's 5 s: see `connection_limits`).
+        http=protocol_class(limits),
+        log_config=None,
+        log_level=log_level,
+        access_log=log_level == "debug",
+        timeout_graceful_shutdown=5,
+        lifespan="on",
+    )
 
 
 def _make_room_for(connections: int) -> None:

@@ -99,9 +99,8 @@ class ThreadedServer:
         import uvicorn
 
         from anaconda_storage_server.app import DEFAULT_UPLOAD_EXPIRY, create_app
-        from anaconda_storage_server.cli import _listening_socket
+        from anaconda_storage_server.cli import _listening_socket, uvicorn_config
         from anaconda_storage_server.connection_limits import ConnectionLimits
-        from anaconda_storage_server.connections import protocol_class
         from anaconda_storage_server.faults import quiet_cut_logs
 
         if self.cut_rate > 0:
@@ -126,16 +125,7 @@ class ThreadedServer:
             raise ServerError(f"cannot listen on {self.host}:{self.port}: {exc}") from exc
         self.port = sock.getsockname()[1]
         host = f"[{self.host}]" if family == socket.AF_INET6 else self.host
-        # The settings of `cli._serve`: the server a test talks to is the one users run.
-        config = uvicorn.Config(
-            app,
-            http=protocol_class(ConnectionLimits()),
-            log_config=None,
-            log_level=self.log_level,
-            access_log=False,
-            timeout_graceful_shutdown=5,
-            lifespan="on",
-        )
+        config = uvicorn_config(app, ConnectionLimits(), self.log_level)
         listening = threading.Event()
 
         class Server(uvicorn.Server):
