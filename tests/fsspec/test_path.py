@@ -5,6 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 import textwrap
+from pathlib import PurePosixPath
 from typing import Any
 
 import pytest
@@ -238,3 +239,49 @@ def test_history_through_pathlib(project: str, account: object) -> None:
         assert all(p.checkpoint == at.checkpoint for p in at.parent.iterdir())
         with pytest.raises(PermissionError, match="read-only"):
             at.with_name("h.csv").write_text("no")
+
+
+@pytest.mark.parametrize(
+    "spelling",
+    ["str", "str with /", "PurePosixPath", "plain UPath", "URI", "AnacondaPath"],
+)
+def test_rename_takes_an_address_without_the_scheme(
+    spelling: str, account: Any, project: str
+) -> None:
+    # Issue 11, 3.4: `rename("alice/p/b.txt")` raised "AnacondaPath.cwd() is unsupported";
+    # S3Path takes "bucket/key" the same way.
+    source = UPath(f"anaconda://{project}/a.txt", **account.options)
+    source.write_text("moved")
+    address = f"{project}/sub/b.txt"
+    target: Any = {
+        "str": address,
+        "str with /": f"/{address}",
+        "PurePosixPath": PurePosixPath(address),
+        "plain UPath": UPath(address),
+        "URI": f"anaconda://{address}",
+        "AnacondaPath": UPath(f"anaconda://{address}", **account.options),
+    }[spelling]
+    moved = source.rename(target)
+    assert isinstance(moved, AnacondaPath)
+    assert str(moved) == f"anaconda://{address}"
+    assert moved.storage_options == source.storage_options
+    assert moved.read_text() == "moved"
+    assert not source.exists()
+
+
+# universal-pathlib 0.3.0 makes `UPath("b.txt", **storage_options)` of a relative target, a
+# local path, which warns on Python 3.11 and older that it ignores the options.
+@pytest.mark.filterwarnings("ignore:PosixUPath on python <= .3, 11. ignores protocol:UserWarning")
+def test_rename_to_a_relative_name_is_not_taken_as_an_address(account: Any, project: str) -> None:
+    # "b.txt" is no address in a project: universal-pathlib reads it as relative (to the
+    # directory of the path, before 0.3.10; to a current directory, after), never as an
+    # owner named "b.txt".
+    source = UPath(f"anaconda://{project}/dir/a.txt", **account.options)
+    source.write_text("x")
+    try:
+        moved = source.rename("b.txt")
+    except NotImplementedError:  # universal-pathlib >= 0.3.10: no current directory here
+        assert source.exists()
+    else:
+        assert str(moved) == f"anaconda://{project}/dir/b.txt"
+        assert moved.read_text() == "x"

@@ -69,18 +69,6 @@ def _marked(
     return marked
 
 
-# An anaconda path has no anchor: its root is "" (`anaconda://` lists the owners), as the
-# grammar's. universal-pathlib's newer rename (0.3.10) can then not tell that a target
-# given without protocol is absolute, and resolves it against a current directory, which
-# the store does not have.
-_NO_ANCHOR = pytest.mark.xfail(
-    strict=True,
-    raises=NotImplementedError,
-    reason="a target without protocol has no anchor to be absolute by: rename resolves it"
-    " against cwd(), unsupported (give rename an anaconda:// path or an AnacondaPath)",
-)
-
-
 # The fixtures the suite asks for by name, as upath's own conftest.py defines them: a local
 # directory holding the same files as the path under test, to compare listings with.
 
@@ -126,12 +114,6 @@ else:
 
         def test_is_correct_class(self) -> None:
             assert isinstance(self.path, AnacondaPath)
-
-        if hasattr(cases.BaseTests, "test_rename_with_target_absolute"):  # newer suites
-            test_rename_with_target_absolute = _marked(
-                "test_rename_with_target_absolute",
-                params={"plain_upath_absolute": _NO_ANCHOR, "plain_path_absolute": _NO_ANCHOR},
-            )
 
         if hasattr(cases.BaseTests, "test_rename2"):  # 0.3.0's suite
             # Its rename makes `UPath("file2_renamed.txt", **storage_options)` of a relative

@@ -10,15 +10,17 @@ come out as ``anaconda:///o/p`` (DESIGN.md, "Entry points").
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
-from typing import TYPE_CHECKING
+from pathlib import PurePath
+from typing import TYPE_CHECKING, Any
 
 from fsspec.registry import register_implementation as _register_filesystem
 from fsspec.registry import registry as _fsspec_registry
 from upath import UPath
 from upath.registry import register_implementation as _register_path
 
-from anaconda_storage_core.uri import StorageURI
+from anaconda_storage_core.uri import InvalidURI, StorageURI
 
 from .addresses import PROTOCOL, to_uri
 from .filesystem import AnacondaFileSystem
@@ -106,6 +108,39 @@ class AnacondaPath(UPath):
             FileNotFoundError: The parent is missing and ``parents`` is false.
         """
         super().mkdir(mode, parents, exist_ok)
+
+    def rename(self, target: Any, **kwargs: Any) -> Self:
+        """Move this file or directory to ``target`` on the server; return the new path.
+
+        ``target`` may be an ``AnacondaPath``, an ``anaconda://`` URI, or an address
+        without the scheme: ``"alice/sales/b.csv"``, ``PurePosixPath("alice/sales/b.csv")``
+        or a plain ``UPath`` of it name the same file, as ``S3Path`` takes
+        ``"bucket/key"`` (the store has no current directory that such a text could be
+        relative to). A target that is no address in a project (``"b.csv"``,
+        ``"./b.csv"``) is left to universal-pathlib, which reads it as relative.
+
+        Raises:
+            FileNotFoundError: This path does not exist.
+            ValueError: ``target`` has another protocol.
+        """
+        return super().rename(self._address(target), **kwargs)
+
+    def _address(self, target: Any) -> Any:
+        if isinstance(target, AnacondaPath):
+            return target
+        if isinstance(target, PurePath):  # pathlib's, and a plain UPath
+            text = target.as_posix()
+        elif isinstance(target, (str, os.PathLike)):
+            text = os.fspath(target)
+        else:
+            return target
+        if not isinstance(text, str) or "://" in text or text.startswith(("./", "../")):
+            return target
+        try:
+            uri = to_uri(text)
+        except InvalidURI:
+            return target
+        return self.with_segments(uri.format()) if uri.path else target
 
     @property
     def revision(self) -> str | None:
