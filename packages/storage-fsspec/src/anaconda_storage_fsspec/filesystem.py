@@ -61,6 +61,11 @@ class AnacondaFileSystem(Content):
         batch_size: Requests in flight for operations on many files.
         **storage_options: fsspec's own (``asynchronous``, ``loop``,
             ``use_listings_cache``, ``listings_expiry_time``, ``skip_instance_cache``).
+
+    Raises:
+        ApiKeyDomainMismatch: The key would be ``ANACONDA_CLOUD_API_KEY`` while ``domain=``
+            or the URI's ``?domain=`` names another server (a ``ValueError``): a key is
+            only sent to the domain it was given with; pass ``api_key=`` beside it.
     """
 
     # -- removing --------------------------------------------------------------------------
