@@ -50,3 +50,34 @@ def test_log_shows_changes_and_checkpoint_messages(cli: Any, project: str) -> No
     bad = cli("log", project, "--since", "yesterday")
     assert bad.code != 0
     assert "since" in bad.err
+
+
+def test_restore_a_file_a_deleted_file_and_a_project(cli: Any, project: str) -> None:
+    ok(cli("cp", "-", f"{project}/q1.csv", input="overwritten by mistake\n"))
+    planned = ok(cli("restore", f"{project}/q1.csv#-1", "--dry-run"))
+    assert planned.out.splitlines() == ["would restore q1.csv: goes back"]
+    assert ok(cli("cat", f"{project}/q1.csv")).out == "overwritten by mistake\n"
+    done = ok(cli("restore", f"{project}/q1.csv#-1"))
+    assert "restored q1.csv" in done.err
+    assert ok(cli("cat", f"{project}/q1.csv")).out == "a,b\n1,2\n"
+    again = ok(cli("restore", f"{project}/q1.csv#-2"))
+    assert "nothing to restore" in again.err
+
+    ok(cli("checkpoint", project, "-m", "good"))
+    ok(cli("rm", f"{project}/q1.csv"))
+    ok(cli("cp", "-", f"{project}/new.csv", input="new\n"))
+    result = json.loads(ok(cli("restore", f"{project}#-1", "--json")).out)
+    assert result["uri"] == f"anaconda://{project}#-1"
+    assert [(c["path"], c["change"]) for c in result["changes"]] == [
+        ("new.csv", "deleted"),
+        ("q1.csv", "added"),
+    ]
+    assert ok(cli("ls", project)).out.split() == ["q1.csv"]
+    restored = json.loads(ok(cli("log", project, "--json", "--limit", "2")).out)
+    assert [e["action"] for e in restored] == ["restored", "restored"]
+    lines = ok(cli("log", project, "--limit", "2")).out.splitlines()
+    assert any("(deleted: absent at" in line for line in lines), lines
+
+    nothing = cli("restore", f"{project}/q1.csv")
+    assert nothing.code == 2, nothing
+    assert "past state" in nothing.err

@@ -316,3 +316,10 @@ def test_refusals(sync: Sync, cli: Any, project: str, tree: Path, tmp_path: Path
     missing = sync.text(str(tree), f"{cli.account.name}/nope")
     assert missing.code != 0
     assert "mkdir" in missing.err
+
+
+def test_upload_again_adds_no_revision(cli: Any, client: Any, project: str, tree: Path) -> None:
+    ok(cli("upload", f"{tree}/", project))
+    ok(cli("upload", f"{tree}/", project))
+    assert revisions(client, f"{project}/a.csv") == 1
+    assert revisions(client, f"{project}/sub/b.txt") == 1

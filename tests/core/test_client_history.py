@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from anaconda_storage_core import InvalidURI, LogEntry, NotFound
+from anaconda_storage_core import InvalidURI, LogEntry, NotFound, PermissionDenied, Restoration
 
 pytestmark = pytest.mark.anyio
 
@@ -49,3 +49,54 @@ async def test_log_of_a_project_a_directory_and_a_file(client: Any, project: str
         await collect(client.log(f"{project}/b.csv#-1"))
     with pytest.raises(NotFound):
         await collect(client.log(project, until="-5"))
+
+
+async def test_restore_a_file_a_deleted_file_and_a_directory(
+    client: Any, project: str, make_client: Any, user: Any, tap_class: Any
+) -> None:
+    await client.upload(f"{project}/q1.csv", b"first")
+    await client.upload(f"{project}/q1.csv", b"second")
+    result = await client.restore(f"{project}/q1.csv#-1")
+    assert isinstance(result, Restoration)
+    assert [(c.path, c.change) for c in result.changes] == [("q1.csv", "modified")]
+    assert await client.read_bytes(f"{project}/q1.csv") == b"first"
+
+    await client.delete(f"{project}/q1.csv")
+    plan = await client.restore(f"{project}/q1.csv#-1", dry_run=True)
+    assert plan.dry_run
+    assert [(c.change, c.revision) for c in plan.changes] == [("added", None)]
+    with pytest.raises(NotFound):
+        await client.read_bytes(f"{project}/q1.csv")
+
+    # A directory at a checkpoint, through a tap that sees every request: one, no content.
+    await client.upload(f"{project}/dir/a.csv", b"a")
+    await client.create_checkpoint(project)
+    await client.delete_many(project, prefix="dir/")
+    tap = tap_class()
+    tapped = make_client(user, tap=tap)
+    result = await tapped.restore(f"{project}#-1/dir")
+    assert tap.routes() == [f"POST /api/storage/projects/{project}/restore"]
+    assert len(tap.requests[0].content) < 200
+    assert [(c.path, c.change) for c in result.changes] == [("dir/a.csv", "added")]
+    assert await client.read_bytes(f"{project}/dir/a.csv") == b"a"
+    entries = await collect(client.log(project, checkpoints=False))
+    assert entries[0].action == "restored"
+    assert entries[0].source is not None
+    assert entries[0].source.checkpoint is not None
+
+    with pytest.raises(InvalidURI, match="names no past state"):
+        await client.restore(f"{project}/dir/a.csv")
+    with pytest.raises(NotFound):
+        await client.restore(f"{project}/never.csv#-1")
+
+
+async def test_restore_needs_write(
+    client: Any, project: str, make_client: Any, other_user: Any
+) -> None:
+    await client.upload(f"{project}/q1.csv", b"first")
+    await client.upload(f"{project}/q1.csv", b"second")
+    await client.chmod(project, [f"u/{other_user.name}+r"])
+    reader = make_client(other_user)
+    with pytest.raises(PermissionDenied):
+        await reader.restore(f"{project}/q1.csv#-1")
+    assert len(await collect(reader.log(project))) == 2

@@ -417,3 +417,13 @@ def test_a_sync_written_with_the_core_sends_nothing_the_second_time(
     assert sorted(reads) == ["a.csv", "b.txt"]  # read once, to compare
     assert sync() == []
     assert len(reads) == 2  # and never again
+
+
+def test_an_upload_of_unchanged_content_answers_the_current_revision(
+    counted: tuple[StorageClient, Counting], user: Any
+) -> None:
+    client, _ = counted
+    target = f"{user.name}/p/f.csv"
+    first = client.upload(target, b"a,b\n")
+    assert client.upload(target, b"a,b\n").revision == first.revision
+    assert len(list(client.list_revisions(target))) == 1

@@ -180,6 +180,17 @@ def read_log_effect(api: Api, s: Scene, response: httpx.Response, happened: bool
         assert [x["action"] for x in response.json()["items"]] == ["created"]
 
 
+def restore_file(api: Api, c: httpx.Client, s: Scene) -> httpx.Response:
+    # f.txt as it was in 2000: absent, so the restore deletes it.
+    body = {"path": "f.txt", "checkpoint": "2000-01-01T00:00:00"}
+    return c.post(f"{api.project_url(s.o, s.p)}/restore", json=body)
+
+
+def restore_file_effect(api: Api, s: Scene, response: httpx.Response, happened: bool) -> None:
+    r = s.owner_client.get(api.files_url(s.o, s.p, "f.txt"))
+    assert r.status_code == (404 if happened else 200)
+
+
 Request = Callable[["Api", httpx.Client, Scene], httpx.Response]
 Effect = Callable[["Api", Scene, httpx.Response, bool], None]
 
@@ -203,6 +214,7 @@ ACTIONS = {
     "create checkpoint": Action("write", checkpoint, 201, checkpoint_effect),
     "delete project": Action("owner", delete_project, 204, delete_project_effect),
     "read log": Action("read", read_log, 200, read_log_effect),
+    "restore": Action("write", restore_file, 200, restore_file_effect),
 }
 
 # principal -> its level on the scene's project; None: cannot see it; "401": not a caller.

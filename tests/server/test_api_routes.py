@@ -359,6 +359,11 @@ def test_walk_every_documented_route(
             ("created", "dir/a.txt"),
         ]
 
+        r = c.post(f"{base}/restore", json={"path": "dir/a.txt", "revision": "-1"})
+        assert r.status_code == 200, r.text
+        assert [x["change"] for x in r.json()["changes"]] == ["added"]
+        assert c.get(api.files_url(o, p, "dir/a.txt")).content == b"second!"
+
         # -- the project, deleted -------------------------------------------------------
         api.check_error(c.delete(base), 409, "conflict")
         r = c.delete(base, params={"recursive": "true"})

@@ -375,6 +375,30 @@ class AnacondaFileSystem(Content):
 
     chattr = sync_wrapper(_chattr)
 
+    async def _restore(self, path: str, dry_run: bool = False) -> list[Info]:
+        """Make a file, a directory or a project as it was, on the server (issue 13).
+
+        ``path`` names the past state: ``o/p/q1.csv#-2`` (a revision; ``#-1`` of a deleted
+        file brings it back), ``o/p#-1/dir`` or ``o/p#2024-05-01T12:00:00`` (a directory
+        or the whole project at a checkpoint). Each change is a new revision.
+
+        Returns:
+            ``[{"path", "change", "revision"}]``: each path ``modified``, ``added`` or
+            ``deleted`` (``revision`` the new one, None with ``dry_run``).
+        """
+        client = await self._client()
+        uri = self._uri(path)
+        try:
+            result = await client.restore(uri, dry_run=dry_run)
+        finally:
+            if not dry_run:
+                self.invalidate_cache()
+        return [
+            {"path": c.path, "change": c.change, "revision": c.revision} for c in result.changes
+        ]
+
+    restore = sync_wrapper(_restore)
+
     # -- times ---------------------------------------------------------------------------
 
     def modified(self, path: str) -> Any:

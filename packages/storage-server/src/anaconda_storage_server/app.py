@@ -26,6 +26,7 @@ from anaconda_storage_server import (
     permissions,
     projects,
     recovery,
+    restore,
     transfer,
     tree,
     uploads,
@@ -205,6 +206,7 @@ def create_app(
         *transfer.routes,
         *uploads.routes,
         *log.routes,
+        *restore.routes,
     ]
     app = Starlette(
         routes=routes,

@@ -80,6 +80,17 @@ def check_conditions(
             )
 
 
+def unchanged(current: Version | None, size: int, sha256: str) -> bool:
+    """Whether writing this content onto `path` would change nothing (docs/api.md, PUT).
+
+    The current revision already holds these bytes; a write carries its description and
+    metadata over, so its attributes would be equal too. Such a write creates no revision
+    and is answered with the current one: an unchanged upload (a sync, a re-run pipeline)
+    does not pad the file's history.
+    """
+    return current is not None and current.size == size and current.sha256 == sha256
+
+
 def record(
     transaction: Transaction,
     project_id: str,

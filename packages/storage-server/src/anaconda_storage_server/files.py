@@ -22,7 +22,12 @@ from anaconda_storage_core.attributes import InvalidAttribute, validate_file_att
 from anaconda_storage_server import blobs, recovery
 from anaconda_storage_server.access import Project, open_project
 from anaconda_storage_server.accounts import Owner
-from anaconda_storage_server.changes import check_conditions, check_file_path, record
+from anaconda_storage_server.changes import (
+    check_conditions,
+    check_file_path,
+    record,
+    unchanged,
+)
 from anaconda_storage_server.content import content_response, read_target
 from anaconda_storage_server.context import FILE_PATH, Context, caller, context, json_body
 from anaconda_storage_server.database import Transaction
@@ -125,6 +130,8 @@ def commit_blob(
             try:
                 with state.database.write() as transaction:
                     project, current = prepare_write(transaction, user, owner, name, path, **checks)
+                    if current is not None and unchanged(current, writer.size, writer.sha256):
+                        return current.file_json(), False  # no new revision
                     version = record(
                         transaction,
                         project.id,

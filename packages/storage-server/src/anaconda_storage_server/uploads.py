@@ -46,7 +46,7 @@ from anaconda_storage_server import recovery
 from anaconda_storage_server.access import Project, open_project
 from anaconda_storage_server.accounts import Owner
 from anaconda_storage_server.blobs import CHUNK_SIZE, BlobWriter, receive
-from anaconda_storage_server.changes import record
+from anaconda_storage_server.changes import record, unchanged
 from anaconda_storage_server.context import Context, caller, context, json_body
 from anaconda_storage_server.data_dir import make_directory
 from anaconda_storage_server.database import wall_us
@@ -385,17 +385,21 @@ def _complete(
             "if_none_match": "*" if session["if_none_match"] else None,
         }
         _, current = prepare_write(transaction, user, owner, name, session["path"], **checks)
-        state.blobs.store_parts(sha256, [directory / part["file"] for part in parts])
-        version = record(
-            transaction,
-            project.id,
-            session["path"],
-            user,
-            size=sum(part["size"] for part in parts),
-            sha256=sha256,
-            description=current.description if current else "",
-            metadata=current.metadata if current else {},
-        )
+        size = sum(part["size"] for part in parts)
+        if current is not None and unchanged(current, size, sha256):
+            version = current  # the same content: no new revision (docs/api.md)
+        else:
+            state.blobs.store_parts(sha256, [directory / part["file"] for part in parts])
+            version = record(
+                transaction,
+                project.id,
+                session["path"],
+                user,
+                size=size,
+                sha256=sha256,
+                description=current.description if current else "",
+                metadata=current.metadata if current else {},
+            )
         transaction.execute("DELETE FROM upload_parts WHERE upload_id = ?", (upload_id,))
         transaction.execute("DELETE FROM uploads WHERE id = ?", (upload_id,))
     state.upload_prefixes.pop(upload_id, None)

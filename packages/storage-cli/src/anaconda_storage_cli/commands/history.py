@@ -16,13 +16,13 @@ import typer
 from anaconda_storage_cli import remote
 from anaconda_storage_cli.errors import UsageProblem
 from anaconda_storage_cli.formats import columns, human_size, instant, short_id
-from anaconda_storage_cli.options import JsonOpt, PathArg
+from anaconda_storage_cli.options import DryRunOpt, JsonOpt, PathArg, QuietOpt
 from anaconda_storage_cli.output import Output, jsonable
 
 if TYPE_CHECKING:
     from anaconda_storage_core import LogEntry, StorageURI
 
-__all__ = ["COMMANDS", "log"]
+__all__ = ["COMMANDS", "log", "restore"]
 
 _REFERENCE_HELP = (
     " A time point (2024-05-01T12:00:00, UTC), -N (the N-th latest checkpoint) or a"
@@ -109,6 +109,52 @@ def _log_row(entry: LogEntry) -> list[str]:
     return [instant(entry.created_at), by, entry.action, size, short_id(entry.revision), where]
 
 
+def restore(
+    state: Annotated[
+        str,
+        typer.Argument(
+            metavar="STATE",
+            help="The past state: owner/project/file#<revision>, owner/project#<checkpoint>"
+            " or owner/project#<checkpoint>/dir.",
+            show_default=False,
+        ),
+    ],
+    dry_run: DryRunOpt = False,
+    json: JsonOpt = False,
+    quiet: QuietOpt = False,
+) -> None:
+    """Make a file, a directory or a whole project as it was, on the server.
+
+    q1.csv#-2 (or #<revision>) gives the file that revision's content; q1.csv#-1 brings
+    back a deleted file. owner/project#<checkpoint>[/dir] makes the directory (or the
+    project) exactly as it was at the checkpoint: files changed since go back, files
+    deleted since come back, files created since are deleted. Each change is a new
+    revision, so a restore can itself be undone; no content passes through this machine.
+    """
+    output = Output(json=json, quiet=quiet)
+    uri = _in_project(remote.parse(state), "restore")
+    with remote.connect() as client:
+        result = client.restore(uri, dry_run=dry_run)
+    if json:
+        output.data({"uri": str(uri), **jsonable(result)})
+        return
+    verb = {"modified": "goes back", "added": "comes back", "deleted": "is deleted"}
+    done = {"modified": "restored", "added": "brought back", "deleted": "deleted"}
+    for change in result.changes:
+        if dry_run:
+            output.lines([f"would restore {change.path}: {verb[change.change]}"])
+        else:
+            output.success(f"{done[change.change]} {change.path}")
+    count = len(result.changes)
+    noun = "path" if count == 1 else "paths"
+    if dry_run:
+        output.info(f"{count} {noun} would change (nothing was changed: --dry-run)")
+    elif count == 0:
+        output.info(f"nothing to restore: {uri} is already as it was")
+    else:
+        output.info(f"restored {count} {noun} from {uri}; `anaconda storage log` shows it")
+
+
 def _in_project(uri: StorageURI, command: str) -> StorageURI:
     if uri.project is None:
         raise UsageProblem(f"{command} needs a project, a directory or a file: {uri} is not one")
@@ -122,6 +168,15 @@ COMMANDS: dict[str, tuple[Callable[..., Any], tuple[str, ...]]] = {
             "anaconda storage log alice/sales",
             "anaconda storage log alice/sales/2024 --since 2024-05-01T00:00:00",
             "anaconda storage log alice/sales/q1.csv --limit 5 --json",
+        ),
+    ),
+    "restore": (
+        restore,
+        (
+            "anaconda storage restore 'alice/sales/q1.csv#-2'",
+            "anaconda storage restore 'alice/sales/q1.csv#-1'   # a deleted file",
+            "anaconda storage restore 'alice/sales#-1/2024' --dry-run",
+            "anaconda storage restore 'alice/sales#2024-05-01T12:00:00'",
         ),
     ),
 }
