@@ -73,6 +73,19 @@ def revisions(client: Any, uri: str) -> int:
     return len(list(client.list_revisions(uri)))
 
 
+def reads(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Every local file the hash cache reads from now on (by name)."""
+    opened: list[str] = []
+    real = hashes.file_sha256
+
+    def counting(path: str | os.PathLike[str]) -> str:
+        opened.append(Path(path).name)
+        return real(path)
+
+    monkeypatch.setattr(hashes, "file_sha256", counting)
+    return opened
+
+
 def counts(summary: dict[str, Any]) -> tuple[int, int, int, int, int]:
     return (
         summary["copied"],
@@ -215,14 +228,21 @@ def test_quiet_prints_nothing(sync: Sync, project: str, tree: Path) -> None:
 
 
 def test_remote_to_local_and_delete_there(
-    sync: Sync, client: Any, project: str, tree: Path, tmp_path: Path
+    sync: Sync,
+    client: Any,
+    project: str,
+    tree: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     sync(f"{tree}/", project)
     here = tmp_path / "copy"
     first = sync(f"{project}/", str(here))
     assert counts(first) == (2, 0, 0, 0, 12)
     assert files_below(here) == ["a.csv", "empty/", "sub/b.txt"]
+    opened = reads(monkeypatch)
     assert counts(sync(f"{project}/", str(here))) == (0, 2, 0, 0, 0)
+    assert opened == []  # the downloads' digests came from the server
 
     (here / "stray.txt").write_text("local only")
     (here / "old" / "deeper").mkdir(parents=True)

@@ -40,7 +40,7 @@ from anaconda_storage_cli.transfers import Job, Summary, failure_line, run_jobs
 
 if TYPE_CHECKING:
     from anaconda_storage_core import StorageClient, StorageURI
-    from anaconda_storage_core.sync import HashCache, SyncAction, SyncEntry, SyncPlan
+    from anaconda_storage_core.sync import HashCache, PathFilter, SyncAction, SyncEntry, SyncPlan
 
 __all__ = ["COMMANDS", "sync"]
 
@@ -52,8 +52,8 @@ SourceArg = Annotated[
         metavar="SRC",
         **remote_completer(),
         help="A local directory, or owner/project or owner/project/dir (anaconda:// optional),"
-        " maybe at a #<checkpoint>. SRC/ (trailing slash) syncs its contents; SRC alone syncs SRC into"
-        " DST/SRC.",
+        " maybe at a #<checkpoint>. SRC/ (trailing slash) syncs its contents; SRC alone"
+        " syncs SRC into DST/SRC.",
         show_default=False,
     ),
 ]
@@ -270,7 +270,7 @@ def _plan(
     output: Output,
     *,
     delete: bool,
-    select: Any,
+    select: PathFilter,
 ) -> SyncPlan:
     from anaconda_storage_core.sync import plan_sync
 

@@ -129,7 +129,7 @@ class HashCache:
         started = time.time_ns()
         digest = file_sha256(name)
         self.read += 1
-        self.remember(name, stat, digest, now_ns=started)
+        self.remember(name, stat, digest, read_at_ns=started)
         return digest
 
     def remember(
@@ -138,12 +138,20 @@ class HashCache:
         stat: os.stat_result,
         sha256: str,
         *,
-        now_ns: int | None = None,
+        read_at_ns: int | None = None,
     ) -> None:
-        """Record that the file in state ``stat`` holds content ``sha256`` (a file just
-        downloaded, whose digest the server gave), unless it was modified too recently."""
-        now = time.time_ns() if now_ns is None else now_ns
-        if now - stat.st_mtime_ns < RACY_SECONDS * 1e9:
+        """Record that the file in state ``stat`` holds content ``sha256``.
+
+        Args:
+            path: The file.
+            stat: Its state when the content was known.
+            sha256: The content's digest.
+            read_at_ns: When the file was read to compute it (``time.time_ns()``): the
+                digest is then not kept if the file was modified within ``RACY_SECONDS``
+                of that. None when the caller wrote the content itself (a download whose
+                digest the server gave), which is kept.
+        """
+        if read_at_ns is not None and read_at_ns - stat.st_mtime_ns < RACY_SECONDS * 1e9:
             return
         self._new[os.path.abspath(path)] = (_key(stat), sha256)
 
