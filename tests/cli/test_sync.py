@@ -343,3 +343,14 @@ def test_upload_again_adds_no_revision(cli: Any, client: Any, project: str, tree
     ok(cli("upload", f"{tree}/", project))
     assert revisions(client, f"{project}/a.csv") == 1
     assert revisions(client, f"{project}/sub/b.txt") == 1
+
+
+def test_a_sync_run_again_after_a_failure_sends_only_the_rest(
+    sync: Sync, client: Any, project: str, tree: Path
+) -> None:
+    client.upload(f"{project}/sub", b"a file where a directory goes")
+    assert counts(sync(f"{tree}/", project, code=6))[:4] == (1, 0, 0, 1)
+    client.delete(f"{project}/sub")
+    again = sync(f"{tree}/", project)
+    assert counts(again) == (1, 1, 0, 0, 4)  # only sub/b.txt; a.csv is done already
+    assert revisions(client, f"{project}/a.csv") == 1
