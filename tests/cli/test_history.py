@@ -81,3 +81,33 @@ def test_restore_a_file_a_deleted_file_and_a_project(cli: Any, project: str) -> 
     nothing = cli("restore", f"{project}/q1.csv")
     assert nothing.code == 2, nothing
     assert "past state" in nothing.err
+
+
+def test_diff_against_a_checkpoint(cli: Any, project: str) -> None:
+    ok(cli("checkpoint", project, "-m", "yesterday"))
+    ok(cli("cp", "-", f"{project}/q1.csv", input="a,b\n1,2\n3,4\n"))
+    ok(cli("cp", "-", f"{project}/q2.csv", input="new\n"))
+    ok(cli("mkdir", f"{project}/empty"))
+
+    lines = ok(cli("diff", f"{project}#-1")).out.splitlines()
+    assert [line.split() for line in lines] == [
+        ["BEFORE", "AFTER", "PATH"],
+        ["M", "8", "B", "12", "B", "q1.csv"],
+        ["A", "-", "4", "B", "q2.csv"],
+    ]
+    stat = ok(cli("diff", f"{project}#-1", "--stat"))
+    assert stat.out.strip() == "2 added (4 B), 0 deleted (0 B), 1 modified (12 B)"
+    document = json.loads(ok(cli("diff", f"{project}#-1", "--json")).out)
+    assert document["stat"]["added"] == {"files": 2, "bytes": 4}
+    assert [(c["path"], c["change"]) for c in document["changes"]] == [
+        ("empty/.keep", "added"),
+        ("q1.csv", "modified"),
+        ("q2.csv", "added"),
+    ]
+    ok(cli("checkpoint", project))
+    backwards = ok(cli("diff", f"{project}#-1", "#-2")).out.splitlines()
+    assert [line.split()[0] for line in backwards[1:]] == ["M", "D"]
+    nothing = ok(cli("diff", f"{project}#-1"))
+    assert nothing.out == ""
+    assert "no changes" in nothing.err
+    assert cli("diff", project).code == 2

@@ -6,7 +6,14 @@ from typing import Any
 
 import pytest
 
-from anaconda_storage_core import InvalidURI, LogEntry, NotFound, PermissionDenied, Restoration
+from anaconda_storage_core import (
+    DiffEntry,
+    InvalidURI,
+    LogEntry,
+    NotFound,
+    PermissionDenied,
+    Restoration,
+)
 
 pytestmark = pytest.mark.anyio
 
@@ -100,3 +107,35 @@ async def test_restore_needs_write(
     with pytest.raises(PermissionDenied):
         await reader.restore(f"{project}/q1.csv#-1")
     assert len(await collect(reader.log(project))) == 2
+
+
+async def test_diff_between_checkpoints_and_now(client: Any, project: str) -> None:
+    await client.upload(f"{project}/dir/a.csv", b"a")
+    await client.upload(f"{project}/dir/b.csv", b"b")
+    await client.create_checkpoint(project)
+    await client.upload(f"{project}/dir/a.csv", b"aaa")
+    await client.move(f"{project}/dir/b.csv", f"{project}/dir/c.csv")
+    await client.create_checkpoint(project)
+    await client.upload(f"{project}/later.csv", b"later")
+
+    entries = await collect(client.diff(f"{project}#-2/dir", "-1", page_size=1))
+    assert all(isinstance(e, DiffEntry) for e in entries)
+    assert [(e.path, e.change) for e in entries] == [
+        ("dir/a.csv", "modified"),
+        ("dir/b.csv", "deleted"),
+        ("dir/c.csv", "added"),
+    ]
+    assert (entries[0].before.size, entries[0].after.size) == (1, 3)
+    backwards = await collect(client.diff(f"{project}#-1", f"{project}#-2"))
+    assert [(e.path, e.change) for e in backwards] == [
+        ("dir/a.csv", "modified"),
+        ("dir/b.csv", "added"),
+        ("dir/c.csv", "deleted"),
+    ]
+    to_now = await collect(client.diff(f"{project}#-1"))
+    assert [(e.path, e.change) for e in to_now] == [("later.csv", "added")]
+
+    with pytest.raises(InvalidURI, match="starts at a checkpoint"):
+        await collect(client.diff(project))
+    with pytest.raises(InvalidURI, match="same project and path"):
+        await collect(client.diff(f"{project}#-1/dir", f"{project}#-2"))

@@ -191,6 +191,18 @@ def restore_file_effect(api: Api, s: Scene, response: httpx.Response, happened: 
     assert r.status_code == (404 if happened else 200)
 
 
+def read_diff(api: Api, c: httpx.Client, s: Scene) -> httpx.Response:
+    return c.get(f"{api.project_url(s.o, s.p)}/diff", params={"from": "2000-01-01T00:00:00"})
+
+
+def read_diff_effect(api: Api, s: Scene, response: httpx.Response, happened: bool) -> None:
+    if happened:
+        assert [(x["path"], x["change"]) for x in response.json()["items"]] == [
+            ("d/g.txt", "added"),
+            ("f.txt", "added"),
+        ]
+
+
 Request = Callable[["Api", httpx.Client, Scene], httpx.Response]
 Effect = Callable[["Api", Scene, httpx.Response, bool], None]
 
@@ -215,6 +227,7 @@ ACTIONS = {
     "delete project": Action("owner", delete_project, 204, delete_project_effect),
     "read log": Action("read", read_log, 200, read_log_effect),
     "restore": Action("write", restore_file, 200, restore_file_effect),
+    "read diff": Action("read", read_diff, 200, read_diff_effect),
 }
 
 # principal -> its level on the scene's project; None: cannot see it; "401": not a caller.

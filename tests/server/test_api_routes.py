@@ -359,6 +359,8 @@ def test_walk_every_documented_route(
             ("created", "dir/a.txt"),
         ]
 
+        entries = api.list_all(c, f"{base}/diff", {"from": checkpoint["id"], "path": "dir"})
+        assert [(x["path"], x["change"]) for x in entries] == [("dir/a.txt", "deleted")]
         r = c.post(f"{base}/restore", json={"path": "dir/a.txt", "revision": "-1"})
         assert r.status_code == 200, r.text
         assert [x["change"] for x in r.json()["changes"]] == ["added"]

@@ -19,6 +19,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from anaconda_storage_server import (
     __version__,
     checkpoints,
+    diff,
     directories,
     files,
     log,
@@ -207,6 +208,7 @@ def create_app(
         *uploads.routes,
         *log.routes,
         *restore.routes,
+        *diff.routes,
     ]
     app = Starlette(
         routes=routes,

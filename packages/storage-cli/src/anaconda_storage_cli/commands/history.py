@@ -20,9 +20,9 @@ from anaconda_storage_cli.options import DryRunOpt, JsonOpt, PathArg, QuietOpt
 from anaconda_storage_cli.output import Output, jsonable
 
 if TYPE_CHECKING:
-    from anaconda_storage_core import LogEntry, StorageURI
+    from anaconda_storage_core import DiffEntry, LogEntry, StorageURI
 
-__all__ = ["COMMANDS", "log", "restore"]
+__all__ = ["COMMANDS", "diff", "log", "restore"]
 
 _REFERENCE_HELP = (
     " A time point (2024-05-01T12:00:00, UTC), -N (the N-th latest checkpoint) or a"
@@ -109,6 +109,85 @@ def _log_row(entry: LogEntry) -> list[str]:
     return [instant(entry.created_at), by, entry.action, size, short_id(entry.revision), where]
 
 
+def diff(
+    first: Annotated[
+        str,
+        typer.Argument(
+            metavar="FROM",
+            help="A project or directory at a checkpoint: owner/project#<checkpoint>[/dir].",
+            show_default=False,
+        ),
+    ],
+    second: Annotated[
+        Optional[str],  # noqa: UP045
+        typer.Argument(
+            metavar="TO",
+            help="The same project and path at another checkpoint, or just the checkpoint"
+            " ('#-2', a time point, a UUID); default: now.",
+            show_default=False,
+        ),
+    ] = None,
+    stat: Annotated[
+        bool,
+        typer.Option(
+            "--stat", help="Only counts and bytes, by kind of change.", show_default=False
+        ),
+    ] = False,
+    json: JsonOpt = False,
+) -> None:
+    """What changed in a project or directory between two states.
+
+    Each path added (A), deleted (D) or modified (M), with its size before and after. A
+    move shows as its old path deleted and its new path added. Directory markers (.keep)
+    are left out of the text output.
+    """
+    output = Output(json=json)
+    uri = _in_project(remote.parse(first), "diff")
+    with remote.connect() as client:
+        entries = list(client.diff(uri, second))
+    counts = _diff_stat(entries)
+    if json:
+        document: dict[str, Any] = {"from": str(uri), "to": second, "stat": counts}
+        if not stat:
+            document["changes"] = jsonable(entries)
+        output.data(document)
+        return
+    shown = [e for e in entries if e.path.rsplit("/", 1)[-1] != remote.KEEP]
+    if not stat:
+        rows = [["", "BEFORE", "AFTER", "PATH"]]
+        rows += [
+            [
+                e.change[0].upper(),
+                human_size(e.before.size) if e.before else "-",
+                human_size(e.after.size) if e.after else "-",
+                e.path,
+            ]
+            for e in shown
+        ]
+        if shown:
+            output.lines(columns(rows, right=(1, 2)))
+    summary = ", ".join(
+        f"{counts[kind]['files']} {kind} ({human_size(counts[kind]['bytes'])})"
+        for kind in ("added", "deleted", "modified")
+    )
+    if stat:
+        output.lines([summary])
+    elif not shown:
+        output.info(f"no changes between {uri} and {second or 'now'}")
+    else:
+        output.info(summary)
+
+
+def _diff_stat(entries: list[DiffEntry]) -> dict[str, dict[str, int]]:
+    """Files and bytes by kind: added and modified count the bytes after, deleted before."""
+    counts = {kind: {"files": 0, "bytes": 0} for kind in ("added", "deleted", "modified")}
+    for entry in entries:
+        side = entry.before if entry.change == "deleted" else entry.after
+        counts[entry.change]["files"] += 1
+        counts[entry.change]["bytes"] += side.size if side else 0
+    return counts
+
+
 def restore(
     state: Annotated[
         str,
@@ -168,6 +247,14 @@ COMMANDS: dict[str, tuple[Callable[..., Any], tuple[str, ...]]] = {
             "anaconda storage log alice/sales",
             "anaconda storage log alice/sales/2024 --since 2024-05-01T00:00:00",
             "anaconda storage log alice/sales/q1.csv --limit 5 --json",
+        ),
+    ),
+    "diff": (
+        diff,
+        (
+            "anaconda storage diff 'alice/sales#-1'",
+            "anaconda storage diff 'alice/sales#2024-05-01T00:00:00/2024' '#-1' --stat",
+            "anaconda storage diff 'alice/sales#-2' 'alice/sales#-1' --json",
         ),
     ),
     "restore": (
