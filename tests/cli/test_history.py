@@ -111,3 +111,25 @@ def test_diff_against_a_checkpoint(cli: Any, project: str) -> None:
     assert nothing.out == ""
     assert "no changes" in nothing.err
     assert cli("diff", project).code == 2
+
+
+def test_checkpoint_messages_in_ls_stat_log_and_json(cli: Any, project: str) -> None:
+    ok(cli("checkpoint", project, "-m", "before the Q2 import"))
+    ok(cli("cp", "-", f"{project}/q1.csv", input="q2 data\n"))
+    ok(cli("checkpoint", project, "-m", "after the Q2 import"))
+
+    listed = ok(cli("ls", "--checkpoints", project)).out.splitlines()
+    assert listed[1].endswith("after the Q2 import")
+    assert listed[2].endswith("before the Q2 import")
+    assert "before the Q2 import" in ok(cli("stat", project)).out
+    log = ok(cli("log", project)).out
+    assert "before the Q2 import" in log
+    assert "after the Q2 import" in log
+
+    # Pick a checkpoint by its message in --json output, and go back to it.
+    checkpoints = json.loads(ok(cli("ls", "--checkpoints", project, "--json")).out)
+    (chosen,) = [c for c in checkpoints if c["message"] == "before the Q2 import"]
+    ok(cli("restore", chosen["uri"]))
+    assert ok(cli("cat", f"{project}/q1.csv")).out == "a,b\n1,2\n"
+    entries = json.loads(ok(cli("log", project, "--json", "--limit", "1")).out)
+    assert entries[0]["source"]["checkpoint"] == chosen["id"]
