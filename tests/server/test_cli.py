@@ -138,9 +138,16 @@ def test_add_user_errors_are_reported(tmp_path: Path) -> None:
 def test_exported_members() -> None:
     import anaconda_storage_server
     from anaconda_storage_server.app import create_app
+    from anaconda_storage_server.threaded import ThreadedServer
 
-    assert sorted(anaconda_storage_server.__all__) == ["LocalServer", "__version__", "create_app"]
+    assert sorted(anaconda_storage_server.__all__) == [
+        "LocalServer",
+        "ThreadedServer",
+        "__version__",
+        "create_app",
+    ]
     assert anaconda_storage_server.LocalServer is LocalServer
+    assert anaconda_storage_server.ThreadedServer is ThreadedServer
     assert anaconda_storage_server.create_app is create_app
     with pytest.raises(AttributeError):
         anaconda_storage_server.nothing  # noqa: B018
