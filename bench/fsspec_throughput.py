@@ -13,10 +13,10 @@ to move the same 1,000 files of 4 KiB are timed:
 - `aiohttp`: a raw `asyncio.gather` of aiohttp requests, at the same concurrency: the
   floor, what any client on this machine can get from this server.
 
-Targets (the issue): `anaconda` at least 10x `sequential`, at least as fast as
-`fsspec-http`, within 1.25x of `aiohttp`. Then a sweep of the concurrency (`cat` of the
-same files by `anaconda` and `aiohttp` at each batch size) shows where throughput stops
-growing: the driver's default `batch_size` is chosen there.
+Targets (the issue): `anaconda` at least 10x `sequential` (20x for `put`: issue 15), at
+least as fast as `fsspec-http`, within 1.25x of `aiohttp`. Then a sweep of the concurrency
+(`cat` of the same files by `anaconda` and `aiohttp` at each batch size) shows where
+throughput stops growing: the driver's default `batch_size` is chosen there.
 
     python bench/fsspec_throughput.py                   # the figures of the README ("Speed")
     python bench/fsspec_throughput.py --files 200 --rounds 1 --sweep ""   # a quick look
@@ -316,8 +316,10 @@ def report(runs: dict[str, dict[str, list[Run]]], files: int) -> bool:
                 f"               {_per_file_ms([r.client_cpu for r in by_client[client]], files)}"
                 f" {_per_file_ms([r.server_cpu for r in by_client[client]], files)}"
             )
+        # Issue 15: a `put` of many small files at least 20x one at a time (group commit).
+        floor = 20 if operation == "put" else 10
         checks = {
-            ">= 10x sequential": times["sequential"] / ours >= 10,
+            f">= {floor}x sequential": times["sequential"] / ours >= floor,
             ">= fsspec-http": ours <= times["fsspec-http"],
             "<= 1.25x aiohttp": ours <= 1.25 * times["aiohttp"],
         }

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import os
 import sqlite3
@@ -10,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from anaconda_storage_server import blobs as blobs_module
 from anaconda_storage_server.blobs import Blobs, BlobWriter, receive
 from anaconda_storage_server.database import SCHEMA_VERSION, Database
 from anaconda_storage_server.errors import ApiError
@@ -202,14 +204,46 @@ async def test_composite_blobs_read_and_go_whole(tmp_path: Path) -> None:
     assert all(path.read_bytes() == piece for path, piece in zip(files, pieces, strict=True))
 
 
-async def test_a_placed_blob_is_not_collected_until_its_transaction_ends(tmp_path: Path) -> None:
+async def test_place_all_moves_new_content_in_and_drops_what_is_stored(tmp_path: Path) -> None:
     blobs = Blobs(tmp_path / "blobs")
-    writer = BlobWriter(blobs.temp)
-    writer.complete(b"placed")
-    with blobs.placed(writer) as new:
-        assert new
-        blobs.remove_unreferenced([writer.sha256], [])  # a concurrent collection
-        assert blobs.path(writer.sha256).read_bytes() == b"placed"
-    blobs.remove_unreferenced([writer.sha256], [])
-    assert not blobs.path(writer.sha256).exists()
+    blobs.store_bytes(b"stored")
+    writers = [blobs.writer() for _ in range(4)]
+    for writer, content in zip(writers, [b"one", b"stored", b"one", b"two"], strict=True):
+        writer.complete(content, durable=False)
+        assert not writer.synced
+    assert blobs.place_all(writers) == [True, False, False, True]
+    for content in (b"one", b"two", b"stored"):
+        assert blobs.read_all(hashlib.sha256(content).hexdigest()) == content
     assert list(blobs.temp.iterdir()) == []
+
+
+async def test_place_all_without_syncfs_fsyncs_each_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(blobs_module, "_SYNCFS", None)  # as on macOS and Windows
+    blobs = Blobs(tmp_path / "blobs")
+    writer = blobs.writer()
+    writer.complete(b"content", durable=False)
+    assert blobs.place_all([writer]) == [True]
+    assert writer.synced
+    assert blobs.read_all(writer.sha256) == b"content"
+
+
+async def test_a_failed_sync_takes_the_placed_blobs_back(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    blobs = Blobs(tmp_path / "blobs")
+    blobs.store_bytes(b"stored")
+
+    def full(directory: Path) -> None:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(blobs_module, "_SYNCFS", lambda descriptor: 0)
+    monkeypatch.setattr(blobs_module, "sync_filesystem", full)
+    writers = [blobs.writer() for _ in range(2)]
+    for writer, content in zip(writers, [b"new", b"stored"], strict=True):
+        writer.complete(content, durable=False)
+    with pytest.raises(ApiError) as caught:
+        blobs.place_all(writers)
+    assert caught.value.status == 507
+    assert blobs.all_digests() == {hashlib.sha256(b"stored").hexdigest()}

@@ -23,6 +23,7 @@ from anaconda_storage_server.accounts import Owner, authenticate, hash_key
 from anaconda_storage_server.blobs import Blobs
 from anaconda_storage_server.database import Database
 from anaconda_storage_server.errors import ApiError, invalid
+from anaconda_storage_server.group_commit import GroupCommit
 from anaconda_storage_server.paging import load_secret
 from anaconda_storage_server.text import ascii_integer, refuse_surrogates
 
@@ -65,9 +66,12 @@ class Context:
     upload_prefixes: dict[str, Any] = field(default_factory=dict)
     # The key that signs page cursors (paging.py), kept in the data directory.
     cursor_secret: bytes = field(init=False, repr=False)
+    # Uploads commit in batches through this (group_commit.py).
+    commits: GroupCommit = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         self.cursor_secret = load_secret(self.data_dir)
+        self.commits = GroupCommit(self.database, self.blobs)
 
     async def run(self, function: Callable[..., T], *args: Any) -> T:
         """Run blocking `function(*args)` in a worker thread."""

@@ -187,6 +187,25 @@ class Transaction:
         """Run `action` once the transaction is committed (e.g. unlink files it released)."""
         self._after_commit.append(action)
 
+    @contextmanager
+    def change(self) -> Iterator[Transaction]:
+        """One change among several in this transaction (a group commit, `group_commit.py`).
+
+        The change has its own instant and runs in a savepoint: if the block raises, the
+        change alone is undone (its after-commit actions dropped) and the exception passes.
+        """
+        change = Transaction(self.connection)
+        self.connection.execute("SAVEPOINT change")
+        try:
+            yield change
+        except BaseException:
+            if self.connection.in_transaction:  # SQLite may have ended it already
+                self.connection.execute("ROLLBACK TO change")
+                self.connection.execute("RELEASE change")
+            raise
+        self.connection.execute("RELEASE change")
+        self._after_commit.extend(change._after_commit)
+
 
 class Database:
     """The SQLite database of a data directory, with one connection per thread.

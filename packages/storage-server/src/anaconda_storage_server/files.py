@@ -4,14 +4,17 @@ Content streams both ways. An upload is read from the request chunk by chunk int
 file, hashed as it arrives (`blobs.receive`), and only then committed; a body cut off
 before its end raises in the middle of that loop, the temp file is removed and nothing
 changes. A small body (a `Content-Length` under `blobs.BUFFER_SIZE`) is read into memory
-first, and then one thread hop writes, fsyncs and commits it (the write transaction makes
-every check again anyway), instead of a hop to check and open the temp file before the
-body and another to commit after it. A download streams the blob in chunks
-(`content.BlobResponse`). Memory never grows with the size of a file.
+first, and then written and committed with whatever other uploads are waiting, in one
+thread hop, one sync and one transaction for them all (group_commit.py; the transaction
+makes every check again anyway), instead of a hop to check and open the temp file before
+the body and another to commit after it. A large body is fsynced in its own thread, then
+committed the same way. A download streams the blob in chunks (`content.BlobResponse`).
+Memory never grows with the size of a file.
 """
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 from starlette.requests import Request
@@ -19,7 +22,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from anaconda_storage_core.attributes import InvalidAttribute, validate_file_attributes
-from anaconda_storage_server import blobs, recovery
+from anaconda_storage_server import blobs
 from anaconda_storage_server.access import Project, open_project
 from anaconda_storage_server.accounts import Owner
 from anaconda_storage_server.changes import (
@@ -110,75 +113,57 @@ def open_write(
     return state.blobs.writer()
 
 
-def commit_blob(
-    state: Context,
-    user: Owner,
-    owner: str,
-    name: str,
-    path: str,
-    writer: blobs.BlobWriter,
-    checks: dict[str, str | None],
-) -> tuple[dict[str, Any], bool]:
-    """Make a finished blob the new revision of `path`; the `File` and whether it is new.
-
-    Everything is checked again inside the write transaction: the caller's access, the
-    conditions, the path (another writer may have made it a directory meanwhile).
-    """
-    orphan = False
-    try:
-        with state.blobs.placed(writer) as new:
-            try:
-                with state.database.write() as transaction:
-                    project, current = prepare_write(transaction, user, owner, name, path, **checks)
-                    if current is not None and unchanged(current, writer.size, writer.sha256):
-                        return current.file_json(), False  # no new revision
-                    version = record(
-                        transaction,
-                        project.id,
-                        path,
-                        user,
-                        size=writer.size,
-                        sha256=writer.sha256,
-                        description=current.description if current else "",
-                        metadata=current.metadata if current else {},
-                    )
-                    return version.file_json(), current is None
-            except BaseException:
-                orphan = new
-                raise
-    finally:
-        writer.discard()  # a no-op once placed
-        if orphan:  # placed for a transaction that failed: not kept unless referenced
-            recovery.collect_blobs(state, [writer.sha256])
-
-
-def _finish_put(
-    state: Context,
+def record_put(
     user: Owner,
     target: tuple[str, str, str],
-    writer: blobs.BlobWriter,
-    tail: bytes,
-    sha256: str | None,
     checks: dict[str, str | None],
+    transaction: Transaction,
+    writer: blobs.BlobWriter,
 ) -> tuple[dict[str, Any], bool]:
+    """Make a placed blob the new revision of `path`; the `File` and whether it is new.
+
+    Runs inside a group commit's transaction (group_commit.py). Everything is checked again
+    there: the caller's access, the conditions, the path (another writer may have made it
+    a directory meanwhile).
+    """
+    owner, name, path = target
+    project, current = prepare_write(transaction, user, owner, name, path, **checks)
+    if current is not None and unchanged(current, writer.size, writer.sha256):
+        return current.file_json(), False  # no new revision
+    version = record(
+        transaction,
+        project.id,
+        path,
+        user,
+        size=writer.size,
+        sha256=writer.sha256,
+        description=current.description if current else "",
+        metadata=current.metadata if current else {},
+    )
+    return version.file_json(), current is None
+
+
+def _write_small(state: Context, body: bytes, sha256: str | None) -> blobs.BlobWriter:
+    """A small body in a temp file, its digest checked, not yet fsynced (the batch syncs)."""
+    writer = state.blobs.writer()
+    try:
+        writer.complete(body, sha256, durable=False)
+    except BaseException:
+        writer.discard()
+        raise
+    return writer
+
+
+def _finish_large(
+    writer: blobs.BlobWriter, state: Context, tail: bytes, sha256: str | None
+) -> None:
+    # Fsynced here, in this upload's own thread, not in its batch: the batch's one sync
+    # then has only directory entries left to flush for it, however large the file.
     try:
         writer.complete(tail, sha256, blobs=state.blobs)
     except BaseException:
         writer.discard()
         raise
-    return commit_blob(state, user, *target, writer, checks)
-
-
-def _put_small(
-    state: Context,
-    user: Owner,
-    target: tuple[str, str, str],
-    body: bytes,
-    sha256: str | None,
-    checks: dict[str, str | None],
-) -> tuple[dict[str, Any], bool]:
-    writer = state.blobs.writer()
-    return _finish_put(state, user, target, writer, body, sha256, checks)
 
 
 async def put_file(request: Request) -> JSONResponse:
@@ -187,21 +172,21 @@ async def put_file(request: Request) -> JSONResponse:
     checks = conditions(request)
     sha256 = expected_sha256(request)
     state = context(request)
-    owner, name = request.path_params["owner"], request.path_params["project"]
+    target = (request.path_params["owner"], request.path_params["project"], path)
+    apply = functools.partial(record_put, user, target, checks)
     length = ascii_integer(request.headers.get("content-length", ""))
     if length is not None and length < blobs.BUFFER_SIZE:
-        # Small: the body is read first (into memory), then one thread hop opens, writes,
-        # fsyncs and commits; `commit_blob` makes every check `open_write` would have made.
+        # Small: the body is read first (into memory), then written with its batch; no
+        # thread hop of its own. `record_put` makes every check `open_write` would have.
         body = await request.body()
-        file, created = await state.run(
-            _put_small, state, user, (owner, name, path), body, sha256, checks
+        file, created = await state.commits.write(
+            functools.partial(_write_small, state, body, sha256), apply
         )
     else:
-        writer = await state.run(open_write, state, user, owner, name, path, checks)
+        writer = await state.run(open_write, state, user, *target, checks)
         tail = await blobs.receive(writer, request.stream())
-        file, created = await state.run(
-            _finish_put, state, user, (owner, name, path), writer, tail, sha256, checks
-        )
+        await state.run(_finish_large, writer, state, tail, sha256)
+        file, created = await state.commits.write(lambda: writer, apply)
     headers = {"ETag": f'"{file["revision"]}"'}
     return JSONResponse(file, status_code=201 if created else 200, headers=headers)
 
