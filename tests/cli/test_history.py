@@ -133,3 +133,39 @@ def test_checkpoint_messages_in_ls_stat_log_and_json(cli: Any, project: str) -> 
     assert ok(cli("cat", f"{project}/q1.csv")).out == "a,b\n1,2\n"
     entries = json.loads(ok(cli("log", project, "--json", "--limit", "1")).out)
     assert entries[0]["source"]["checkpoint"] == chosen["id"]
+
+
+def test_deleted_projects_come_back(cli: Any, project: str) -> None:
+    owner = cli.account.name
+    ok(cli("checkpoint", project, "-m", "kept"))
+    removed = ok(cli("rm", "-r", "--yes", project))
+    assert f"anaconda storage restore anaconda://{project} brings it back" in removed.err
+    assert cli("ls", project).code != 0
+
+    lines = ok(cli("ls", "--deleted", owner)).out.splitlines()
+    assert lines[0].split()[:2] == ["DELETED", "(UTC)"]
+    assert project in lines[1]
+    (listed,) = json.loads(ok(cli("ls", "--deleted", owner, "--json")).out)
+    assert listed["project"]["name"] == "sales"
+    assert listed["purge_at"] > listed["deleted_at"]
+
+    # The name is free; the deleted one comes back under another.
+    ok(cli("mkdir", project))
+    taken = cli("restore", project)
+    assert taken.code != 0
+    assert "another name" in taken.err
+    planned = ok(cli("restore", project, "--dry-run"))
+    assert planned.out.strip() == f"would bring back project {project}"
+    ok(cli("restore", project, "--as", "sales-old"))
+    assert ok(cli("cat", f"{owner}/sales-old/q1.csv")).out == "a,b\n1,2\n"
+    assert "kept" in ok(cli("ls", "--checkpoints", f"{owner}/sales-old")).out
+    assert ok(cli("ls", "--deleted", owner, "--json")).out.strip() == "[]"
+
+    # --purge deletes for good, and asks first (--yes without a terminal).
+    refused = cli("rm", "-r", "--purge", f"{owner}/sales-old")
+    assert refused.code == 2
+    assert "--yes" in refused.err
+    gone = ok(cli("rm", "-r", "--purge", "--yes", f"{owner}/sales-old"))
+    assert "for good" in gone.err
+    assert ok(cli("ls", "--deleted", owner, "--json")).out.strip() == "[]"
+    assert cli("restore", f"{owner}/sales-old").code != 0

@@ -7,6 +7,8 @@ from typing import Any
 import pytest
 
 from anaconda_storage_core import (
+    Conflict,
+    DeletedProject,
     DiffEntry,
     InvalidURI,
     LogEntry,
@@ -139,3 +141,46 @@ async def test_diff_between_checkpoints_and_now(client: Any, project: str) -> No
         await collect(client.diff(project))
     with pytest.raises(InvalidURI, match="same project and path"):
         await collect(client.diff(f"{project}#-1/dir", f"{project}#-2"))
+
+
+async def test_a_deleted_project_comes_back(client: Any, project: str, user: Any) -> None:
+    await client.upload(f"{project}/q1.csv", b"data")
+    await client.create_checkpoint(project, "kept")
+    await client.delete_project(project, recursive=True)
+    with pytest.raises(NotFound):
+        await client.get_project(project)
+
+    deleted = await collect(client.list_deleted_projects(user.name))
+    assert isinstance(deleted[0], DeletedProject)
+    assert deleted[0].project.full_name == project
+    assert deleted[0].purge_at > deleted[0].deleted_at
+
+    # Its name is free; it comes back under another one.
+    await client.create_project(project)
+    with pytest.raises(Conflict):
+        await client.restore_project(project)
+    back = await client.restore_project(project, name=f"{project.split('/')[1]}-back")
+    assert back.id == deleted[0].project.id
+    assert await client.read_bytes(f"{back.full_name}/q1.csv") == b"data"
+    assert [c.message for c in await collect(client.list_checkpoints(back.full_name))] == ["kept"]
+
+    # Purged: from the trash, or at once.
+    await client.delete_project(back.full_name, recursive=True)
+    await client.purge_project(f"{user.name}/{back.id}")
+    assert await collect(client.list_deleted_projects(user.name)) == []
+    await client.delete_project(project, purge=True)
+    assert await collect(client.list_deleted_projects(user.name)) == []
+    with pytest.raises(NotFound):
+        await client.restore_project(project)
+
+
+async def test_only_the_owner_sees_the_trash(
+    client: Any, project: str, user: Any, make_client: Any, other_user: Any
+) -> None:
+    await client.chmod(project, [f"u/{other_user.name}+w"])
+    await client.delete_project(project)
+    writer = make_client(other_user)
+    with pytest.raises(PermissionDenied):
+        await collect(writer.list_deleted_projects(user.name))
+    with pytest.raises(NotFound):
+        await writer.restore_project(project)

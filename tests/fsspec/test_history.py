@@ -28,3 +28,11 @@ def test_restore_a_file_and_a_directory(fs: AnacondaFileSystem, project: str) ->
 
     with pytest.raises(ValueError, match="past state"):
         fs.restore(f"{project}/q1.csv")
+
+
+def test_a_removed_project_comes_back(fs: AnacondaFileSystem, project: str) -> None:
+    fs.pipe_file(f"{project}/a.csv", b"a")
+    fs.rm(project, recursive=True)
+    assert not fs.exists(project)
+    assert fs.restore(project) == [{"path": project, "change": "added", "revision": None}]
+    assert fs.cat_file(f"{project}/a.csv") == b"a"

@@ -503,3 +503,55 @@ def test_malformed_permission_change_is_400(
         p = api.create_project(c, user.name)["name"]
         r = c.post(f"{api.project_url(user.name, p)}/permissions", json={"changes": [change]})
         api.check_error(r, 400, "invalid")
+
+
+# -- the trash: owner level only; a deleted project is no one else's business --------------
+
+TRASH_CALLERS = {
+    "owner": ("owner", {}),
+    "member of the owning org": ("owner", {}),
+    "user with r grant": (None, {}),
+    "user with w grant": (None, {}),
+    "stranger": (None, {}),
+    "anonymous": ("401", {}),
+}
+
+
+@pytest.mark.parametrize("principal", list(TRASH_CALLERS))
+def test_trash_needs_the_owner_level(api: Api, cast: Cast, principal: str) -> None:
+    level, _ = TRASH_CALLERS[principal]
+    if principal == "member of the owning org":
+        setup_account, o = cast.org_creator, cast.owning_org
+    else:
+        setup_account, o = cast.owner, cast.owner.name
+    callers: dict[str, dict[str, Any]] = {
+        "owner": {"account": cast.owner},
+        "member of the owning org": {"account": cast.org_owner},
+        "user with r grant": {"account": cast.reader},
+        "user with w grant": {"account": cast.writer},
+        "stranger": {"account": cast.stranger},
+        "anonymous": {},
+    }
+    with api.client(setup_account) as owner_client, api.client(**callers[principal]) as c:
+        scene = set_scene(api, cast, owner_client, o)
+        r = owner_client.delete(api.project_url(o, scene.p), params={"recursive": "true"})
+        assert r.status_code == 204, r.text
+        listing = c.get(f"/api/storage/trash/{o}")
+        restored = c.post(f"/api/storage/trash/{o}/{scene.p}/restore")
+        if level == "401":
+            api.check_error(listing, 401, "auth_required")
+            api.check_error(restored, 401, "auth_required")
+        elif level is None:
+            api.check_error(listing, 403, "permission_denied", required="owner")
+            api.check_error(restored, 404, "not_found", missing="project")
+        else:
+            assert listing.status_code == 200, listing.text
+            assert scene.p in [x["project"]["name"] for x in listing.json()["items"]]
+            assert restored.status_code == 200, restored.text
+        back = owner_client.get(api.files_url(o, scene.p, "f.txt"))
+        assert back.status_code == (200 if level == "owner" else 404)
+        if level != "owner":
+            purged = c.delete(f"/api/storage/trash/{o}/{scene.p}")
+            assert purged.status_code == (401 if level == "401" else 404)
+            still = owner_client.get(f"/api/storage/trash/{o}")
+            assert scene.p in [x["project"]["name"] for x in still.json()["items"]]

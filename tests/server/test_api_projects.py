@@ -150,7 +150,8 @@ def test_delete_refuses_a_project_that_holds_history(api: Api, user: Account) ->
         error = api.check_error(c.delete(api.project_url(o, p)), 409, "conflict")
         assert error["message"] == (
             f"project {o}/{p} holds history (revisions of deleted files or checkpoints),"
-            " which deleting it would lose (delete with discard_history=true)"
+            " which deleting it would take away (delete with discard_history=true; the"
+            " project then waits in the trash, where its owner can restore it)"
         )
         assert api.get_content(c, o, p, "data.csv", revision="-1") == b"a,b\n"
         # discard_history drops the history, never a live file.

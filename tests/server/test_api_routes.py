@@ -372,6 +372,20 @@ def test_walk_every_documented_route(
         assert r.status_code == 204, r.text
         api.check_error(c.get(base), 404, "not_found", missing="project")
 
+        # -- the trash ------------------------------------------------------------------
+        (deleted,) = api.list_all(c, f"/api/storage/trash/{o}")
+        assert set(deleted) == {"project", "deleted_at", "deleted_by", "purge_at"}
+        assert deleted["project"]["name"] == p
+        r = c.post(f"/api/storage/trash/{o}/{p}/restore", json={"name": "walk-back"})
+        assert r.status_code == 200, r.text
+        api.check_project(r.json())
+        assert c.get(api.files_url(o, "walk-back", "big.bin")).content == b"part one"
+        r = c.delete(api.project_url(o, "walk-back"), params={"recursive": "true"})
+        assert r.status_code == 204, r.text
+        r = c.delete(f"/api/storage/trash/{o}/walk-back")
+        assert r.status_code == 204, r.text
+        assert api.list_all(c, f"/api/storage/trash/{o}") == []
+
     assert recorder.undocumented == []
     assert recorder.without_api_version == []
     assert sorted(documented - recorder.called) == []

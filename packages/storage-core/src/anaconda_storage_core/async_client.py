@@ -23,7 +23,7 @@ from .async_runner import AsyncContentStream, AsyncRunner, default_http_client
 from .attributes import validate_file_attributes, validate_project_attributes
 from .config import StorageConfig, VerifyTypes, resolve_config
 from .effects import Flow
-from .history import DiffEntry, LogEntry, Restoration
+from .history import DeletedProject, DiffEntry, LogEntry, Restoration
 from .locations import Location
 from .models import (
     Account,
@@ -54,6 +54,7 @@ from .operations import (
     owners,
     permissions,
     projects,
+    trash,
     tree,
     uploads,
 )
@@ -351,17 +352,25 @@ class AsyncStorageClient:
         return await self._send(projects.update_project(self._api, owner, project, attributes))
 
     async def delete_project(
-        self, uri: Location, *, recursive: bool = False, discard_history: bool = False
+        self,
+        uri: Location,
+        *,
+        recursive: bool = False,
+        discard_history: bool = False,
+        purge: bool = False,
     ) -> None:
-        """Delete a project and its whole history; owner permission.
+        """Delete a project; owner permission. It goes to its owner's trash, whole, for the
+        server's retention period (`restore_project` brings it back), unless `purge`.
 
-        Without either flag only an empty project goes: one that holds nothing but `.keep`
-        markers and has no history (no revision of a file, deleted or not, no checkpoint).
+        Without `recursive` or `discard_history` only an empty project goes: one that
+        holds nothing but `.keep` markers and has no history (no revision of a file,
+        deleted or not, no checkpoint).
 
         Args:
             uri: `owner/project`.
             recursive: Delete it whatever it holds: files and history.
-            discard_history: Delete it if it holds no file, losing its history.
+            discard_history: Delete it if it holds no file, with its history.
+            purge: Delete it and its history for good, not into the trash.
 
         Raises:
             Conflict: It holds files and `recursive` is False, or history and neither flag
@@ -370,7 +379,12 @@ class AsyncStorageClient:
         owner, project = self._writable_project(uri, "delete the project")
         await self._send(
             projects.delete_project(
-                self._api, owner, project, recursive=recursive, discard_history=discard_history
+                self._api,
+                owner,
+                project,
+                recursive=recursive,
+                discard_history=discard_history,
+                purge=purge,
             )
         )
 
@@ -540,6 +554,46 @@ class AsyncStorageClient:
                 dry_run=dry_run,
             )
         )
+
+    # -- the trash -------------------------------------------------------------------------
+
+    def list_deleted_projects(
+        self, owner: Location, *, page_size: int | None = None
+    ) -> AsyncIterator[DeletedProject]:
+        """An owner's deleted projects, newest deletion first, each with when it is purged
+        (paged transparently); owner permission.
+
+        Raises:
+            PermissionDenied: The caller is not the owner (nor a member of the organization).
+        """
+        name = locations.owner_name(owner)
+        return self._items(
+            lambda cursor: trash.list_trash(self._api, name, limit=page_size, cursor=cursor)
+        )
+
+    async def restore_project(self, uri: Location, *, name: str | None = None) -> Project:
+        """Bring a deleted project back from the trash, with its history, checkpoints and
+        permissions; owner permission.
+
+        Args:
+            uri: `owner/project` (the latest deleted of that name) or `owner/<project id>`.
+            name: Another name for it, if its own was taken since.
+
+        Raises:
+            NotFound: No such project in the trash.
+            Conflict: The name is taken.
+        """
+        owner, project = self._writable_project(uri, "restore the project")
+        return await self._send(trash.restore_project(self._api, owner, project, name=name))
+
+    async def purge_project(self, uri: Location) -> None:
+        """Delete a project in the trash for good (by name or id); owner permission.
+
+        Raises:
+            NotFound: No such project in the trash.
+        """
+        owner, project = self._writable_project(uri, "purge the project")
+        await self._send(trash.purge_project(self._api, owner, project))
 
     # -- permissions -----------------------------------------------------------------------
 

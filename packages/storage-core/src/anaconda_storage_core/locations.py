@@ -13,6 +13,7 @@ __all__ = [
     "Location",
     "file_location",
     "other_state",
+    "owner_name",
     "project_location",
     "writable",
 ]
@@ -108,3 +109,15 @@ def other_state(first: StorageURI, second: Location | None) -> str | None:
     if (parsed.owner, parsed.project, parsed.path) != (first.owner, first.project, first.path):
         raise InvalidURI(parsed.format(), f"is not the same project and path as {first.format()}")
     return parsed.checkpoint
+
+
+def owner_name(uri: Location) -> str:
+    """The owner a URI names (`alice`, `anaconda://alice`), or its owner's (`alice/sales`).
+
+    Raises:
+        InvalidURI: The URI is malformed or names the root.
+    """
+    parsed = parse_uri(uri)
+    if parsed.owner is None:
+        raise InvalidURI(parsed.format(), "names no owner")
+    return parsed.owner

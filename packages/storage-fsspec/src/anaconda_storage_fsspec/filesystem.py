@@ -380,14 +380,20 @@ class AnacondaFileSystem(Content):
 
         ``path`` names the past state: ``o/p/q1.csv#-2`` (a revision; ``#-1`` of a deleted
         file brings it back), ``o/p#-1/dir`` or ``o/p#2024-05-01T12:00:00`` (a directory
-        or the whole project at a checkpoint). Each change is a new revision.
+        or the whole project at a checkpoint). Each change is a new revision. ``o/p``
+        alone brings a deleted project back from the trash (not with ``dry_run``).
 
         Returns:
             ``[{"path", "change", "revision"}]``: each path ``modified``, ``added`` or
-            ``deleted`` (``revision`` the new one, None with ``dry_run``).
+            ``deleted`` (``revision`` the new one, None with ``dry_run``); for a project
+            from the trash, one item whose ``path`` is ``o/p``.
         """
         client = await self._client()
         uri = self._uri(path)
+        if uri.is_project and not uri.is_versioned and not dry_run:
+            project = await client.restore_project(uri)
+            self.invalidate_cache()
+            return [{"path": project.full_name, "change": "added", "revision": None}]
         try:
             result = await client.restore(uri, dry_run=dry_run)
         finally:

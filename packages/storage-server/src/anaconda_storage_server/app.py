@@ -29,6 +29,7 @@ from anaconda_storage_server import (
     recovery,
     restore,
     transfer,
+    trash,
     tree,
     uploads,
 )
@@ -138,6 +139,7 @@ def open_context(
     *,
     upload_expiry: float = DEFAULT_UPLOAD_EXPIRY,
     disk_full_after: int | None = None,
+    retention_days: float = trash.DEFAULT_RETENTION_DAYS,
 ) -> Context:
     """Open (creating if needed, private) the data directory: database, blobs, upload parts.
 
@@ -152,6 +154,7 @@ def open_context(
         blobs=Blobs(data_dir / "blobs", full_after=disk_full_after),
         uploads_dir=uploads_dir,
         upload_expiry=upload_expiry,
+        retention_days=retention_days,
     )
 
 
@@ -165,6 +168,7 @@ def create_app(
     lose_rate: float = 0.0,
     upload_expiry: float = DEFAULT_UPLOAD_EXPIRY,
     fault_disk_full_after: int | None = None,
+    retention_days: float = trash.DEFAULT_RETENTION_DAYS,
 ) -> ASGIApp:
     """The Storage API application over a data directory.
 
@@ -178,13 +182,18 @@ def create_app(
         upload_expiry: Seconds after which an untouched multipart session is removed.
         fault_disk_full_after: Test aid: writing a file of content (a blob or a part)
             past this many bytes fails as a full disk does (`507 insufficient_storage`).
+        retention_days: How long a deleted project stays in its owner's trash before it is
+            purged (fractions of a day allowed).
 
     Returns:
         An ASGI application: Starlette (its errors answered without losing the connection)
         inside the fault injection, inside `Api-Version`.
     """
     state = open_context(
-        data_dir, upload_expiry=upload_expiry, disk_full_after=fault_disk_full_after
+        data_dir,
+        upload_expiry=upload_expiry,
+        disk_full_after=fault_disk_full_after,
+        retention_days=retention_days,
     )
 
     @asynccontextmanager
@@ -192,6 +201,7 @@ def create_app(
         await anyio.to_thread.run_sync(recovery.recover, state)
         async with anyio.create_task_group() as tasks:
             tasks.start_soon(_expire_uploads, state)
+            tasks.start_soon(_purge_trash, state)
             yield
             tasks.cancel_scope.cancel()
 
@@ -209,6 +219,7 @@ def create_app(
         *log.routes,
         *restore.routes,
         *diff.routes,
+        *trash.routes,
     ]
     app = Starlette(
         routes=routes,
@@ -246,4 +257,17 @@ async def _expire_uploads(state: Context) -> None:
                 logger.info("removed %d expired upload session(s)", removed)
         except Exception:  # pragma: no cover - keep the sweeper alive, report the bug
             logger.exception("upload expiry failed")
+        await anyio.sleep(interval if math.isfinite(interval) else 60.0)
+
+
+async def _purge_trash(state: Context) -> None:
+    """Purge the deleted projects whose retention period is over, now and then."""
+    interval = min(60.0, max(0.05, state.retention_days * 86400 / 4))
+    while True:
+        try:
+            purged = await state.run(trash.purge_expired, state)
+            if purged:
+                logger.info("purged %d deleted project(s) past their retention", purged)
+        except Exception:  # pragma: no cover - keep the sweeper alive, report the bug
+            logger.exception("trash purge failed")
         await anyio.sleep(interval if math.isfinite(interval) else 60.0)

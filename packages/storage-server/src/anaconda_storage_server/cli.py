@@ -47,6 +47,14 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument(
         "--log-level", choices=LOG_LEVELS, default="info", help="logging threshold (stderr)"
     )
+    serve.add_argument(
+        "--retention-days",
+        type=_retention,
+        default=30.0,
+        metavar="DAYS",
+        help="keep deleted projects in their owner's trash this long, then purge them"
+        " (default: 30; fractions allowed)",
+    )
     limits = serve.add_argument_group("connections")
     limits.add_argument(
         "--header-timeout",
@@ -214,6 +222,7 @@ def _serve(arguments: argparse.Namespace) -> int:
         lose_rate=arguments.lose_rate,
         upload_expiry=arguments.upload_expiry,
         fault_disk_full_after=arguments.fault_disk_full_after,
+        retention_days=arguments.retention_days,
     )
     family = socket.AF_INET6 if ":" in arguments.host else socket.AF_INET
     try:
@@ -299,3 +308,14 @@ def _listening_socket(family: socket.AddressFamily, host: str, port: int) -> soc
         sock.close()
         raise
     return sock
+
+
+def _retention(text: str) -> float:
+    """`--retention-days`: a finite number of days, 0 or more."""
+    try:
+        days = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number of days: {text!r}") from None
+    if not 0 <= days < 100_000:
+        raise argparse.ArgumentTypeError(f"days must be from 0 to 100000, not {text}")
+    return days

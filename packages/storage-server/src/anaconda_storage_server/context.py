@@ -64,6 +64,8 @@ class Context:
     known_keys: dict[str, Owner] = field(default_factory=dict)
     # Upload session id -> the running sha256 of its parts received in order (uploads.py).
     upload_prefixes: dict[str, Any] = field(default_factory=dict)
+    # How long a deleted project stays in its owner's trash (trash.py), in days.
+    retention_days: float = 30.0
     # The key that signs page cursors (paging.py), kept in the data directory.
     cursor_secret: bytes = field(init=False, repr=False)
     # Uploads commit in batches through this (group_commit.py).

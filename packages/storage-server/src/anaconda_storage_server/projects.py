@@ -12,7 +12,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from anaconda_storage_core.attributes import InvalidAttribute, validate_project_attributes
-from anaconda_storage_server import recovery
+from anaconda_storage_server import recovery, trash
 from anaconda_storage_server.access import (
     PROJECT_SELECT,
     Project,
@@ -156,7 +156,8 @@ def _refuse_unless_empty(
     if history is not None:
         raise conflict(
             f"project {name} holds history (revisions of deleted files or checkpoints),"
-            " which deleting it would lose (delete with discard_history=true)"
+            " which deleting it would take away (delete with discard_history=true; the"
+            " project then waits in the trash, where its owner can restore it)"
         )
 
 
@@ -167,32 +168,22 @@ def _delete(
     name: str,
     recursive: bool,
     discard_history: bool,
+    purge: bool,
 ) -> None:
     with state.database.write() as transaction:
         connection = transaction.connection
         project = open_project(connection, user, owner_name, name, "owner")
         if not recursive:
             _refuse_unless_empty(connection, project, discard_history)
-        digests = [
-            row[0]
-            for row in connection.execute(
-                "SELECT DISTINCT sha256 FROM revisions WHERE project_id = ? AND sha256 IS NOT NULL",
-                (project.id,),
-            )
-        ]
-        uploads = [
-            row[0]
-            for row in connection.execute(
-                "SELECT id FROM uploads WHERE project_id = ?", (project.id,)
-            )
-        ]
-        for table in ("revisions", "live", "checkpoints", "grants", "uploads"):
-            transaction.execute(f"DELETE FROM {table} WHERE project_id = ?", (project.id,))
-        for upload_id in uploads:
-            transaction.execute("DELETE FROM upload_parts WHERE upload_id = ?", (upload_id,))
-        transaction.execute("DELETE FROM projects WHERE id = ?", (project.id,))
-    recovery.remove_upload_dirs(state, uploads)
-    recovery.collect_blobs(state, digests)
+        if not purge:
+            # Into the trash, whole (issue 13): its owner can restore it until it expires.
+            uploads = trash.move_to_trash(transaction, project, user, state.retention_days)
+        else:
+            discarded = trash.destroy(transaction, project.id)
+    if not purge:
+        recovery.remove_upload_dirs(state, uploads)
+        return
+    trash.release(state, discarded)
 
 
 def _detailed(
@@ -265,10 +256,18 @@ async def delete_project(request: Request) -> Response:
     user = await caller(request)
     recursive = query_bool(request, "recursive")
     discard_history = query_bool(request, "discard_history")
+    purge = query_bool(request, "purge")
     state = context(request)
     params = request.path_params
     await state.run(
-        _delete, state, user, params["owner"], params["project"], recursive, discard_history
+        _delete,
+        state,
+        user,
+        params["owner"],
+        params["project"],
+        recursive,
+        discard_history,
+        purge,
     )
     return Response(status_code=204)
 

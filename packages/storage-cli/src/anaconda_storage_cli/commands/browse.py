@@ -58,6 +58,14 @@ def ls(
             "--checkpoints", help="A project's checkpoints, newest first.", show_default=False
         ),
     ] = False,
+    deleted: Annotated[
+        bool,
+        typer.Option(
+            "--deleted",
+            help="An owner's deleted projects (its trash) and when they go for good.",
+            show_default=False,
+        ),
+    ] = False,
     json: JsonOpt = False,
 ) -> None:
     """List owners, projects, versions, directories and files.
@@ -67,12 +75,17 @@ def ls(
     """
     output = Output(json=json)
     uri = remote.parse(path or "")
-    if revisions and checkpoints:
+    if revisions + checkpoints + deleted > 1:
         raise UsageProblem(
-            "--revisions lists a file's history, --checkpoints a project's: pick one"
+            "--revisions lists a file's history, --checkpoints a project's, --deleted an"
+            " owner's deleted projects: pick one"
         )
     with remote.connect() as client:
-        if revisions:
+        if deleted:
+            from anaconda_storage_cli.commands.history import list_deleted
+
+            list_deleted(client, uri, output)
+        elif revisions:
             _list_revisions(client, uri, output)
         elif checkpoints:
             _list_checkpoints(client, uri, output)

@@ -129,7 +129,7 @@ def _remove_project(client: StorageClient, uri: StorageURI, output: Output, yes:
             output.info(f"kept project {uri}")
             return
         client.delete_project(uri, discard_history=True)
-        output.success(f"deleted project {uri} and its history")
+        output.success(f"deleted project {uri} and its history{_trash_hint(uri)}")
         return
     output.success(f"removed project {uri}")
 
@@ -149,13 +149,23 @@ def rm(
     yes: YesOpt = False,
     quiet: QuietOpt = False,
     json: JsonOpt = False,
+    purge: Annotated[
+        bool,
+        typer.Option(
+            "--purge",
+            help="With -r on a project: delete it and its history for good, not into the trash.",
+            show_default=False,
+        ),
+    ] = False,
 ) -> None:
     """Remove files or directories within a project.
 
     A file's history stays: rm records a deletion, and PATH#-1 still reads what was there.
     rm -r removes a directory, or a whole project with all its history, after asking
-    (--yes skips the question, and is needed when there is no terminal to ask on). A path
-    that cannot be removed does not stop the others.
+    (--yes skips the question, and is needed when there is no terminal to ask on). A
+    deleted project waits in its owner's trash (ls --deleted OWNER), from which restore
+    brings it back; --purge deletes it for good. A path that cannot be removed does not
+    stop the others.
     """
     from anaconda_storage_cli.progress import SilentReporter
 
@@ -166,7 +176,7 @@ def rm(
     with remote.connect() as client:
         for uri in uris:
             try:
-                job = _removal(client, uri, output, recursive, force, dry_run, yes)
+                job = _removal(client, uri, output, recursive, force, dry_run, yes, purge)
             except Exception as exc:  # reported with the others, after the rest is done
                 job = Job(str(uri), "", None, _raise(exc))
             if job is not None:
@@ -200,6 +210,7 @@ def _removal(
     force: bool,
     dry_run: bool,
     yes: bool,
+    purge: bool = False,
 ) -> Job | None:
     """The job that removes ``uri`` and returns the files removed (in a dry run, the job
     only returns them); None when there is nothing to do."""
@@ -218,13 +229,16 @@ def _removal(
         if dry_run:
             output.info(f"would delete project {uri} and its history")
             return Job(str(uri), "", None, lambda advance: files)
-        if not _confirmed(uri, project.file_count, yes, "rm -r"):
+        if not _confirmed(uri, project.file_count, yes, "rm -r", purge=purge):
             output.info(f"kept project {uri}")
             return None
 
         def delete_project(advance: Callable[[int], None]) -> list[str]:
-            client.delete_project(uri, recursive=True)
-            output.success(f"deleted project {uri} and its history")
+            client.delete_project(uri, recursive=True, purge=purge)
+            if purge:
+                output.success(f"deleted project {uri} and its history for good")
+            else:
+                output.success(f"deleted project {uri} and its history{_trash_hint(uri)}")
             return files
 
         return Job(str(uri), "", None, delete_project)
@@ -267,7 +281,13 @@ def _can_ask() -> bool:
     return sys.stdin.isatty()
 
 
-def _confirmed(uri: StorageURI, files: int, yes: bool, command: str) -> bool:
+def _trash_hint(uri: StorageURI) -> str:
+    return f" (it waits in the trash: anaconda storage restore {uri} brings it back)"
+
+
+def _confirmed(
+    uri: StorageURI, files: int, yes: bool, command: str, *, purge: bool = False
+) -> bool:
     """Whether the project may go with its ``files`` and all its history (``command`` is
     what the user typed, for the refusal when nobody can be asked)."""
     if yes:
@@ -279,8 +299,13 @@ def _confirmed(uri: StorageURI, files: int, yes: bool, command: str) -> bool:
         )
     noun = "file" if files == 1 else "files"
     what = f"with its {files} {noun} and all their history" if files else "and all its history"
+    after = (
+        "This cannot be undone"
+        if purge
+        else "It waits in the trash until the server purges it (anaconda storage restore)"
+    )
     return typer.confirm(
-        f"Delete project {uri} {what}? This cannot be undone",
+        f"Delete project {uri} {what}? {after}",
         default=False,
         err=True,
     )

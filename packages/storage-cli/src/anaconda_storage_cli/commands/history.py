@@ -20,7 +20,7 @@ from anaconda_storage_cli.options import DryRunOpt, JsonOpt, PathArg, QuietOpt
 from anaconda_storage_cli.output import Output, jsonable
 
 if TYPE_CHECKING:
-    from anaconda_storage_core import DiffEntry, LogEntry, StorageURI
+    from anaconda_storage_core import DiffEntry, LogEntry, StorageClient, StorageURI
 
 __all__ = ["COMMANDS", "diff", "log", "restore"]
 
@@ -201,8 +201,20 @@ def restore(
     dry_run: DryRunOpt = False,
     json: JsonOpt = False,
     quiet: QuietOpt = False,
+    as_name: Annotated[
+        Optional[str],  # noqa: UP045
+        typer.Option(
+            "--as",
+            metavar="NAME",
+            help="A deleted project: bring it back under this name (its own was taken).",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
     """Make a file, a directory or a whole project as it was, on the server.
+
+    owner/project with no '#' brings back a deleted project from the trash (ls --deleted
+    OWNER lists them), with its history, checkpoints and permissions.
 
     q1.csv#-2 (or #<revision>) gives the file that revision's content; q1.csv#-1 brings
     back a deleted file. owner/project#<checkpoint>[/dir] makes the directory (or the
@@ -212,6 +224,11 @@ def restore(
     """
     output = Output(json=json, quiet=quiet)
     uri = _in_project(remote.parse(state), "restore")
+    if uri.is_project and not uri.is_versioned:
+        _restore_project(uri, as_name, dry_run, output)
+        return
+    if as_name is not None:
+        raise UsageProblem("--as names a deleted project brought back: give owner/project")
     with remote.connect() as client:
         result = client.restore(uri, dry_run=dry_run)
     if json:
@@ -232,6 +249,53 @@ def restore(
         output.info(f"nothing to restore: {uri} is already as it was")
     else:
         output.info(f"restored {count} {noun} from {uri}; `anaconda storage log` shows it")
+
+
+def _restore_project(uri: StorageURI, as_name: str | None, dry_run: bool, output: Output) -> None:
+    with remote.connect() as client:
+        if dry_run:
+            found = [
+                d
+                for d in client.list_deleted_projects(uri.owner or "")
+                if uri.project in (d.project.name, d.project.id)
+            ]
+            if not found:
+                output.info(f"{uri} is not in the trash")
+            else:
+                output.lines([f"would bring back project {found[0].project.full_name}"])
+            return
+        project = client.restore_project(uri, name=as_name)
+    if output.json:
+        output.data({"uri": f"anaconda://{project.full_name}", **jsonable(project)})
+        return
+    output.success(f"brought back project {project.full_name} with its history")
+
+
+def list_deleted(client: StorageClient, uri: StorageURI, output: Output) -> None:
+    """``ls --deleted OWNER``: the owner's trash, newest deletion first."""
+    if not uri.is_owner:
+        raise UsageProblem(f"--deleted lists an owner's deleted projects: give an owner, not {uri}")
+    items = list(client.list_deleted_projects(uri))
+    if output.json:
+        output.data([{"uri": f"anaconda://{d.project.full_name}", **jsonable(d)} for d in items])
+        return
+    if not items:
+        output.info(f"no deleted projects of {uri.owner}")
+        return
+    rows = [["DELETED (UTC)", "BY", "PURGED (UTC)", "FILES", "SIZE", "PROJECT", "ID"]]
+    rows += [
+        [
+            instant(d.deleted_at),
+            d.deleted_by.name if d.deleted_by else "-",
+            instant(d.purge_at),
+            str(d.project.file_count),
+            human_size(d.project.size),
+            d.project.full_name,
+            d.project.id,
+        ]
+        for d in items
+    ]
+    output.lines(columns(rows, right=(3, 4)))
 
 
 def _in_project(uri: StorageURI, command: str) -> StorageURI:
@@ -264,6 +328,7 @@ COMMANDS: dict[str, tuple[Callable[..., Any], tuple[str, ...]]] = {
             "anaconda storage restore 'alice/sales/q1.csv#-1'   # a deleted file",
             "anaconda storage restore 'alice/sales#-1/2024' --dry-run",
             "anaconda storage restore 'alice/sales#2024-05-01T12:00:00'",
+            "anaconda storage restore alice/sales --as sales-2024   # a deleted project",
         ),
     ),
 }

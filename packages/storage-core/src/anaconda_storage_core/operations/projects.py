@@ -81,14 +81,17 @@ def delete_project(
     *,
     recursive: bool = False,
     discard_history: bool = False,
+    purge: bool = False,
 ) -> Call[None]:
     """`DELETE /api/storage/projects/{owner}/{project}`: a project holding files only if
     `recursive`, one holding history (revisions, checkpoints) only if `recursive` or
-    `discard_history` (else `Conflict`)."""
+    `discard_history` (else `Conflict`). It goes to its owner's trash, or with `purge`
+    is deleted for good."""
     target = f"{owner}/{project}"
     params = {
         "recursive": True if recursive else None,
         "discard_history": True if discard_history else None,
+        "purge": True if purge else None,
     }
     return Call(
         api.request("DELETE", project_route(owner, project), params=params),
