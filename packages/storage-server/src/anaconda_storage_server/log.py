@@ -5,7 +5,8 @@ its message), in the order they were made. Instants are strictly increasing per
 transaction and the revisions of one transaction share its instant, so `(instant, seq)`
 orders every revision, and a checkpoint (a transaction of its own, `seq` 0 here) falls
 between them. That pair is the page key, read off the `revisions_by_time` index: a page
-costs what it holds, not the size of the project.
+costs the changes it reads past (with a `path`, those to other paths too), never the size
+of the project.
 
 The action of a revision is noted when a restore or a move made it (`origins.py`), and
 otherwise read off the revision and the one before it on the same path: `deleted`,
