@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -32,7 +33,10 @@ def held_parts(client: StorageClient, uri: str) -> list[int]:
 
 
 def test_upload_resumes_after_sigint(cli: Any, user: Any, tmp_path: Path) -> None:
-    data = payload(30 * MiB, seed=21)  # six parts of 5 MiB
+    # Twelve parts of 5 MiB, four sent at a time: when the first ones are held, more of the
+    # file is left than the sockets on the way can buffer, so the upload is still reading
+    # it when interrupted (socket buffers are the client's "sent" before the server has it).
+    data = payload(60 * MiB, seed=21)
     local = tmp_path / "big.bin"
     local.write_bytes(data)
     uri = f"{user.name}/resume/big.bin"
@@ -52,7 +56,7 @@ def test_upload_resumes_after_sigint(cli: Any, user: Any, tmp_path: Path) -> Non
         )
         try:
             deadline = time.monotonic() + 60
-            while len(held_parts(direct, uri)) < 2 and time.monotonic() < deadline:
+            while len(held_parts(direct, uri)) < 1 and time.monotonic() < deadline:
                 assert process.poll() is None, process.communicate()
                 time.sleep(0.02)
             process.send_signal(signal.SIGINT)
@@ -64,17 +68,22 @@ def test_upload_resumes_after_sigint(cli: Any, user: Any, tmp_path: Path) -> Non
         assert process.returncode == 130, err
         held = held_parts(direct, uri)  # the session and its parts are kept
         kept = sum(held)
-        assert len(held) >= 2
+        assert len(held) >= 1, err
         assert kept < len(data)
-        assert (
-            f"interrupted: {kept / MiB:.1f} MiB of {local} kept on the server,"
-            " run the same command again to resume"
-        ) in err
+        # The CLI says what the server had confirmed to it: a part the server stored while
+        # its answer was still on the way when Ctrl-C came is kept too, but not counted.
+        said = re.search(
+            rf"interrupted: ([0-9.]+) MiB of {re.escape(str(local))} kept on the server,"
+            " run the same command again to resume",
+            err,
+        )
+        assert said, err
+        assert 5 <= float(said[1]) <= kept / MiB
 
         before = proxy.forwarded
         again = cli.run(*command, env=through)
         assert again.code == 0, again
-        assert f"resuming {local}: {kept / MiB:.1f} MiB of 30.0 MiB already on the server" in (
+        assert f"resuming {local}: {kept / MiB:.1f} MiB of 60.0 MiB already on the server" in (
             again.err
         )
         sent = proxy.forwarded - before

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import socket
 import threading
 import time
 from types import TracebackType
@@ -30,6 +31,7 @@ from urllib.parse import urlsplit
 __all__ = ["NetworkProxy"]
 
 _CHUNK = 64 * 1024
+_RECEIVE_BUFFER = 256 * 1024
 
 
 class NetworkProxy:
@@ -90,7 +92,14 @@ class NetworkProxy:
         self._loop.close()
 
     async def _listen(self) -> str:
-        self._server = await asyncio.start_server(self._serve, "127.0.0.1", 0)
+        listening = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        # A small receive buffer, as a real link's few round trips of data in flight: with
+        # Linux's autotuning (up to tcp_rmem's 32 MiB) a throttled proxy would take in a
+        # whole upload at once, and the client would believe it sent what the server has
+        # not received yet. Set before listening: the TCP window scale is agreed at SYN.
+        listening.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, _RECEIVE_BUFFER)
+        listening.bind(("127.0.0.1", 0))
+        self._server = await asyncio.start_server(self._serve, sock=listening)
         host, port = self._server.sockets[0].getsockname()[:2]
         return f"http://{host}:{port}"
 
