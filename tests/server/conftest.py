@@ -17,6 +17,7 @@ session-scoped `api` fixture:
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import re
 import socket
@@ -31,6 +32,7 @@ from urllib.parse import quote, urlsplit
 import httpx
 import pytest
 
+from anaconda_storage_core import checksum
 from anaconda_storage_server.testing import LocalServer
 
 API_VERSION = "2023.11.28"
@@ -64,6 +66,7 @@ FILE_KEYS = {
     "path",
     "size",
     "sha256",
+    "crc32c",
     "revision",
     "modified",
     "created_at",
@@ -79,12 +82,13 @@ REVISION_KEYS = {
     "deleted",
     "size",
     "sha256",
+    "crc32c",
     "description",
     "metadata",
     "index",
 }
 UPLOAD_KEYS = {"id", "path", "created_at", "expires_at"}
-PART_KEYS = {"number", "size", "sha256"}
+PART_KEYS = {"number", "size", "sha256", "crc32c"}
 ERROR_EXTRA_KEYS = {"field", "required", "missing", "current"}
 ERROR_CODES = {
     400: "invalid",
@@ -127,6 +131,11 @@ def sha256(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
+def crc32c(data: bytes) -> str:
+    """The wire form of the CRC32C of `data` (docs/api.md, "Checksums")."""
+    return checksum.encode(checksum.crc32c(data))
+
+
 def quote_path(path: str) -> str:
     """Percent-encode every segment of a file path (docs/api.md, "Names and paths")."""
     return quote(path, safe="/")
@@ -141,6 +150,7 @@ class Api:
     """Accounts, clients, URLs and the contract's shapes, for the tests of this folder."""
 
     sha256 = staticmethod(sha256)
+    crc32c = staticmethod(crc32c)
     quote_path = staticmethod(quote_path)
     parse_instant = staticmethod(parse_instant)
     EMPTY_SHA256 = EMPTY_SHA256
@@ -413,6 +423,7 @@ class Api:
         assert isinstance(obj["size"], int), obj
         assert obj["size"] >= 0, obj
         self.check_sha256(obj["sha256"])
+        self.check_crc32c(obj["crc32c"])
         self.check_uuid(obj["revision"])
         self.check_timestamp(obj["modified"])
         self.check_timestamp(obj["created_at"])
@@ -449,8 +460,10 @@ class Api:
             # "A deletion revision has size 0 and sha256 null."
             assert obj["size"] == 0, obj
             assert obj["sha256"] is None, obj
+            assert obj["crc32c"] is None, obj
         else:
             self.check_sha256(obj["sha256"])
+            self.check_crc32c(obj["crc32c"])
         assert isinstance(obj["description"], str), obj
         self.check_metadata(obj["metadata"])
         assert isinstance(obj["index"], int), obj
@@ -478,6 +491,13 @@ class Api:
         assert 1 <= obj["number"] <= 10_000, obj
         assert isinstance(obj["size"], int), obj
         self.check_sha256(obj["sha256"])
+        self.check_crc32c(obj["crc32c"])
+
+    @staticmethod
+    def check_crc32c(value: Any) -> None:
+        """The transfer checksum: base64 of the 4 bytes of a CRC32C (docs/api.md)."""
+        assert isinstance(value, str), value
+        assert len(base64.b64decode(value, validate=True)) == 4, value
 
     @staticmethod
     def check_metadata(obj: Any) -> None:

@@ -99,7 +99,7 @@ def test_sha256_header(api: Api, account: ServerUser) -> None:
         p = api.create_project(c, o)["name"]
         wrong = {"X-Storage-Sha256": api.sha256(b"something else")}
         r = c.put(api.files_url(o, p, "new.txt"), content=content, headers=wrong)
-        api.check_error(r, 400, "invalid")
+        api.check_error(r, 400, "checksum_mismatch", field="X-Storage-Sha256")
         # Nothing kept: no file, no revision, nothing in the tree.
         api.check_error(c.get(api.files_url(o, p, "new.txt")), 404, "not_found", missing="path")
         api.check_error(c.get(api.revisions_url(o, p, "new.txt")), 404, "not_found", missing="path")
@@ -107,7 +107,7 @@ def test_sha256_header(api: Api, account: ServerUser) -> None:
 
         kept = api.put(c, o, p, "kept.txt", b"old")
         r = c.put(api.files_url(o, p, "kept.txt"), content=content, headers=wrong)
-        api.check_error(r, 400, "invalid")
+        api.check_error(r, 400, "checksum_mismatch", field="X-Storage-Sha256")
         assert api.get_content(c, o, p, "kept.txt") == b"old"
         assert [x["id"] for x in api.revisions(c, o, p, "kept.txt")] == [kept["revision"]]
 

@@ -331,7 +331,12 @@ def test_walk_every_documented_route(
         r = c.put(f"{uploads_url}/parts/1", content=b"part one")
         assert r.status_code == 200, r.text
         api.check_part(r.json())
-        assert r.json() == {"number": 1, "size": 8, "sha256": api.sha256(b"part one")}
+        assert r.json() == {
+            "number": 1,
+            "size": 8,
+            "sha256": api.sha256(b"part one"),
+            "crc32c": api.crc32c(b"part one"),
+        }
         listed = api.list_all(c, api.uploads_url(o, p))
         for item in listed:
             api.check_upload(item, with_parts=False)
@@ -339,7 +344,14 @@ def test_walk_every_documented_route(
         r = c.get(uploads_url)
         assert r.status_code == 200
         api.check_upload(r.json(), with_parts=True)
-        assert r.json()["parts"] == [{"number": 1, "size": 8, "sha256": api.sha256(b"part one")}]
+        assert r.json()["parts"] == [
+            {
+                "number": 1,
+                "size": 8,
+                "sha256": api.sha256(b"part one"),
+                "crc32c": api.crc32c(b"part one"),
+            }
+        ]
         r = c.post(f"{uploads_url}/complete")
         assert r.status_code == 201, r.text
         api.check_file(r.json())

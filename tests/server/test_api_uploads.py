@@ -44,7 +44,12 @@ def start(
 def put_part(api: Api, c: httpx.Client, url: str, number: int, data: bytes) -> None:
     r = c.put(f"{url}/parts/{number}", content=data)
     assert r.status_code == 200, r.text
-    assert r.json() == {"number": number, "size": len(data), "sha256": api.sha256(data)}
+    assert r.json() == {
+        "number": number,
+        "size": len(data),
+        "sha256": api.sha256(data),
+        "crc32c": api.crc32c(data),
+    }
 
 
 def test_parts_out_of_order_complete_without_a_body(
@@ -59,7 +64,8 @@ def test_parts_out_of_order_complete_without_a_body(
     api.check_upload(r.json(), with_parts=True)
     assert r.json()["id"] == upload["id"]
     assert r.json()["parts"] == [
-        {"number": n, "size": len(data), "sha256": api.sha256(data)} for n, data in PARTS.items()
+        {"number": n, "size": len(data), "sha256": api.sha256(data), "crc32c": api.crc32c(data)}
+        for n, data in PARTS.items()
     ]
     # Nothing is visible before completion.
     api.check_error(c.get(api.files_url(o, p, "big.bin")), 404, "not_found", missing="path")
@@ -139,7 +145,7 @@ def test_part_checks(api: Api, project: tuple[httpx.Client, str, str]) -> None:
     c, o, p = project
     _, url = start(api, c, o, p, "parts.bin")
     r = c.put(f"{url}/parts/1", content=b"data", headers={"X-Storage-Sha256": api.sha256(b"x")})
-    api.check_error(r, 400, "invalid")
+    api.check_error(r, 400, "checksum_mismatch", field="X-Storage-Sha256")
     assert c.get(url).json()["parts"] == []
     r = c.put(f"{url}/parts/1", content=b"data", headers={"X-Storage-Sha256": api.sha256(b"data")})
     assert r.status_code == 200, r.text
@@ -154,7 +160,12 @@ def test_part_checks(api: Api, project: tuple[httpx.Client, str, str]) -> None:
         api.check_error(r, 400, "invalid")
     r = c.put(f"{url}/parts/10000", content=b"")
     assert r.status_code == 200, r.text
-    assert r.json() == {"number": 10000, "size": 0, "sha256": api.EMPTY_SHA256}
+    assert r.json() == {
+        "number": 10000,
+        "size": 0,
+        "sha256": api.EMPTY_SHA256,
+        "crc32c": api.crc32c(b""),
+    }
     assert [x["number"] for x in c.get(url).json()["parts"]] == [1, 10000]
 
 

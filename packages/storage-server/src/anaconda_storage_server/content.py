@@ -22,6 +22,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
+from anaconda_storage_core import checksum
 from anaconda_storage_server.access import open_project
 from anaconda_storage_server.accounts import Owner
 from anaconda_storage_server.blobs import Blobs
@@ -149,6 +150,10 @@ async def content_response(request: Request, state: Context, target: Target) -> 
         exc.headers.update(_without_content(headers))
         return error_response(exc)
     status, start, length = 200, 0, version.size
+    if byte_range is None and version.crc32c is not None:
+        # The whole content's CRC32C, only on an answer that carries the whole content:
+        # a range's bytes could never match it (docs/api.md, "Checksums").
+        headers[checksum.HEADER] = checksum.encode(version.crc32c)
     if byte_range is not None:
         status, (start, length) = 206, byte_range
         end = start + length - 1

@@ -36,7 +36,10 @@ from pathlib import Path
 from anaconda_storage_server.data_dir import touch_file
 from anaconda_storage_server.errors import storing
 
-SCHEMA_VERSION = 1
+# 2: `blob_checksums` and `upload_parts.crc32c`, the transfer checksum (issue 15); a data
+# directory of schema 1 is migrated when opened (`_migrate`), its blobs' checksums computed
+# at start-up (`checksums.backfill`).
+SCHEMA_VERSION = 2
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS owners (
@@ -145,6 +148,12 @@ CREATE TABLE IF NOT EXISTS trash (
 );
 CREATE INDEX IF NOT EXISTS trash_by_owner ON trash (owner_id, name, deleted_us);
 CREATE INDEX IF NOT EXISTS trash_by_expiry ON trash (purge_us);
+-- The CRC32C of each blob's content (checksums.py), by the blob's sha256. A row is a
+-- function of the content alone, so one left after its blob was collected stays true.
+CREATE TABLE IF NOT EXISTS blob_checksums (
+    sha256 TEXT PRIMARY KEY,
+    crc32c INTEGER NOT NULL
+) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS clock (
     id INTEGER PRIMARY KEY CHECK (id = 0),
     last_us INTEGER NOT NULL
@@ -207,6 +216,19 @@ class Transaction:
         self._after_commit.extend(change._after_commit)
 
 
+def _migrate(transaction: Transaction) -> None:
+    """Bring the tables of an older schema up to this one (after `SCHEMA` ran).
+
+    Each step checks what is there rather than trusting the version number, so it is
+    idempotent: a fresh database, which `SCHEMA` made whole, goes through it unchanged.
+    """
+    # Schema 2: the parts of upload sessions carry their CRC32C; NULL for a part saved by
+    # an older server (completion computes it from the part's file).
+    part_columns = {row[1] for row in transaction.execute("PRAGMA table_info(upload_parts)")}
+    if "crc32c" not in part_columns:
+        transaction.execute("ALTER TABLE upload_parts ADD COLUMN crc32c INTEGER")
+
+
 class Database:
     """The SQLite database of a data directory, with one connection per thread.
 
@@ -236,6 +258,7 @@ class Database:
                 for statement in SCHEMA.split(";"):
                     if statement.strip():
                         transaction.execute(statement)
+                _migrate(transaction)
                 transaction.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
         except BaseException:
             self.close()

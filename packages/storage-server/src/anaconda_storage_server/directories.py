@@ -12,6 +12,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from anaconda_storage_server import checksums
 from anaconda_storage_server.access import open_project
 from anaconda_storage_server.accounts import Owner
 from anaconda_storage_server.changes import check_file_path, record
@@ -35,6 +36,7 @@ def _make(state: Context, user: Owner, owner: str, name: str, path: str) -> bool
         existed = is_directory(connection, project.id, path)
         if current_version(connection, project.id, marker) is None:
             sha256 = state.blobs.store_bytes(b"")
+            checksums.remember(transaction, sha256, 0)  # the CRC32C of no bytes
             record(transaction, project.id, marker, user, size=0, sha256=sha256)
         return not existed
 

@@ -53,6 +53,7 @@ class ApiError(Exception):
         status: The HTTP status.
         message: A sentence for humans.
         headers: Extra response headers (`Retry-After`, `Content-Range`, `WWW-Authenticate`).
+        code: A code more precise than the status's own (`checksum_mismatch` for a 400).
         **extra: Extra fields of the error object (`missing`, `required`, `field`, `current`).
     """
 
@@ -62,6 +63,7 @@ class ApiError(Exception):
         message: str,
         *,
         headers: Mapping[str, str] | None = None,
+        code: str | None = None,
         **extra: object,
     ) -> None:
         super().__init__(message)
@@ -69,15 +71,23 @@ class ApiError(Exception):
         self.message = message
         self.headers = dict(headers or {})
         self.extra = extra
+        self._code = code
 
     @property
     def code(self) -> str:
+        if self._code is not None:
+            return self._code
         return CODES.get(self.status, "internal" if self.status >= 500 else "invalid")
 
 
 def invalid(message: str, *, field: str | None = None) -> ApiError:
     """A `400 invalid`, optionally naming the offending field or parameter."""
     return ApiError(400, message, field=field) if field else ApiError(400, message)
+
+
+def checksum_mismatch(field: str, message: str) -> ApiError:
+    """A `400 checksum_mismatch`: the body received is not what the `field` header says."""
+    return ApiError(400, message, code="checksum_mismatch", field=field)
 
 
 def not_found(missing: str, message: str) -> ApiError:

@@ -22,7 +22,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from anaconda_storage_core.attributes import InvalidAttribute, validate_file_attributes
-from anaconda_storage_server import blobs
+from anaconda_storage_server import blobs, checksums
 from anaconda_storage_server.access import Project, open_project
 from anaconda_storage_server.accounts import Owner
 from anaconda_storage_server.changes import (
@@ -130,6 +130,7 @@ def record_put(
     project, current = prepare_write(transaction, user, owner, name, path, **checks)
     if current is not None and unchanged(current, writer.size, writer.sha256):
         return current.file_json(), False  # no new revision
+    checksums.remember(transaction, writer.sha256, writer.crc32c)
     version = record(
         transaction,
         project.id,
@@ -143,11 +144,13 @@ def record_put(
     return version.file_json(), current is None
 
 
-def _write_small(state: Context, body: bytes, sha256: str | None) -> blobs.BlobWriter:
-    """A small body in a temp file, its digest checked, not yet fsynced (the batch syncs)."""
+def _write_small(
+    state: Context, body: bytes, sha256: str | None, crc32c: int | None
+) -> blobs.BlobWriter:
+    """A small body in a temp file, its digests checked, not yet fsynced (the batch syncs)."""
     writer = state.blobs.writer()
     try:
-        writer.complete(body, sha256, durable=False)
+        writer.complete(body, sha256, expected_crc32c=crc32c, durable=False)
     except BaseException:
         writer.discard()
         raise
@@ -155,12 +158,12 @@ def _write_small(state: Context, body: bytes, sha256: str | None) -> blobs.BlobW
 
 
 def _finish_large(
-    writer: blobs.BlobWriter, state: Context, tail: bytes, sha256: str | None
+    writer: blobs.BlobWriter, state: Context, tail: bytes, sha256: str | None, crc32c: int | None
 ) -> None:
     # Fsynced here, in this upload's own thread, not in its batch: the batch's one sync
     # then has only directory entries left to flush for it, however large the file.
     try:
-        writer.complete(tail, sha256, blobs=state.blobs)
+        writer.complete(tail, sha256, expected_crc32c=crc32c, blobs=state.blobs)
     except BaseException:
         writer.discard()
         raise
@@ -171,6 +174,7 @@ async def put_file(request: Request) -> JSONResponse:
     path = write_path(request)
     checks = conditions(request)
     sha256 = expected_sha256(request)
+    crc32c = checksums.expected_crc32c(request)
     state = context(request)
     target = (request.path_params["owner"], request.path_params["project"], path)
     apply = functools.partial(record_put, user, target, checks)
@@ -180,12 +184,12 @@ async def put_file(request: Request) -> JSONResponse:
         # thread hop of its own. `record_put` makes every check `open_write` would have.
         body = await request.body()
         file, created = await state.commits.write(
-            functools.partial(_write_small, state, body, sha256), apply
+            functools.partial(_write_small, state, body, sha256, crc32c), apply
         )
     else:
         writer = await state.run(open_write, state, user, *target, checks)
         tail = await blobs.receive(writer, request.stream())
-        await state.run(_finish_large, writer, state, tail, sha256)
+        await state.run(_finish_large, writer, state, tail, sha256, crc32c)
         file, created = await state.commits.write(lambda: writer, apply)
     headers = {"ETag": f'"{file["revision"]}"'}
     return JSONResponse(file, status_code=201 if created else 200, headers=headers)

@@ -26,10 +26,16 @@ from typing import Any
 
 from starlette.requests import Request
 
+from anaconda_storage_core.checksum import encode
 from anaconda_storage_core.uri import CheckpointRef, Relative, RevisionRef, TimePoint
 from anaconda_storage_server.accounts import Owner
 from anaconda_storage_server.errors import invalid, not_found
 from anaconda_storage_server.names import parse_checkpoint, parse_revision, prefix_bounds
+
+
+def encoded_crc32c(crc32c: int | None) -> str | None:
+    """The wire form of a stored CRC32C (base64); None where none is known."""
+    return None if crc32c is None else encode(crc32c)
 
 
 def format_instant(us: int) -> str:
@@ -40,7 +46,8 @@ def format_instant(us: int) -> str:
 
 
 # The columns of a `Version`, from `revisions r` joined with its author `a`. `born_us` is the
-# first revision of the path's life that `r` belongs to (after its last earlier deletion).
+# first revision of the path's life that `r` belongs to (after its last earlier deletion);
+# `crc32c` the content's transfer checksum (checksums.py), NULL where none is known.
 VERSION_SELECT = """
 SELECT r.seq, r.id, r.path, r.created_us, r.deleted, r.size, r.sha256, r.description,
     r.metadata, a.id AS author_id, a.name AS author_name, a.kind AS author_kind,
@@ -48,7 +55,8 @@ SELECT r.seq, r.id, r.path, r.created_us, r.deleted, r.size, r.sha256, r.descrip
         WHERE b.project_id = r.project_id AND b.path = r.path AND b.seq <= r.seq
         AND b.seq > coalesce((SELECT max(d.seq) FROM revisions d
             WHERE d.project_id = r.project_id AND d.path = r.path AND d.deleted = 1
-            AND d.seq < r.seq), 0)) AS born_us
+            AND d.seq < r.seq), 0)) AS born_us,
+    (SELECT c.crc32c FROM blob_checksums c WHERE c.sha256 = r.sha256) AS crc32c
 FROM revisions r JOIN owners a ON a.id = r.created_by
 """
 
@@ -68,6 +76,7 @@ class Version:
     description: str
     metadata: dict[str, str]
     born_us: int
+    crc32c: int | None = None
 
     @classmethod
     def from_row(cls, row: sqlite3.Row) -> Version:
@@ -83,6 +92,8 @@ class Version:
             description=row["description"],
             metadata=json.loads(row["metadata"]),
             born_us=row["born_us"] if row["born_us"] is not None else row["created_us"],
+            # Selects other than VERSION_SELECT may lack it (`in` on a Row tests values).
+            crc32c=row["crc32c"] if "crc32c" in row.keys() else None,  # noqa: SIM118
         )
 
     def file_json(self) -> dict[str, Any]:
@@ -92,6 +103,7 @@ class Version:
             "path": self.path,
             "size": self.size,
             "sha256": self.sha256,
+            "crc32c": encoded_crc32c(self.crc32c),
             "revision": self.id,
             "modified": format_instant(self.created_us),
             "created_at": format_instant(self.born_us),
@@ -109,6 +121,7 @@ class Version:
             "deleted": self.deleted,
             "size": self.size,
             "sha256": self.sha256,
+            "crc32c": encoded_crc32c(self.crc32c),
             "description": self.description,
             "metadata": self.metadata,
             "index": index,

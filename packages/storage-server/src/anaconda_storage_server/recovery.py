@@ -18,6 +18,7 @@ import logging
 import shutil
 from collections.abc import Iterable
 
+from anaconda_storage_server import checksums
 from anaconda_storage_server.context import Context
 from anaconda_storage_server.normal_forms import normalize_stored_paths
 
@@ -26,7 +27,8 @@ _BATCH = 500
 
 
 def recover(state: Context) -> None:
-    """Remove what a crash may have left behind (call before serving).
+    """Remove what a crash may have left behind (call before serving), and compute the
+    transfer checksums that blobs stored before they existed lack (`checksums.backfill`).
 
     Paths stored before names were normalized are renamed to NFC first (normal_forms.py).
     """
@@ -49,6 +51,7 @@ def recover(state: Context) -> None:
                 entry.unlink(missing_ok=True)
                 stray += 1
     collect_blobs(state, state.blobs.all_digests())
+    checksums.backfill(state.database, state.blobs)
     if temp_files or stray:
         logger.info("recovery removed %d temp file(s), %d stray upload file(s)", temp_files, stray)
 

@@ -42,7 +42,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from anaconda_storage_server import recovery
+from anaconda_storage_core import checksum
+from anaconda_storage_server import checksums, recovery
 from anaconda_storage_server.access import Project, open_project
 from anaconda_storage_server.accounts import Owner
 from anaconda_storage_server.blobs import CHUNK_SIZE, BlobWriter, receive
@@ -50,9 +51,15 @@ from anaconda_storage_server.changes import record, unchanged
 from anaconda_storage_server.context import Context, caller, context, json_body
 from anaconda_storage_server.data_dir import make_directory
 from anaconda_storage_server.database import wall_us
-from anaconda_storage_server.errors import ApiError, conflict, invalid, not_found
+from anaconda_storage_server.errors import (
+    ApiError,
+    checksum_mismatch,
+    conflict,
+    invalid,
+    not_found,
+)
 from anaconda_storage_server.files import expected_sha256, prepare_write
-from anaconda_storage_server.history import format_instant
+from anaconda_storage_server.history import encoded_crc32c, format_instant
 from anaconda_storage_server.names import check_path
 from anaconda_storage_server.paging import Page, count_and_text_key
 from anaconda_storage_server.text import MAX_DIGITS, ascii_integer
@@ -122,7 +129,12 @@ def upload_json(
     }
     if parts is not None:
         body["parts"] = [
-            {"number": part["number"], "size": part["size"], "sha256": part["sha256"]}
+            {
+                "number": part["number"],
+                "size": part["size"],
+                "sha256": part["sha256"],
+                "crc32c": encoded_crc32c(part["crc32c"]),
+            }
             for part in parts
         ]
     return body
@@ -266,10 +278,11 @@ def _save_part(
     writer: BlobWriter,
     tail: bytes,
     sha256: str | None,
+    crc32c: int | None,
 ) -> dict[str, Any]:
     replaced: list[str] = []
     try:
-        writer.complete(tail, sha256)
+        writer.complete(tail, sha256, expected_crc32c=crc32c)
         with state.database.write() as transaction:
             project = open_project(transaction.connection, user, owner, name, "write")
             _session(transaction.connection, state, project, upload_id)
@@ -280,9 +293,9 @@ def _save_part(
             if old is not None:
                 replaced.append(old[0])
             transaction.execute(
-                "INSERT OR REPLACE INTO upload_parts (upload_id, number, size, sha256, file)"
-                " VALUES (?, ?, ?, ?, ?)",
-                (upload_id, number, writer.size, writer.sha256, writer.path.name),
+                "INSERT OR REPLACE INTO upload_parts"
+                " (upload_id, number, size, sha256, file, crc32c) VALUES (?, ?, ?, ?, ?, ?)",
+                (upload_id, number, writer.size, writer.sha256, writer.path.name, writer.crc32c),
             )
             transaction.execute(
                 "UPDATE uploads SET touched_us = ? WHERE id = ?", (transaction.now_us, upload_id)
@@ -295,7 +308,12 @@ def _save_part(
         prefix.add(state.uploads_dir / upload_id, number, writer.path.name)
     for file in replaced:
         (state.uploads_dir / upload_id / file).unlink(missing_ok=True)
-    return {"number": number, "size": writer.size, "sha256": writer.sha256}
+    return {
+        "number": number,
+        "size": writer.size,
+        "sha256": writer.sha256,
+        "crc32c": checksum.encode(writer.crc32c),
+    }
 
 
 def part_number(text: str) -> int:
@@ -310,6 +328,7 @@ async def put_part(request: Request) -> JSONResponse:
     user = await caller(request)
     number = part_number(request.path_params["number"])
     sha256 = expected_sha256(request)
+    crc32c = checksums.expected_crc32c(request)
     length = request.headers.get("content-length", "")
     if len(length) > MAX_DIGITS or (ascii_integer(length) or 0) > MAX_PART_SIZE:
         raise ApiError(413, "a part is at most 5 GiB")
@@ -318,7 +337,7 @@ async def put_part(request: Request) -> JSONResponse:
     writer = await state.run(_open_part, state, user, owner, name, upload_id)
     tail = await receive(writer, request.stream(), limit=MAX_PART_SIZE)
     part = await state.run(
-        _save_part, state, user, owner, name, upload_id, number, writer, tail, sha256
+        _save_part, state, user, owner, name, upload_id, number, writer, tail, sha256, crc32c
     )
     return JSONResponse(part)
 
@@ -343,23 +362,29 @@ def _plan(
         digest = item.get("sha256")
         if digest is not None and digest != parts[number]["sha256"]:
             raise invalid(f"part {number} has sha256 {parts[number]['sha256']}", field="parts")
+        crc = item.get("crc32c")
+        known = encoded_crc32c(parts[number]["crc32c"])
+        if crc is not None and known is not None and crc != known:
+            raise checksum_mismatch("parts", f"part {number} has CRC32C {known}, not {crc}")
         chosen.append(parts[number])
     if len({part["number"] for part in chosen}) != len(chosen):
         raise invalid("a part is listed twice", field="parts")
     return session, chosen
 
 
-def _digest(state: Context, upload_id: str, parts: list[sqlite3.Row]) -> str:
-    """The sha256 of the parts joined: the cached prefix, then what remains is read."""
+def _digest(state: Context, upload_id: str, parts: list[sqlite3.Row]) -> tuple[str, int]:
+    """The sha256 of the parts joined (the cached prefix, then what remains is read), and
+    their CRC32C (combined from the parts' own)."""
     prefix = state.upload_prefixes.get(upload_id)
     hasher, done = prefix.start(parts) if prefix is not None else (hashlib.sha256(), 0)
     try:
         for part in parts[done:]:
             _hash_file(hasher, state.uploads_dir / upload_id / part["file"])
+        crc32c = checksums.combined(state.uploads_dir / upload_id, parts)
     except FileNotFoundError:
         raise not_found("upload", f"no upload session {upload_id}") from None
     digest: str = hasher.hexdigest()
-    return digest
+    return digest, crc32c
 
 
 def _complete(
@@ -369,9 +394,10 @@ def _complete(
     name: str,
     session: sqlite3.Row,
     parts: list[sqlite3.Row],
-    sha256: str,
+    digests: tuple[str, int],
 ) -> tuple[dict[str, Any], bool]:
     upload_id = session["id"]
+    sha256, crc32c = digests
     directory = state.uploads_dir / upload_id
     with state.database.write() as transaction:
         connection = transaction.connection
@@ -390,6 +416,7 @@ def _complete(
             version = current  # the same content: no new revision (docs/api.md)
         else:
             state.blobs.store_parts(sha256, [directory / part["file"] for part in parts])
+            checksums.remember(transaction, sha256, crc32c)
             version = record(
                 transaction,
                 project.id,
@@ -418,8 +445,8 @@ async def complete_upload(request: Request) -> JSONResponse:
     state = context(request)
     owner, name, upload_id = (request.path_params[key] for key in ("owner", "project", "id"))
     session, parts = await state.run(_plan, state, user, owner, name, upload_id, wanted)
-    sha256 = await state.run(_digest, state, upload_id, parts)
-    file, created = await state.run(_complete, state, user, owner, name, session, parts, sha256)
+    digests = await state.run(_digest, state, upload_id, parts)
+    file, created = await state.run(_complete, state, user, owner, name, session, parts, digests)
     return JSONResponse(file, status_code=201 if created else 200)
 
 
