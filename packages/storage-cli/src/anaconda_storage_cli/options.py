@@ -15,7 +15,9 @@ from anaconda_storage_cli.completion import remote_completer
 
 __all__ = [
     "DryRunOpt",
+    "ExcludeOpt",
     "ForceOpt",
+    "IncludeOpt",
     "JobsOpt",
     "JsonOpt",
     "LongOpt",
@@ -105,5 +107,29 @@ JobsOpt = Annotated[
         max=64,
         help="How many files to transfer at once.",
         show_default=True,
+    ),
+]
+
+# --exclude/--include: gitignore-style patterns (core's PathFilter, on pathspec), matched
+# against each path relative to the directory a command walks (a file named on the command
+# line is matched by its name), so `/build` anchors there and `*.tmp` matches at any depth.
+ExcludeOpt = Annotated[
+    Optional[List[str]],  # noqa: UP006, UP045
+    typer.Option(
+        "--exclude",
+        metavar="PATTERN",
+        help="Leave out paths matching PATTERN (.gitignore syntax: *.tmp, /build, logs/),"
+        " relative to each source directory; repeatable.",
+        show_default=False,
+    ),
+]
+IncludeOpt = Annotated[
+    Optional[List[str]],  # noqa: UP006, UP045
+    typer.Option(
+        "--include",
+        metavar="PATTERN",
+        help="Keep paths matching PATTERN even if an --exclude matches; alone, only those."
+        " Repeatable.",
+        show_default=False,
     ),
 ]

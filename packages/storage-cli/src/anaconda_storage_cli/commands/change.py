@@ -16,9 +16,12 @@ import typer
 
 from anaconda_storage_cli import remote
 from anaconda_storage_cli.errors import UsageProblem
+from anaconda_storage_cli.filters import Selection
 from anaconda_storage_cli.options import (
     DryRunOpt,
+    ExcludeOpt,
     ForceOpt,
+    IncludeOpt,
     JsonOpt,
     PathsArg,
     QuietOpt,
@@ -144,6 +147,8 @@ def _rm_r_hint(uri: StorageURI) -> str:
 def rm(
     paths: PathsArg,
     recursive: RecursiveOpt = False,
+    exclude: ExcludeOpt = None,
+    include: IncludeOpt = None,
     force: ForceOpt = False,
     dry_run: DryRunOpt = False,
     yes: YesOpt = False,
@@ -164,19 +169,21 @@ def rm(
     rm -r removes a directory, or a whole project with all its history, after asking
     (--yes skips the question, and is needed when there is no terminal to ask on). A
     deleted project waits in its owner's trash (ls --deleted OWNER), from which restore
-    brings it back; --purge deletes it for good. A path that cannot be removed does not
-    stop the others.
+    brings it back; --purge deletes it for good. With --exclude or --include, rm -r
+    removes the selected files below a directory or project and leaves the rest (and the
+    project) in place. A path that cannot be removed does not stop the others.
     """
     from anaconda_storage_cli.progress import SilentReporter
 
     output = Output(json=json, quiet=quiet)
+    select = Selection(exclude, include)
     uris = [_in_project(remote.parse(path), "rm") for path in paths]
     summary = Summary("remove", dry_run=dry_run)
     jobs: list[Job] = []
     with remote.connect() as client:
         for uri in uris:
             try:
-                job = _removal(client, uri, output, recursive, force, dry_run, yes, purge)
+                job = _removal(client, uri, output, recursive, force, dry_run, yes, purge, select)
             except Exception as exc:  # reported with the others, after the rest is done
                 job = Job(str(uri), "", None, _raise(exc))
             if job is not None:
@@ -211,6 +218,7 @@ def _removal(
     dry_run: bool,
     yes: bool,
     purge: bool = False,
+    select: Selection | None = None,
 ) -> Job | None:
     """The job that removes ``uri`` and returns the files removed (in a dry run, the job
     only returns them); None when there is nothing to do."""
@@ -218,6 +226,9 @@ def _removal(
 
     if uri.is_versioned:
         raise ReadOnlyError(f"cannot remove {uri}: history is read-only (drop the '#...')")
+    if not uri.path and recursive and select:
+        # Filtered, a project stays: only the selected files below it go.
+        return _selected_removal(client, uri, select, dry_run)
     if not uri.path:
         if not recursive:
             raise UsageProblem(
@@ -255,6 +266,8 @@ def _removal(
     if found.kind is Kind.DIRECTORY:
         if not recursive:
             raise UsageProblem(f"{uri} is a directory: use rm -r to remove it and all below it")
+        if select:
+            return _selected_removal(client, uri, select, dry_run)
         if dry_run:
             listed = [
                 str(uri.project_uri.join(e.path))
@@ -268,12 +281,39 @@ def _removal(
 
         return Job(str(uri), "", None, delete_directory)
 
+    if select and not select.keeps(uri.name):
+        return None
+
     def delete_file(advance: Callable[[int], None]) -> list[str]:
         if not dry_run:
             client.delete(uri)
         return [str(uri)]
 
     return Job(str(uri), "", None, delete_file)
+
+
+def _selected_removal(
+    client: StorageClient, uri: StorageURI, select: Selection, dry_run: bool
+) -> Job:
+    """The job that removes the files below a directory or project that ``select`` keeps
+    (paths relative to ``uri``), in one request per thousand."""
+    from anaconda_storage_core import FileInfo
+
+    base = f"{uri.path}/" if uri.path else ""
+    # Without the markers: they are not files, and a directory emptied keeps its own.
+    paths = select.files(
+        entry.path[len(base) :]
+        for entry in client.list_tree(uri)
+        if isinstance(entry, FileInfo) and entry.path.startswith(base)
+    )
+
+    def delete_selected(advance: Callable[[int], None]) -> list[str]:
+        if dry_run or not paths:
+            return [str(remote.below(uri, path)) for path in paths]
+        result = client.delete_many(uri, paths)
+        return [str(uri.project_uri.join(path)) for path in result.deleted]
+
+    return Job(str(uri), "", None, delete_selected)
 
 
 def _can_ask() -> bool:

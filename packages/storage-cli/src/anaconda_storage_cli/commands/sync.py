@@ -21,7 +21,7 @@ from collections.abc import Callable
 from contextlib import suppress
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, List, Optional  # noqa: UP035
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -29,9 +29,17 @@ from anaconda_storage_cli import remote
 from anaconda_storage_cli.commands.transfer import _contents, _destination
 from anaconda_storage_cli.completion import remote_completer
 from anaconda_storage_cli.errors import UsageProblem
+from anaconda_storage_cli.filters import Selection
 from anaconda_storage_cli.formats import human_size
 from anaconda_storage_cli.local import has_trailing_separator, local_kind
-from anaconda_storage_cli.options import DryRunOpt, JobsOpt, JsonOpt, QuietOpt
+from anaconda_storage_cli.options import (
+    DryRunOpt,
+    ExcludeOpt,
+    IncludeOpt,
+    JobsOpt,
+    JsonOpt,
+    QuietOpt,
+)
 from anaconda_storage_cli.output import Output
 from anaconda_storage_cli.progress import make_reporter
 from anaconda_storage_cli.resuming import Resumable
@@ -73,26 +81,6 @@ DeleteOpt = Annotated[
         "--delete",
         help="Also delete what DST holds and SRC does not (remote deletions keep their"
         " history: restore with #-1).",
-        show_default=False,
-    ),
-]
-ExcludeOpt = Annotated[
-    Optional[List[str]],  # noqa: UP006, UP045
-    typer.Option(
-        "--exclude",
-        metavar="PATTERN",
-        help="Leave out paths matching PATTERN (.gitignore syntax: *.tmp, /build, logs/);"
-        " repeatable. Excluded paths are neither copied nor deleted.",
-        show_default=False,
-    ),
-]
-IncludeOpt = Annotated[
-    Optional[List[str]],  # noqa: UP006, UP045
-    typer.Option(
-        "--include",
-        metavar="PATTERN",
-        help="Keep paths matching PATTERN even if an --exclude matches; alone, sync only"
-        " those. Repeatable.",
         show_default=False,
     ),
 ]
@@ -188,12 +176,13 @@ def sync(
     file that has not changed is not sent and gets no new revision: run it from cron and
     only changes travel. Remote to remote runs on the server (no bytes through this
     machine). Interrupted, run it again: finished files are skipped and a large upload
-    continues from the parts the server kept.
+    continues from the parts the server kept. Paths left out by --exclude/--include are
+    neither copied nor deleted.
     """
     from anaconda_storage_core.sync import PathFilter
 
     output = Output(json=json, quiet=quiet)
-    select = PathFilter(tuple(exclude or ()), tuple(include or ()))
+    select = Selection(exclude, include).path_filter or PathFilter()
     started = time.monotonic()
     with remote.connect() as client:
         src, name, contents = _source(client, source)

@@ -22,8 +22,17 @@ import typer
 from anaconda_storage_cli import remote
 from anaconda_storage_cli.completion import remote_completer
 from anaconda_storage_cli.errors import UsageProblem
+from anaconda_storage_cli.filters import Selection
 from anaconda_storage_cli.local import has_trailing_separator, local_kind, local_listing
-from anaconda_storage_cli.options import DryRunOpt, JobsOpt, JsonOpt, QuietOpt, RecursiveOpt
+from anaconda_storage_cli.options import (
+    DryRunOpt,
+    ExcludeOpt,
+    IncludeOpt,
+    JobsOpt,
+    JsonOpt,
+    QuietOpt,
+    RecursiveOpt,
+)
 from anaconda_storage_cli.output import Output
 from anaconda_storage_cli.progress import make_reporter
 from anaconda_storage_cli.resuming import Resumable
@@ -137,6 +146,8 @@ def _contents(text: str) -> bool:
 
 def upload(
     paths: SourcesAndDestination,
+    exclude: ExcludeOpt = None,
+    include: IncludeOpt = None,
     jobs: JobsOpt = 8,
     part_size: PartSizeOpt = None,
     dry_run: DryRunOpt = False,
@@ -161,6 +172,7 @@ def upload(
         except ValueError as exc:
             raise UsageProblem(f"--part-size {part_size}: {exc}") from None
     resumable = Resumable(output)
+    select = Selection(exclude, include)
     sources, destination = _split(paths, "upload")
     dst = remote.parse(destination)
     if dst.is_versioned:
@@ -181,6 +193,9 @@ def upload(
                 files, empty, skipped = local_listing(path)
                 for link in skipped:
                     output.warning(f"skipped {path / link}: a symlink to a directory")
+                files, empty = select.files(files), select.directories(empty)
+            elif not select.keeps(path.name):
+                continue
             # The name as written (a symlink keeps its own), "data" for "./data/".
             name = Path(os.path.abspath(text)).name
             source = Source(text, name, kind, _contents(text), files, empty)
@@ -259,6 +274,8 @@ def _destination(client: StorageClient, uri: StorageURI, text: str) -> Destinati
 
 def download(
     paths: SourcesAndDestination,
+    exclude: ExcludeOpt = None,
+    include: IncludeOpt = None,
     jobs: JobsOpt = 8,
     dry_run: DryRunOpt = False,
     quiet: QuietOpt = False,
@@ -273,6 +290,7 @@ def download(
     from anaconda_storage_core import NotFound, has_trailing_slash
 
     output = Output(json=json, quiet=quiet)
+    select = Selection(exclude, include)
     sources, destination = _split(paths, "download")
     root = Path(destination)
     target = Destination(destination, local_kind(root), has_trailing_separator(destination))
@@ -288,10 +306,11 @@ def download(
             listing = remote.Listing((), (), {})
             if found.kind is Kind.DIRECTORY:
                 listing = remote.listing(client, uri)
+            elif not select.keeps(uri.name):
+                continue
             name = uri.name
-            source = Source(
-                text, name, found.kind, has_trailing_slash(text), listing.files, listing.directories
-            )
+            files, empty = select.files(listing.files), select.directories(listing.directories)
+            source = Source(text, name, found.kind, has_trailing_slash(text), files, empty)
             result = plan(source, target, many=len(sources) > 1)
             for item in result.files:
                 size = listing.sizes.get(item.source) if item.source else _size(found.entry)
@@ -341,6 +360,8 @@ def _download_job(
 def cp(
     paths: RemoteSourcesAndDestination,
     recursive: RecursiveOpt = False,
+    exclude: ExcludeOpt = None,
+    include: IncludeOpt = None,
     jobs: JobsOpt = 8,
     dry_run: DryRunOpt = False,
     quiet: QuietOpt = False,
@@ -362,7 +383,14 @@ def cp(
         _copy_from_stdin(sources, destination, output)
         return
     _server_side(
-        "copy", sources, destination, output, recursive=recursive, dry_run=dry_run, workers=jobs
+        "copy",
+        sources,
+        destination,
+        output,
+        recursive=recursive,
+        dry_run=dry_run,
+        workers=jobs,
+        select=Selection(exclude, include),
     )
 
 
@@ -395,7 +423,9 @@ def _server_side(
     recursive: bool,
     dry_run: bool,
     workers: int,
+    select: Selection | None = None,
 ) -> None:
+    select = select or Selection(None, None)
     dst = remote.parse(destination)
     if dst.is_versioned:
         raise UsageProblem(f"cannot {operation} to {dst}: history is read-only (drop the '#...')")
@@ -407,6 +437,7 @@ def _server_side(
                     f"cannot move {uri}: history stays where it is (cp copies an old revision)"
                 )
     work: list[Job] = []
+    directories: list[StorageURI] = []
     with remote.connect() as client:
         target = _destination(client, dst, destination)
         check_destination(target, len(sources))
@@ -419,11 +450,32 @@ def _server_side(
             is_directory = found.kind is Kind.DIRECTORY
             if is_directory and not recursive:
                 raise UsageProblem(f"{uri} is a directory: use cp -r to copy it")
+            if not is_directory and not select.keeps(uri.name):
+                continue
             files: tuple[str, ...] = ()
-            if is_directory and dry_run:
-                files = remote.listing(client, uri).files
-            source = Source(text, uri.name, found.kind, has_trailing_slash(text), files)
+            empty: tuple[str, ...] = ()
+            if is_directory and (dry_run or select):
+                listing = remote.listing(client, uri)
+                files = select.files(listing.files)
+                empty = select.directories(listing.directories)
+            source = Source(text, uri.name, found.kind, has_trailing_slash(text), files, empty)
             result = plan(source, target, many=len(sources) > 1)
+            if is_directory and select:
+                # Filtered: file by file (each still copied on the server), and the empty
+                # directories the filter keeps made as such.
+                directories += [remote.below(dst, d) for d in result.directories]
+            if is_directory and select and not dry_run:
+                for item in result.files:
+                    work.append(
+                        _server_job(
+                            client,
+                            operation,
+                            remote.below(uri, item.source),
+                            remote.below(dst, item.destination),
+                            False,
+                        )
+                    )
+                continue
             if dry_run:
                 for item in result.files:
                     work.append(
@@ -438,10 +490,23 @@ def _server_side(
             work.append(
                 _server_job(client, operation, uri, remote.below(dst, result.root), is_directory)
             )
-        summary = _run(operation, work, [], output, dry_run=dry_run, workers=workers)
+        summary = _run(
+            operation,
+            work,
+            [str(d) for d in directories],
+            output,
+            dry_run=dry_run,
+            workers=workers,
+            make_directories=lambda: _make_directories(client, directories),
+        )
     if not dry_run:
         _per_file(summary)
     finish(summary, output)
+
+
+def _make_directories(client: StorageClient, directories: list[StorageURI]) -> None:
+    for directory in directories:
+        client.make_directory(directory)
 
 
 def _server_job(
