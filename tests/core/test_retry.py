@@ -19,6 +19,7 @@ from anaconda_storage_core import (
     ServerError,
     StorageClient,
     StorageConnectionError,
+    checksum,
 )
 from anaconda_storage_core.retry import RetryPolicy as Policy
 
@@ -237,14 +238,32 @@ async def test_upload_stored_differently_is_a_checksum_mismatch(
 ) -> None:
     local = tmp_path / "f.bin"
     local.write_bytes(b"sent")
-    stored = {"path": "q1.csv", "size": 4, "sha256": "0" * 64, "revision": REVISION}
+    # By default the CRC32C computed while the file is sent is compared with the server's.
+    stored = {
+        "path": "q1.csv",
+        "size": 4,
+        "sha256": hashlib.sha256(b"sent").hexdigest(),
+        "crc32c": checksum.encode(checksum.crc32c(b"other")),
+        "revision": REVISION,
+    }
     with pytest.raises(ChecksumMismatch, match=REVISION):
         await make(Script(httpx.Response(200, json=stored))).upload("alice/sales/q1.csv", local)
-    # Bytes in memory are hashed first: the server checks them before keeping anything.
+    # With verify="sha256", the sha256.
+    stored = {**stored, "sha256": "0" * 64, "crc32c": checksum.encode(checksum.crc32c(b"sent"))}
+    client = make(Script(httpx.Response(200, json=stored)))
+    with pytest.raises(ChecksumMismatch, match=REVISION):
+        await client.upload("alice/sales/q1.csv", local, verify="sha256")
+    # Bytes in memory are checksummed first: the server checks them before keeping anything.
     script = Script(
         httpx.Response(200, json={**stored, "sha256": hashlib.sha256(b"b").hexdigest()})
     )
     await make(script).upload("alice/sales/q1.csv", b"b")
+    assert script.requests[0].headers["X-Storage-Crc32c"] == checksum.encode(checksum.crc32c(b"b"))
+    assert "X-Storage-Sha256" not in script.requests[0].headers
+    script = Script(
+        httpx.Response(200, json={**stored, "sha256": hashlib.sha256(b"b").hexdigest()})
+    )
+    await make(script).upload("alice/sales/q1.csv", b"b", verify="sha256")
     assert script.requests[0].headers["X-Storage-Sha256"] == hashlib.sha256(b"b").hexdigest()
 
 
@@ -308,9 +327,13 @@ async def test_checksum_mismatch_keeps_an_existing_target(make: Clients, tmp_pat
 
 
 async def test_part_received_differently_is_a_checksum_mismatch(make: Clients) -> None:
-    script = Script(httpx.Response(200, json={"number": 1, "size": 3, "sha256": "0" * 64}))
+    other = {"sha256": "0" * 64, "crc32c": checksum.encode(checksum.crc32c(b"xyz"))}
+    script = Script(httpx.Response(200, json={"number": 1, "size": 3, **other}))
     with pytest.raises(ChecksumMismatch):
         await make(script).put_part("alice/sales/q1.csv", "u1", 1, b"abc")
+    script = Script(httpx.Response(200, json={"number": 1, "size": 3, **other}))
+    with pytest.raises(ChecksumMismatch):
+        await make(script).put_part("alice/sales/q1.csv", "u1", 1, b"abc", verify="sha256")
 
 
 def test_backoff_grows_exponentially_with_full_jitter() -> None:

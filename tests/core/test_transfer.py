@@ -502,11 +502,11 @@ async def test_upload_from_an_async_generator(
     async with async_client(user, tap) as client:
         info = await client.upload(f"{async_project}/a.bin", source())
         assert (info.size, info.sha256) == (len(data), hashlib.sha256(data).hexdigest())
-        # One PUT, of known length and sha256: the server checks it, a retry resends it.
+        # One PUT, of known length and checksum: the server checks it, a retry resends it.
         assert len(tap.routes("PUT")) == 1
         put = tap.requests[0]
         assert put.headers["Content-Length"] == str(len(data))
-        assert put.headers["X-Storage-Sha256"] == info.sha256
+        assert put.headers["X-Storage-Crc32c"] == info.crc32c
         target = tmp_path / "a.bin"
         downloaded = await client.download(f"{async_project}/a.bin", target)
     assert target.read_bytes() == data

@@ -31,7 +31,7 @@ _checksums: Any = None
 def _native() -> Any:
     global _checksums
     if _checksums is None:
-        from awscrt import checksums
+        from awscrt import checksums  # type: ignore[import-untyped]
 
         _checksums = checksums
     return _checksums

@@ -62,6 +62,7 @@ from .runner import ContentStream, Runner, default_http_client
 from .settle import review_deletions, settle_delete
 from .transfer import download as downloads
 from .transfer import upload as uploading
+from .transfer.digest import Verify, check_verify
 from .transfer.resume import MultipartUpload
 from .transfer.upload import Source, UploadSettings
 from .uri import InvalidURI, parse_uri
@@ -799,8 +800,9 @@ class StorageClient:
         dest: str | os.PathLike[str] | IO[bytes],
         *,
         progress: Callable[[int], None] | None = None,
+        verify: Verify = True,
     ) -> ContentInfo:
-        """Download a file, checked against the server's sha256.
+        """Download a file, checked against the checksum the server announced.
 
         To a path, the download is atomic: it is written to a temporary file beside the
         target (`.name.<revision>.part`) and renamed only once complete and verified. A
@@ -811,9 +813,13 @@ class StorageClient:
             uri: The file, maybe at a revision or a checkpoint.
             dest: A local path, or an open binary file (written from its position).
             progress: Called with the size of each chunk written.
+            verify: How the content is checked: by its CRC32C, at wire speed (True, the
+                default, or `"crc32c"`; by sha256 from a server that sends no CRC32C),
+                by its sha256, a full cryptographic check (`"sha256"`), or not (False).
+                (TLS verification is the client's own `verify`.)
 
         Returns:
-            What was downloaded: size, revision, sha256.
+            What was downloaded: size, revision, sha256, crc32c.
 
         Raises:
             ChecksumMismatch: The content is not what the server announced (a target path
@@ -821,10 +827,15 @@ class StorageClient:
             NotFound: No such file.
         """
         where = locations.file_location(uri)
+        check = check_verify(verify)
         if isinstance(dest, (str, os.PathLike)):
-            flow = downloads.download_to_path(self._api, self.retry, where, dest, progress=progress)
+            flow = downloads.download_to_path(
+                self._api, self.retry, where, dest, progress=progress, verify=check
+            )
         else:
-            flow = downloads.download_to_file(self._api, self.retry, where, dest, progress=progress)
+            flow = downloads.download_to_file(
+                self._api, self.retry, where, dest, progress=progress, verify=check
+            )
         return self._runner.run(flow)
 
     # -- writing ---------------------------------------------------------------------------
@@ -842,6 +853,7 @@ class StorageClient:
         resume: bool | None = None,
         progress: Callable[[int], None] | None = None,
         on_multipart: Callable[[MultipartUpload], None] | None = None,
+        verify: Verify | None = None,
     ) -> FileInfo:
         """Write a file: its new revision's content is `source`, streamed.
 
@@ -870,6 +882,10 @@ class StorageClient:
             multipart_threshold: Larger sources go in parts (default 64 MiB).
             concurrency: Parts sent at once (default 4).
             resume: Continue an interrupted upload of the same path (default True).
+            verify: How what the server received is checked: by CRC32C, at wire speed
+                (True, the default, or `"crc32c"`: sent in a header from memory, compared
+                with the server's answer for a file streamed from disk), by sha256
+                (`"sha256"`), or not (False).
             progress: Called with the size of each chunk sent (and, resuming, of each
                 part already on the server).
             on_multipart: Called when a local file goes in parts, once its session is
@@ -896,6 +912,7 @@ class StorageClient:
             ),
             concurrency=concurrency or settings.concurrency,
             resume=settings.resume if resume is None else resume,
+            verify=settings.verify if verify is None else verify,
         )
         return self._runner.run(
             uploading.upload(
@@ -1095,8 +1112,14 @@ class StorageClient:
         owner, project = self._project(uri)
         return self._send(uploads.get_upload(self._api, owner, project, upload_id))
 
-    def put_part(self, uri: Location, upload_id: str, number: int, data: bytes) -> UploadPart:
+    def put_part(
+        self, uri: Location, upload_id: str, number: int, data: bytes, *, verify: Verify = True
+    ) -> UploadPart:
         """Send part `number` (1 to 10,000) of a session; sent again, it replaces the earlier.
+
+        Args:
+            verify: The checksum sent with the part, which the server checks: CRC32C (True,
+                `"crc32c"`), sha256 (`"sha256"`), or none (False).
 
         Raises:
             ChecksumMismatch: The server received other bytes.
@@ -1105,7 +1128,9 @@ class StorageClient:
         owner, project = self._project(parsed)
         where = locations.FileLocation(owner, project, parsed.path, None, None)
         return self._runner.run(
-            uploading.send_part(self._api, self.retry, where, upload_id, number, data)
+            uploading.send_part(
+                self._api, self.retry, where, upload_id, number, data, verify=check_verify(verify)
+            )
         )
 
     def complete_upload(

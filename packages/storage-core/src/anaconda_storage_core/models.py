@@ -61,6 +61,10 @@ def _str_map(value: Any) -> dict[str, str]:
     return {str(k): str(v) for k, v in value.items()} if isinstance(value, Mapping) else {}
 
 
+def _str_or_none(value: Any) -> str | None:
+    return value if isinstance(value, str) and value else None
+
+
 @dataclass(frozen=True)
 class Owner:
     """A user or an organization: the owner of projects, or a principal of a grant."""
@@ -244,6 +248,8 @@ class FileInfo:
     Attributes:
         path: The path inside the project (`dir/q1.csv`).
         revision: The UUID of the revision described.
+        crc32c: The content's CRC32C, the transfer checksum (base64 of its 4 bytes), when
+            the server sent it.
         modified: When that revision was made; created_at: the first revision of the
             path's current life.
         metadata: String keys and values set with chattr.
@@ -259,6 +265,7 @@ class FileInfo:
     description: str = ""
     metadata: Mapping[str, str] = field(default_factory=dict, hash=False)
     type: Literal["file"] = "file"
+    crc32c: str | None = None
 
     @property
     def name(self) -> str:
@@ -278,6 +285,7 @@ class FileInfo:
             modified_by=_owner_or_none(data.get("modified_by")),
             description=str(data.get("description") or ""),
             metadata=_str_map(data.get("metadata")),
+            crc32c=_str_or_none(data.get("crc32c")),
         )
 
 
@@ -328,6 +336,7 @@ class Revision:
     description: str = ""
     metadata: Mapping[str, str] = field(default_factory=dict, hash=False)
     index: int = 0
+    crc32c: str | None = None
 
     @classmethod
     def from_json(cls, data: JSON) -> Revision:
@@ -342,6 +351,7 @@ class Revision:
             description=str(data.get("description") or ""),
             metadata=_str_map(data.get("metadata")),
             index=int(data.get("index") or 0),
+            crc32c=_str_or_none(data.get("crc32c")),
         )
 
 
@@ -352,11 +362,17 @@ class UploadPart:
     number: int
     size: int
     sha256: str
+    crc32c: str | None = None
 
     @classmethod
     def from_json(cls, data: JSON) -> UploadPart:
-        """Read `{"number", "size", "sha256"}`."""
-        return cls(number=int(data["number"]), size=int(data["size"]), sha256=str(data["sha256"]))
+        """Read `{"number", "size", "sha256", "crc32c"}`."""
+        return cls(
+            number=int(data["number"]),
+            size=int(data["size"]),
+            sha256=str(data["sha256"]),
+            crc32c=_str_or_none(data.get("crc32c")),
+        )
 
 
 @dataclass(frozen=True)
@@ -461,6 +477,8 @@ class ContentInfo:
         size: The whole content's size in bytes (not the range's).
         revision: The revision served (the ETag).
         sha256: The whole content's sha256 (`X-Storage-Sha256`), when sent.
+        crc32c: The whole content's CRC32C (`X-Storage-Crc32c`, base64), sent only with the
+            whole content (not with a range).
         start: The first byte served (0 unless a range was asked).
         length: How many bytes this answer carries.
         checkpoint_at: The instant a checkpoint resolved to, when read at one.
@@ -473,3 +491,4 @@ class ContentInfo:
     start: int = 0
     length: int = 0
     checkpoint_at: datetime | None = None
+    crc32c: str | None = None

@@ -134,6 +134,7 @@ def read_content_info(response: httpx.Response) -> ContentInfo:
         size=size,
         revision=revision,
         sha256=headers.get("X-Storage-Sha256"),
+        crc32c=headers.get("X-Storage-Crc32c"),
         last_modified=headers.get("Last-Modified"),
         start=start,
         length=length,
@@ -233,6 +234,7 @@ def put_file(
     if_match: str | None = None,
     if_none_match: str | None = None,
     replayable: bool = True,
+    crc32c: str | None = None,
 ) -> Call[FileInfo]:
     """`PUT .../files/{path}`: the body becomes the path's new revision.
 
@@ -240,6 +242,7 @@ def put_file(
         content: The whole body; or `stream`, a streamed one of `length` bytes (chunked
             when the length is unknown).
         sha256: Checked by the server, which keeps nothing on a mismatch.
+        crc32c: The body's CRC32C (base64), checked the same way, at a tenth of the cost.
         if_match: Only if this is the current revision (`PreconditionFailed` otherwise).
         if_none_match: `*`: only if the path holds no live file.
         replayable: Whether the body can be sent again; a one-shot stream is never retried.
@@ -250,6 +253,8 @@ def put_file(
         headers["Content-Length"] = str(length)
     if sha256:
         headers["X-Storage-Sha256"] = sha256
+    if crc32c:
+        headers["X-Storage-Crc32c"] = crc32c
     if if_match:
         headers["If-Match"] = quote_etag(if_match)
     if if_none_match:

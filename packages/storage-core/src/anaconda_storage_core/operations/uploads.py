@@ -100,6 +100,7 @@ def put_part(
     stream: httpx.SyncByteStream | httpx.AsyncByteStream | None = None,
     length: int | None = None,
     sha256: str | None = None,
+    crc32c: str | None = None,
 ) -> Call[UploadPart]:
     """`PUT .../uploads/{id}/parts/{n}`: part `n` (1 to 10,000); sent again, it replaces the
     earlier one, so it is retried.
@@ -107,6 +108,7 @@ def put_part(
     Args:
         content: The part's bytes; or `stream`, a replayable stream of `length` bytes.
         sha256: Checked by the server.
+        crc32c: The part's CRC32C (base64), checked by the server.
     """
     if not 1 <= number <= MAX_PARTS:
         raise ValueError(f"part numbers go from 1 to {MAX_PARTS}, not {number}")
@@ -115,6 +117,8 @@ def put_part(
         headers["Content-Length"] = str(length)
     if sha256:
         headers["X-Storage-Sha256"] = sha256
+    if crc32c:
+        headers["X-Storage-Crc32c"] = crc32c
     target = f"{owner}/{project} upload {upload_id} part {number}"
     return Call(
         api.request(

@@ -2,8 +2,9 @@
 
 `FileSlice` is an `httpx.SyncByteStream` and an `httpx.AsyncByteStream` at once, so the
 same built request serves `StorageClient` and `AsyncStorageClient`. Each iteration reads
-the slice again from the start (what makes it retryable) and computes its sha256 on the
-way, so content is read once per send and never held whole in memory.
+the slice again from the start (what makes it retryable) and computes its checksum on the
+way (CRC32C, or sha256 when asked), so content is read once per send and never held whole
+in memory.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from typing import IO
 
 import httpx
 
+from .. import checksum
 from .digest import Sha256
 
 __all__ = ["CHUNK_SIZE", "BytesBody", "FileSlice", "sha256_of"]
@@ -26,8 +28,13 @@ CHUNK_SIZE = 1024 * 1024
 class FileSlice(httpx.SyncByteStream, httpx.AsyncByteStream):
     """`length` bytes of a file from `offset`: a path, or an open seekable binary file.
 
+    Args:
+        digest: What is computed on the way: `"sha256"`, `"crc32c"`, or None (nothing).
+
     Attributes:
-        sha256: The hex digest of the bytes sent by the last complete iteration, else None.
+        sha256: The hex digest of the bytes sent by the last complete iteration, else None
+            (also when `digest` is not `"sha256"`).
+        crc32c: Their CRC32C (base64), likewise for `"crc32c"`.
     """
 
     def __init__(
@@ -38,17 +45,28 @@ class FileSlice(httpx.SyncByteStream, httpx.AsyncByteStream):
         *,
         progress: Callable[[int], None] | None = None,
         lock: threading.Lock | None = None,
+        digest: str | None = "sha256",
     ) -> None:
         self._source = source
         self.offset = offset
         self.length = length
+        self.digest = digest
         self.sha256: str | None = None
+        self.crc32c: str | None = None
         self._progress = progress
         # A shared file object is read under a lock: parts may be sent from several threads.
         self._lock = lock or threading.Lock()
 
     def _chunks(self) -> Iterator[bytes]:
-        self.sha256 = None
+        self.sha256 = self.crc32c = None
+        if self.digest == "crc32c":
+            crc = checksum.Crc32c()
+            yield from self._read(crc)
+            self.crc32c = crc.text()
+            return
+        if self.digest is None:
+            yield from self._read(None)
+            return
         digest = Sha256()
         try:
             yield from self._read(digest)
@@ -57,7 +75,7 @@ class FileSlice(httpx.SyncByteStream, httpx.AsyncByteStream):
             raise
         self.sha256 = digest.hexdigest()
 
-    def _read(self, digest: Sha256) -> Iterator[bytes]:
+    def _read(self, digest: Sha256 | checksum.Crc32c | None) -> Iterator[bytes]:
         remaining = self.length
         if isinstance(self._source, (str, os.PathLike)):
             with open(self._source, "rb") as file:
@@ -67,7 +85,8 @@ class FileSlice(httpx.SyncByteStream, httpx.AsyncByteStream):
                     if not chunk:
                         raise OSError(f"{os.fspath(self._source)} is shorter than expected")
                     remaining -= len(chunk)
-                    digest.update(chunk)
+                    if digest is not None:
+                        digest.update(chunk)
                     yield chunk
         else:
             position = self.offset
@@ -79,7 +98,8 @@ class FileSlice(httpx.SyncByteStream, httpx.AsyncByteStream):
                     raise OSError("the file is shorter than expected")
                 position += len(chunk)
                 remaining -= len(chunk)
-                digest.update(chunk)
+                if digest is not None:
+                    digest.update(chunk)
                 yield chunk
 
     def __iter__(self) -> Iterator[bytes]:

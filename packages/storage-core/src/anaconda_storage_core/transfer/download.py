@@ -5,8 +5,10 @@ A read that breaks mid-body (a reset connection, a timeout) is resumed with a `R
 request from the first byte not received, pinned to the revision the first answer named
 (its ETag), so the bytes put together all come from one revision even if the file changes
 meanwhile. A download to a path writes a temporary file beside the target, named after the
-revision (`.q1.csv.<revision>.part`), checks the whole content's sha256 against the
-server's `X-Storage-Sha256`, and only then renames it onto the target. A download that
+revision (`.q1.csv.<revision>.part`), checks the whole content against what the server
+announced (its CRC32C, `X-Storage-Crc32c`, by default; its sha256, `X-Storage-Sha256`, with
+`verify="sha256"` or from a server that sends no CRC32C; see `digest.Verify`), and only
+then renames it onto the target. A download that
 fails for good leaves that temporary file, and the next download of the same target and
 revision continues from its end.
 """
@@ -36,7 +38,7 @@ from ..models import ContentInfo
 from ..operations.call import Api
 from ..operations.files import byte_range, get_content, head_content
 from ..retry import RetryPolicy, attempt, connection_error, send
-from .digest import Sha256
+from .digest import ContentCheck, Verify, content_check
 
 __all__ = [
     "download_to_file",
@@ -209,15 +211,12 @@ def partial_path(dest: str | os.PathLike[str], revision: str) -> Path:
     return Path(_partial_name(os.fspath(dest), revision))
 
 
-def _verify(info: ContentInfo, digest: Sha256, where: FileLocation) -> None:
-    actual = digest.hexdigest()
-    if info.sha256 and actual != info.sha256.lower():
-        raise ChecksumMismatch(
-            f"checksum mismatch downloading {where.owner}/{where.project}/{where.path}:"
-            f" the server announced sha256 {info.sha256}, the content received has {actual}",
-            expected=info.sha256,
-            actual=actual,
-        )
+def _check(verify: Verify, info: ContentInfo) -> ContentCheck | None:
+    return content_check(verify, info.crc32c, info.sha256)
+
+
+def _downloading(where: FileLocation) -> str:
+    return f"downloading {where.owner}/{where.project}/{where.path}"
 
 
 def download_to_path(
@@ -227,8 +226,12 @@ def download_to_path(
     dest: str | os.PathLike[str],
     *,
     progress: Progress | None = None,
+    verify: Verify = True,
 ) -> Flow[ContentInfo]:
     """Download a file to `dest` atomically, verified, resuming an earlier partial download.
+
+    Args:
+        verify: How the content is checked (`digest.Verify`; by CRC32C by default).
 
     Returns:
         The content's `ContentInfo`.
@@ -238,8 +241,7 @@ def download_to_path(
             is left as it was and the temporary file removed.
         StorageError: The typed error of an error answer.
     """
-    digest = Sha256()
-    partial = _PartialFile(os.fspath(dest), digest, progress)
+    partial = _PartialFile(os.fspath(dest), verify, progress)
     try:
         info = yield from read_content(
             api, policy, where, partial.write, on_info=partial.open, skip_held=partial.held
@@ -248,7 +250,8 @@ def download_to_path(
         # A connection or server failure (and an interruption: KeyboardInterrupt, a
         # cancelled task) keeps the partial file, for the next download to resume from.
         partial.close()
-        digest.close()
+        if partial.check is not None:
+            partial.check.close()
         if isinstance(exc, StorageError) and not isinstance(
             exc, (StorageConnectionError, ServerError)
         ):
@@ -271,39 +274,43 @@ class _PartialFile:
     not found and stays (the next download of that revision would still resume from it).
     """
 
-    __slots__ = ("digest", "file", "path", "progress", "target")
+    __slots__ = ("check", "file", "path", "progress", "target", "verify")
 
-    def __init__(self, target: str, digest: Sha256, progress: Progress | None) -> None:
+    def __init__(self, target: str, verify: Verify, progress: Progress | None) -> None:
         self.target = target
-        self.digest = digest
+        self.verify = verify
+        self.check: ContentCheck | None = None
         self.progress = progress
         self.path: str | None = None
         self.file: IO[bytes] | None = None
 
     def open(self, info: ContentInfo) -> None:
+        self.check = _check(self.verify, info)
         self.path = _partial_name(self.target, info.revision)
         self.file = open(self.path, "ab+")  # noqa: SIM115
 
     def held(self, info: ContentInfo) -> int:
-        """The bytes an earlier download of this revision left (read into the digest);
-        0 when there are none, or more than the content has (then they are dropped)."""
+        """The bytes an earlier download of this revision left (read into the check, if
+        any); 0 when there are none, or more than the content has (then they are dropped)."""
         file = self.file
         assert file is not None
         size = file.seek(0, os.SEEK_END)
         if size > info.size:
             file.truncate(0)
             return 0
-        if size:
+        if size and self.check is not None:
             file.seek(0)
             for block in iter(lambda: file.read(1024 * 1024), b""):
-                self.digest.update(block)
+                self.check.update(block)
+        if size:
             logger.info("resuming the download of %s at byte %d", self.target, size)
         return size
 
     def write(self, chunk: bytes) -> None:
         assert self.file is not None
         self.file.write(chunk)
-        self.digest.update(chunk)
+        if self.check is not None:
+            self.check.update(chunk)
         if self.progress:
             self.progress(len(chunk))
 
@@ -321,7 +328,8 @@ class _PartialFile:
         what the server announced)."""
         assert self.path is not None  # the first answer opened it
         try:
-            _verify(info, self.digest, where)
+            if self.check is not None:
+                self.check.verify(_downloading(where))
         except ChecksumMismatch:
             self.discard()
             raise
@@ -335,27 +343,38 @@ def download_to_file(
     file: IO[bytes],
     *,
     progress: Progress | None = None,
+    verify: Verify = True,
 ) -> Flow[ContentInfo]:
     """Download a file into an open binary file, verified once all is written.
+
+    Args:
+        verify: How the content is checked (`digest.Verify`; by CRC32C by default).
 
     Raises:
         ChecksumMismatch: The content written is not what the server announced (the
             file object already holds it: it cannot be taken back).
     """
-    digest = Sha256()
+    check: ContentCheck | None = None
+
+    def opened(info: ContentInfo) -> None:
+        nonlocal check
+        check = _check(verify, info)
 
     def write(chunk: bytes) -> None:
         file.write(chunk)
-        digest.update(chunk)
+        if check is not None:
+            check.update(chunk)
         if progress:
             progress(len(chunk))
 
     try:
-        info = yield from read_content(api, policy, where, write)
+        info = yield from read_content(api, policy, where, write, on_info=opened)
     except BaseException:
-        digest.close()
+        if check is not None:
+            check.close()
         raise
-    _verify(info, digest, where)
+    if check is not None:
+        check.verify(_downloading(where))
     return info
 
 

@@ -53,9 +53,20 @@ class LocalFile:
     size: int
     lock: threading.Lock = field(default_factory=threading.Lock)
 
-    def slice(self, start: int, length: int, progress: Progress | None = None) -> FileSlice:
+    def slice(
+        self,
+        start: int,
+        length: int,
+        progress: Progress | None = None,
+        digest: str | None = "sha256",
+    ) -> FileSlice:
         return FileSlice(
-            self.source, self.offset + start, length, progress=progress, lock=self.lock
+            self.source,
+            self.offset + start,
+            length,
+            progress=progress,
+            lock=self.lock,
+            digest=digest,
         )
 
     def sha256(self, start: int, length: int) -> str:

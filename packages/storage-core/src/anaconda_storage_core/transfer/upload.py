@@ -1,11 +1,14 @@
 """Writing a file: one streamed `PUT`, or a multipart upload that can be resumed, as flows
 (see `effects.py`) that both clients run.
 
-A source up to `multipart_threshold` bytes goes in one `PUT` with its sha256, which the
-server checks before keeping anything. A larger one goes in parts of `part_size` bytes
-(more when 10,000 parts would not hold it), `concurrency` at a time, each part streamed
-from the file (a file is never held in memory) and its sha256 computed on the way and
-compared with what the server received; completion lists every part with its sha256.
+A source up to `multipart_threshold` bytes goes in one `PUT`; from memory, with its
+checksum, which the server checks before keeping anything; from a file, streamed, its
+checksum computed on the way and compared with what the server received. A larger one goes
+in parts of `part_size` bytes (more when 10,000 parts would not hold it), `concurrency` at
+a time, each part streamed from the file (a file is never held in memory) and checked the
+same way; completion lists every part with its sha256. The checksum is CRC32C by default
+(`X-Storage-Crc32c`, at wire speed), sha256 with `verify="sha256"`, none with
+`verify=False` (`UploadSettings.verify`, `digest.Verify`).
 
 Resuming: uploading a local file (a path, or a seekable binary file) first looks for a
 session in progress for the same path (`GET uploads?path=`); when there is one, the parts
@@ -39,6 +42,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import NamedTuple
 
+from .. import checksum
 from ..effects import Flow, Gather
 from ..errors import ChecksumMismatch, StorageError
 from ..locations import FileLocation
@@ -54,7 +58,7 @@ from ..operations.uploads import (
 )
 from ..retry import RetryPolicy, Settle, send
 from ..settle import settle_write
-from .digest import Sha256
+from .digest import Sha256, Verify, check_verify
 from .resume import MultipartUpload, kept_parts, session_to_resume
 from .sources import LocalFile, Progress, Source, Stream, classify
 
@@ -90,12 +94,15 @@ class UploadSettings:
         concurrency: How many parts of one upload are sent at once.
         resume: Whether an upload of a local file continues a session left by an earlier,
             interrupted one.
+        verify: How what the server received is checked (`digest.Verify`): by CRC32C
+            (default), sha256, or not at all.
     """
 
     part_size: int = DEFAULT_PART_SIZE
     multipart_threshold: int = DEFAULT_MULTIPART_THRESHOLD
     concurrency: int = DEFAULT_CONCURRENCY
     resume: bool = True
+    verify: Verify = True
 
     def __post_init__(self) -> None:
         if self.part_size < MIN_PART_SIZE:
@@ -104,6 +111,18 @@ class UploadSettings:
             raise ValueError("multipart_threshold cannot be negative")
         if self.concurrency < 1:
             raise ValueError("concurrency is at least 1")
+        check_verify(self.verify)
+
+    @property
+    def digest(self) -> str | None:
+        """What a sent body's checksum is: `"crc32c"`, `"sha256"`, or None."""
+        return _digest(self.verify)
+
+
+def _digest(verify: Verify) -> str | None:
+    if verify is False:
+        return None
+    return "sha256" if verify == "sha256" else "crc32c"
 
 
 OnMultipart = Callable[[MultipartUpload], None]
@@ -118,6 +137,10 @@ class _Conditions(NamedTuple):
 
 def _sha256(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
+
+
+def _crc32c(data: bytes) -> str:
+    return checksum.encode(checksum.crc32c(data))
 
 
 def _parts(size: int, part_size: int) -> list[tuple[int, int, int]]:
@@ -169,7 +192,11 @@ def upload(
     conditions = _Conditions(if_match, if_none_match)
     if isinstance(data, bytes):
         if len(data) <= settings.multipart_threshold:
-            return (yield from _put_bytes(api, policy, where, data, conditions, progress))
+            return (
+                yield from _put_bytes(
+                    api, policy, where, data, conditions, progress, settings.verify
+                )
+            )
         local = LocalFile(io.BytesIO(data), 0, len(data))
         return (
             yield from _multipart_local(
@@ -178,7 +205,11 @@ def upload(
         )
     if isinstance(data, LocalFile):
         if data.size <= settings.multipart_threshold:
-            return (yield from _put_file(api, policy, where, data, conditions, progress))
+            return (
+                yield from _put_file(
+                    api, policy, where, data, conditions, progress, settings.digest
+                )
+            )
         return (
             yield from _multipart_local(
                 api,
@@ -196,7 +227,9 @@ def upload(
     yield from data.fill(settings.multipart_threshold + 1)
     if data.held <= settings.multipart_threshold:
         whole = data.take(data.held)
-        return (yield from _put_bytes(api, policy, where, whole, conditions, progress))
+        return (
+            yield from _put_bytes(api, policy, where, whole, conditions, progress, settings.verify)
+        )
     return (yield from _multipart_stream(api, policy, where, data, settings, conditions, progress))
 
 
@@ -227,8 +260,12 @@ def _put_bytes(
     data: bytes,
     conditions: _Conditions,
     progress: Progress | None,
+    verify: Verify,
 ) -> Flow[FileInfo]:
-    sha256 = _sha256(data)
+    # The checksum goes in a header: the server checks it before keeping anything. The
+    # sha256 that settles a lost answer is computed only should one be lost.
+    digest = _digest(verify)
+    sha256 = _sha256(data) if digest == "sha256" else None
     call = put_file(
         api,
         where.owner,
@@ -236,10 +273,11 @@ def _put_bytes(
         where.path,
         content=data,
         sha256=sha256,
+        crc32c=_crc32c(data) if digest == "crc32c" else None,
         if_match=conditions.if_match,
         if_none_match=conditions.if_none_match,
     )
-    settle = _settle(api, policy, where, conditions, lambda: sha256)
+    settle = _settle(api, policy, where, conditions, lambda: sha256 or _sha256(data))
     info: FileInfo = yield from send(call, policy, settle)
     if progress:
         progress(len(data))
@@ -253,11 +291,12 @@ def _put_file(
     local: LocalFile,
     conditions: _Conditions,
     progress: Progress | None,
+    digest: str | None,
 ) -> Flow[FileInfo]:
-    # The sha256 is computed while the file is sent (reading it twice to send the header
-    # first would halve the throughput where hashing is slower than the network), and the
-    # server's is compared with it afterwards.
-    body = local.slice(0, local.size, progress)
+    # The checksum is computed while the file is sent (reading it twice to send a header
+    # first would cost a second read of the file), and the server's is compared with it
+    # afterwards.
+    body = local.slice(0, local.size, progress, digest)
     call = put_file(
         api,
         where.owner,
@@ -274,25 +313,39 @@ def _put_file(
         api, policy, where, conditions, lambda: body.sha256 or local.sha256(0, local.size)
     )
     info: FileInfo = yield from send(call, policy, settle)
-    if body.sha256 is not None and info.sha256 != body.sha256:
+    name, sent, stored = (
+        ("sha256", body.sha256, info.sha256)
+        if body.sha256 is not None
+        else ("CRC32C", body.crc32c, info.crc32c)
+    )
+    # A server that answers no CRC32C (an older one) leaves the CRC unchecked.
+    if sent is not None and stored is not None and sent != stored:
         raise ChecksumMismatch(
             f"checksum mismatch uploading {where.owner}/{where.project}/{where.path}: sent"
-            f" sha256 {body.sha256}, the server stored {info.sha256} as revision {info.revision}",
-            expected=body.sha256,
-            actual=info.sha256,
+            f" {name} {sent}, the server stored {stored} as revision {info.revision}",
+            expected=sent,
+            actual=stored,
         )
     return info
 
 
 def _checked(
-    part: UploadPart, number: int, length: int, sha256: str | None, what: str
+    part: UploadPart,
+    number: int,
+    length: int,
+    sha256: str | None,
+    what: str,
+    crc32c: str | None = None,
 ) -> UploadPart:
-    if part.size != length or (sha256 is not None and part.sha256 != sha256):
+    name, sent, received = (
+        ("sha256", sha256, part.sha256) if sha256 is not None else ("CRC32C", crc32c, part.crc32c)
+    )
+    if part.size != length or (sent is not None and received is not None and received != sent):
         raise ChecksumMismatch(
-            f"checksum mismatch uploading {what} part {number}: sent {length} bytes with sha256"
-            f" {sha256}, the server received {part.size} bytes with sha256 {part.sha256}",
-            expected=sha256,
-            actual=part.sha256,
+            f"checksum mismatch uploading {what} part {number}: sent {length} bytes with {name}"
+            f" {sent}, the server received {part.size} bytes with {name} {received}",
+            expected=sent,
+            actual=received,
         )
     return part
 
@@ -306,12 +359,13 @@ def _send_slice(
     part: tuple[int, int, int],
     progress: Progress | None,
     state: MultipartUpload,
+    digest: str | None,
 ) -> Flow[UploadPart]:
     number, start, length = part
-    body = local.slice(start, length, progress)
+    body = local.slice(start, length, progress, digest)
     call = put_part(api, where.owner, where.project, upload_id, number, stream=body, length=length)
     received: UploadPart = yield from send(call, policy)
-    checked = _checked(received, number, length, body.sha256, where.path)
+    checked = _checked(received, number, length, body.sha256, where.path, body.crc32c)
     state.saved(checked)
     return checked
 
@@ -324,15 +378,27 @@ def send_part(
     number: int,
     data: bytes,
     progress: Progress | None = None,
+    verify: Verify = True,
 ) -> Flow[UploadPart]:
-    """Send part `number` of session `upload_id` from bytes, with its sha256, and check
-    what the server received."""
-    sha256 = _sha256(data)
-    call = put_part(api, where.owner, where.project, upload_id, number, content=data, sha256=sha256)
+    """Send part `number` of session `upload_id` from bytes, with its checksum (CRC32C, or
+    sha256 with `verify="sha256"`, none with `verify=False`), which the server checks."""
+    digest = _digest(verify)
+    sha256 = _sha256(data) if digest == "sha256" else None
+    crc32c = _crc32c(data) if digest == "crc32c" else None
+    call = put_part(
+        api,
+        where.owner,
+        where.project,
+        upload_id,
+        number,
+        content=data,
+        sha256=sha256,
+        crc32c=crc32c,
+    )
     received: UploadPart = yield from send(call, policy)
     if progress:
         progress(len(data))
-    return _checked(received, number, len(data), sha256, where.path)
+    return _checked(received, number, len(data), sha256, where.path, crc32c)
 
 
 def _complete(
@@ -404,7 +470,9 @@ def _multipart_local(
     missing = [part for part in parts if part[0] not in kept]
     sent: list[UploadPart] = yield Gather(
         (
-            _send_slice(api, policy, where, upload_id, local, part, progress, state)
+            _send_slice(
+                api, policy, where, upload_id, local, part, progress, state, settings.digest
+            )
             for part in missing
         ),
         limit=settings.concurrency,
@@ -506,7 +574,7 @@ def _stream_parts(
                 " bytes: raise part_size"
             )
         whole.update(data)
-        part = send_part(api, policy, where, upload_id, number, data, progress)
+        part = send_part(api, policy, where, upload_id, number, data, progress, settings.verify)
         data = b""  # now held by the part's flow alone, released once it is sent
         received, data = yield Gather([part, stream.read(settings.part_size)], limit=overlap)
         sent.append(received)
