@@ -12,7 +12,7 @@ import httpx
 import pytest
 
 from anaconda_storage_core import AsyncStorageClient, StorageClient
-from anaconda_storage_core.cookies import NoCookies
+from anaconda_storage_core.cookies import NoCookies, cookieless_async_client
 
 
 class _CookieServer(ThreadingHTTPServer):
@@ -71,9 +71,23 @@ async def test_async_client_neither_stores_nor_sends_cookies(
     ) as client:
         await client.health()
         await client.health()
-        await client.http.get(f"{_domain(cookie_server)}/api/health")
-        assert len(client.http.cookies) == 0
-    # Neither httpx's jar nor aiohttp's (the transport's session) kept the cookie.
+        await client.health()
+    # aiohttp's jar (the session the default client sends through) kept no cookie.
+    assert cookie_server.cookies_seen == [None, None, None]
+
+
+@pytest.mark.anyio
+async def test_cookieless_httpx_async_client_neither_stores_nor_sends_cookies(
+    cookie_server: _CookieServer,
+) -> None:
+    # The httpx path (a client given with http_client=): httpx's jar and aiohttp's (the
+    # httpx-aiohttp transport's session) keep nothing either.
+    async with cookieless_async_client()(trust_env=False) as http:
+        client = AsyncStorageClient(api_key="k", domain=_domain(cookie_server), http_client=http)
+        await client.health()
+        await client.health()
+        await http.get(f"{_domain(cookie_server)}/api/health")
+        assert len(http.cookies) == 0
     assert cookie_server.cookies_seen == [None, None, None]
 
 

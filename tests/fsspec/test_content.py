@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -28,14 +29,16 @@ def _uploads(account: object, project: str) -> list[object]:
 
 
 def _record_requests(fs: AnacondaFileSystem) -> list[httpx.Request]:
-    """The requests `fs` sends from now on (through an httpx event hook on its client)."""
+    """The requests `fs` sends from now on (recorded by its client's sender)."""
     sent: list[httpx.Request] = []
-
-    async def record(request: httpx.Request) -> None:
-        sent.append(request)
-
     client = sync(fs.loop, fs._client)
-    client.http.event_hooks = {"request": [record], "response": []}
+    send = client.http.send
+
+    async def record(request: httpx.Request, **options: Any) -> httpx.Response:
+        sent.append(request)
+        return await send(request, **options)
+
+    client.http.send = record  # type: ignore[method-assign]
     return sent
 
 

@@ -1,12 +1,15 @@
-"""`AsyncStorageClient`: every call of the Storage API, on `httpx.AsyncClient`.
+"""`AsyncStorageClient`: every call of the Storage API, on asyncio.
 
 The client only sends: each method builds its request(s) with the sans-IO `operations`
 (or runs a flow of `transfer`) and hands them to its runner. `client.py` is generated from
 this module by `packages/storage-core/scripts/unasync.py`: edit this one, then run the
 script (a test fails while the two disagree).
 
-By default requests go through the `httpx-aiohttp` transport, which keeps its throughput
-under hundreds of concurrent requests where httpx's own pool does not (DESIGN.md).
+By default requests go straight to an aiohttp session (`aiohttp_sender.py`), which keeps
+its throughput under hundreds of concurrent requests where httpx's own pool does not, and
+spares the CPU of httpx's client machinery (DESIGN.md). The seam for tests: given
+`http_client=` (an `httpx.AsyncClient`) or `transport=` (an `httpx.MockTransport`...), the
+client sends through httpx instead, with the same flows, retries and typed errors.
 """
 
 from __future__ import annotations

@@ -1,0 +1,247 @@
+"""The async client's default way to send: each built `httpx.Request` straight to aiohttp.
+
+The sans-IO operations build `httpx.Request`s and read `httpx.Response`s (DESIGN.md, "one
+definition of each API call"); what sends them is the runner's business. httpx's request
+machinery around a transport (the client's `send`: auth and redirect flows, hooks, mounts,
+timers, response wrappers) cost about 150 us of client CPU per small request over raw
+aiohttp, measured by `bench/client_layers.py`, which is what a many-small-files workload
+waits on. `AiohttpSender` does only what the runner needs: it sends the request's method,
+URL, headers and body through one aiohttp session and answers an `httpx.Response`
+(read in full, or open with a stream that reads aiohttp's body in pieces of up to
+`READ_SIZE`), so flows, parsers and typed errors are the same whatever sends.
+
+The seam for tests stays httpx's: an `AsyncStorageClient` given `http_client=` or
+`transport=` (an `httpx.MockTransport`, a proxy's) sends through that httpx client, as
+before; only a client left to its defaults uses this module.
+
+What it keeps from the httpx path:
+
+- Errors: aiohttp's exceptions become the `httpx.TransportError` subclasses the retry
+  policy reads (`ConnectError` for a connection never made, `ReadTimeout`,
+  `RemoteProtocolError` for an answer cut short...), raised without aiohttp's exception
+  attached (some of those hold the request's headers, and with them the API key).
+- No cookies: the session's jar is aiohttp's `DummyCookieJar` (see `cookies.py`).
+- Bodies as sent: `auto_decompress=False`, so an encoded answer is decoded by httpx's
+  `Response`, as with httpx-aiohttp.
+- The environment (`trust_env`): proxies from `HTTPS_PROXY`/`ALL_PROXY`/`NO_PROXY` (as
+  urllib reads them); TLS from the client's `verify`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import urllib.request
+from collections.abc import AsyncIterator
+from typing import TYPE_CHECKING, Any
+
+import httpx
+
+from .transports import READ_SIZE
+
+if TYPE_CHECKING:
+    import ssl
+
+    import aiohttp
+
+__all__ = ["AiohttpSender"]
+
+
+class AiohttpSender:
+    """Sends `httpx.Request`s through one aiohttp session (opened on first use).
+
+    Args:
+        verify: TLS verification: True, False or an `ssl.SSLContext`.
+        limits: `max_connections` and `keepalive_expiry` of the connection pool.
+        trust_env: Whether proxies are read from the environment.
+    """
+
+    def __init__(
+        self, *, verify: bool | ssl.SSLContext, limits: httpx.Limits, trust_env: bool
+    ) -> None:
+        self._verify = verify
+        self._limits = limits
+        self._trust_env = trust_env
+        self._session: aiohttp.ClientSession | None = None
+        self._closed = False
+        self._proxies: dict[tuple[str, str, int | None], str | None] = {}
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(closed={self._closed})"
+
+    @property
+    def is_closed(self) -> bool:
+        """Whether `aclose` was called."""
+        return self._closed
+
+    def _open(self) -> aiohttp.ClientSession:
+        # Made in the running loop (aiohttp binds a session to it), on the first request.
+        import aiohttp
+
+        connector = aiohttp.TCPConnector(
+            limit=self._limits.max_connections or 0,  # httpx's None (no limit) is aiohttp's 0
+            keepalive_timeout=self._limits.keepalive_expiry,
+            ssl=self._verify,
+        )
+        self._session = aiohttp.ClientSession(
+            connector=connector,
+            cookie_jar=aiohttp.DummyCookieJar(),
+            # Not aiohttp's `trust_env`: it reads the environment and ~/.netrc again for
+            # every request (a third of the client's CPU for a small one); `_proxy`
+            # reads the proxies once per host.
+            trust_env=False,
+            auto_decompress=False,
+        )
+        return self._session
+
+    async def send(self, request: httpx.Request, *, stream: bool = False) -> httpx.Response:
+        """Send `request`; its answer, read in full unless `stream` (then read it with
+        `aiter_bytes` and end it with `aclose`, as an httpx response).
+
+        Raises:
+            httpx.TransportError: The exchange failed (the subclass says how).
+            RuntimeError: The sender is closed.
+        """
+        if self._closed:
+            raise RuntimeError("Cannot send a request, as the client has been closed.")
+        session = self._session or self._open()
+        error: httpx.TransportError | None = None
+        try:
+            answer = await session.request(
+                request.method,
+                str(request.url),
+                headers=_headers(request),
+                data=_body(request),
+                allow_redirects=False,
+                timeout=_timeout(request),
+                proxy=self._proxy(request.url),
+            )
+            if not stream:
+                try:
+                    content = await answer.read()
+                finally:
+                    answer.release()
+        except Exception as exc:
+            error = _transport_error(exc, request)
+            if error is None:
+                raise
+        if error is not None:
+            # Raised here, outside the handler: aiohttp's exception is neither the cause
+            # nor the context (some hold the request's headers, the API key among them).
+            raise error
+        if stream:
+            return httpx.Response(
+                answer.status,
+                headers=answer.raw_headers,
+                stream=_Body(answer, request),
+                request=request,
+            )
+        return httpx.Response(
+            answer.status, headers=answer.raw_headers, content=content, request=request
+        )
+
+    def _proxy(self, url: httpx.URL) -> str | None:
+        """The proxy for `url` from the environment (`HTTPS_PROXY`, `NO_PROXY`...), if
+        `trust_env`; looked up once per scheme, host and port."""
+        key = (url.scheme, url.host, url.port)
+        try:
+            return self._proxies[key]
+        except KeyError:
+            pass
+        proxy = None
+        if self._trust_env:
+            proxies = urllib.request.getproxies()
+            candidate = proxies.get(url.scheme) or proxies.get("all")
+            if candidate and not urllib.request.proxy_bypass(url.host):
+                proxy = candidate if "://" in candidate else f"http://{candidate}"
+        self._proxies[key] = proxy
+        return proxy
+
+    async def aclose(self) -> None:
+        """Close the session and its connections."""
+        self._closed = True
+        session, self._session = self._session, None
+        if session is not None:
+            await session.close()
+
+
+class _Body(httpx.AsyncByteStream):
+    """An open answer's body, read up to `READ_SIZE` at a time; `aclose` releases it."""
+
+    def __init__(self, answer: aiohttp.ClientResponse, request: httpx.Request) -> None:
+        self._answer = answer
+        self._request = request
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        error: httpx.TransportError | None = None
+        try:
+            async for chunk in self._answer.content.iter_chunked(READ_SIZE):
+                yield chunk
+        except Exception as exc:
+            error = _transport_error(exc, self._request)
+            if error is None:
+                raise
+        if error is not None:
+            raise error
+
+    async def aclose(self) -> None:
+        # Releases the connection to the pool once the body was read to its end;
+        # closes it otherwise (an abandoned download).
+        self._answer.release()
+
+
+def _headers(request: httpx.Request) -> list[tuple[str, str]]:
+    # aiohttp frames the body itself (chunked or Content-Length): a Transfer-Encoding
+    # header of httpx's would be sent twice.
+    return [
+        (name, value)
+        for name, value in request.headers.multi_items()
+        if name.lower() != "transfer-encoding"
+    ]
+
+
+def _body(request: httpx.Request) -> bytes | httpx.AsyncByteStream | None:
+    if isinstance(request.stream, httpx.ByteStream):
+        return request.content or None
+    # A streamed body (`transfer.bodies`): read again from its start at each send.
+    assert isinstance(request.stream, httpx.AsyncByteStream)
+    return request.stream
+
+
+def _timeout(request: httpx.Request) -> Any:
+    import aiohttp
+
+    timeout = request.extensions.get("timeout", {})
+    return aiohttp.ClientTimeout(
+        total=None,
+        connect=timeout.get("pool"),  # a free connection from the pool, connecting included
+        sock_connect=timeout.get("connect"),
+        sock_read=timeout.get("read"),
+    )
+
+
+def _transport_error(exc: Exception, request: httpx.Request) -> httpx.TransportError | None:
+    """The httpx error the retry policy reads for an aiohttp failure, None if not one."""
+    import aiohttp
+
+    message = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+    kind: type[httpx.TransportError]
+    if isinstance(exc, aiohttp.ConnectionTimeoutError):
+        kind = httpx.ConnectTimeout
+    elif isinstance(exc, asyncio.TimeoutError):  # aiohttp's read timeouts are ones too
+        kind = httpx.ReadTimeout
+    elif isinstance(exc, (aiohttp.ClientProxyConnectionError, aiohttp.ClientHttpProxyError)):
+        kind = httpx.ProxyError
+    elif isinstance(exc, aiohttp.ClientConnectorError):  # nothing was sent
+        kind = httpx.ConnectError
+    elif isinstance(
+        exc,
+        (aiohttp.ServerDisconnectedError, aiohttp.ClientPayloadError, aiohttp.ClientResponseError),
+    ):
+        kind = httpx.RemoteProtocolError  # the answer cut short or malformed
+    elif isinstance(exc, aiohttp.InvalidURL):
+        kind = httpx.UnsupportedProtocol
+    elif isinstance(exc, (aiohttp.ClientError, OSError)):
+        kind = httpx.ReadError  # a connection reset or broken while in use
+    else:
+        return None
+    return kind(message, request=request)

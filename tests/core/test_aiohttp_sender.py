@@ -1,0 +1,156 @@
+"""The async client's default sender (aiohttp) and its seam: httpx when given a client or
+a transport; the same typed errors, retries and secrecy on both paths."""
+
+from __future__ import annotations
+
+import pickle
+import socket
+import threading
+import traceback
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import pytest
+
+from anaconda_storage_core import (
+    AsyncStorageClient,
+    NotFound,
+    RetryPolicy,
+    StorageConnectionError,
+)
+from anaconda_storage_core.aiohttp_sender import AiohttpSender
+
+pytestmark = pytest.mark.anyio
+
+KEY = "sk-SENDER-SECRET-0123456789"
+
+
+async def test_the_default_sends_through_aiohttp_and_a_given_transport_through_httpx(
+    user: Any,
+) -> None:
+    seen: list[str] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request.url.path)
+        return httpx.Response(404, json={"error": {"code": "not_found", "missing": "owner"}})
+
+    async with AsyncStorageClient(api_key=user.api_key, domain=user.url) as client:
+        assert isinstance(client.http, AiohttpSender)
+        assert (await client.account()).name == user.name
+        await client.create_project(f"{user.name}/p")
+        await client.upload(f"{user.name}/p/f.bin", b"content")
+        assert await client.read_bytes(f"{user.name}/p/f.bin") == b"content"
+        with pytest.raises(NotFound):
+            await client.read_bytes(f"{user.name}/p/missing.bin")
+    assert client.http.is_closed
+    mocked = AsyncStorageClient(
+        api_key="k", domain="http://storage.test", transport=httpx.MockTransport(handler)
+    )
+    async with mocked:
+        assert isinstance(mocked.http, httpx.AsyncClient)
+        with pytest.raises(NotFound):
+            await mocked.get_owner("ghost")
+    assert seen == ["/api/storage/owners/ghost"]
+
+
+class CutServer:
+    """A loopback server that reads a request, then closes the connection unanswered."""
+
+    def __init__(self) -> None:
+        self.socket = socket.create_server(("127.0.0.1", 0))
+        self.url = f"http://127.0.0.1:{self.socket.getsockname()[1]}"
+        self.requests = 0
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+        self.thread.start()
+
+    def _serve(self) -> None:
+        while True:
+            try:
+                connection, _ = self.socket.accept()
+            except OSError:
+                return
+            with connection:
+                connection.settimeout(2)
+                try:
+                    if connection.recv(65536):
+                        self.requests += 1
+                except OSError:
+                    pass
+
+    def close(self) -> None:
+        self.socket.close()
+        self.thread.join(5)
+
+
+@pytest.fixture
+def cut_server() -> Iterator[CutServer]:
+    server = CutServer()
+    yield server
+    server.close()
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+async def test_a_cut_answer_is_retried_when_idempotent_only(cut_server: CutServer) -> None:
+    retry = RetryPolicy(attempts=3, backoff=0.001)
+    async with AsyncStorageClient(api_key=KEY, domain=cut_server.url, retry=retry) as client:
+        with pytest.raises(StorageConnectionError) as caught:
+            await client.get_owner("alice")  # a GET: sent three times
+        assert isinstance(caught.value.__cause__, httpx.RemoteProtocolError)
+        # Three attempts; aiohttp itself also sends an idempotent request once more on a
+        # connection closed unanswered (as it did under httpx-aiohttp).
+        sent = cut_server.requests
+        assert sent in (3, 6)
+        with pytest.raises(StorageConnectionError):
+            await client.create_project("alice/p")  # a POST: the answer lost, not resent
+        assert cut_server.requests == sent + 1
+    errors: list[BaseException] = [caught.value]
+    refused = f"http://127.0.0.1:{_free_port()}"
+    async with AsyncStorageClient(api_key=KEY, domain=refused, retry=retry) as client:
+        with pytest.raises(StorageConnectionError) as caught:
+            await client.create_project("alice/p")  # never connected: safe to resend
+        assert isinstance(caught.value.__cause__, httpx.ConnectError)
+    errors.append(caught.value)
+    for error in errors:  # no aiohttp exception (they hold the headers) in the chain
+        assert error.__cause__ is not None
+        assert error.__cause__.__cause__ is None
+        assert error.__cause__.__context__ is None
+        for text in (
+            str(error),
+            repr(error),
+            "".join(traceback.format_exception(error)),
+            repr(pickle.dumps(error)),
+        ):
+            assert KEY not in text
+
+
+async def test_the_key_never_ships_with_tblib_from_the_aiohttp_path(cut_server: CutServer) -> None:
+    pickling_support = pytest.importorskip("tblib.pickling_support")
+    retry = RetryPolicy(attempts=2, backoff=0.001)
+    async with AsyncStorageClient(api_key=KEY, domain=cut_server.url, retry=retry) as client:
+        with pytest.raises(StorageConnectionError) as caught:
+            await client.account()
+    pickling_support.install(caught.value)
+    assert KEY not in repr(pickle.dumps(caught.value))
+
+
+async def test_proxies_come_from_the_environment_once_per_host(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("HTTPS_PROXY", "proxy.example:3128")
+    monkeypatch.setenv("NO_PROXY", "internal.example")
+    limits = httpx.Limits(max_connections=10)
+    sender = AiohttpSender(verify=True, limits=limits, trust_env=True)
+    assert sender._proxy(httpx.URL("https://anaconda.com/api")) == "http://proxy.example:3128"
+    assert sender._proxy(httpx.URL("https://internal.example/api")) is None
+    monkeypatch.delenv("HTTPS_PROXY")
+    # Read once per host: a client keeps the proxy it started with.
+    assert sender._proxy(httpx.URL("https://anaconda.com/x")) == "http://proxy.example:3128"
+    untrusting = AiohttpSender(verify=True, limits=limits, trust_env=False)
+    monkeypatch.setenv("HTTPS_PROXY", "proxy.example:3128")
+    assert untrusting._proxy(httpx.URL("https://anaconda.com/api")) is None
