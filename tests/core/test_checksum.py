@@ -169,3 +169,15 @@ def test_round_trip_with_the_server(user: Any, project_name: str, tmp_path: Path
         info = client.upload(f"{uri}/strong.bin", SENT, verify="sha256")
         assert sent[-1].headers["X-Storage-Sha256"] == sha(SENT)
         client.download(f"{uri}/strong.bin", tmp_path / "strong.bin", verify="sha256")
+
+
+def test_the_servers_checksum_mismatch_is_the_integrity_error() -> None:
+    def handler(request: httpx.Request) -> httpx.Response:
+        body = {"error": {"code": "checksum_mismatch", "message": "damaged on the way"}}
+        return httpx.Response(400, json=body)
+
+    transport = httpx.MockTransport(handler)
+    client = StorageClient(api_key="k", domain=BASE, transport=transport)
+    with client, pytest.raises(ChecksumMismatch, match="damaged on the way") as caught:
+        client.upload("alice/sales/q1.csv", SENT)
+    assert caught.value.status == 400

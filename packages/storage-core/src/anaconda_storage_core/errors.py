@@ -18,7 +18,7 @@ that fsspec, pathlib-style code and users already catch::
     │   └── InsufficientStorage (errno ENOSPC)     507 insufficient_storage: the server's disk
     │                                              is full (not retried)
     ├── StorageConnectionError (OSError)           the connection failed (after retries)
-    └── ChecksumMismatch (OSError)                 content whose sha256 is not the expected one
+    └── ChecksumMismatch (OSError)                 content whose checksum is not the expected one
 
 `error_from_response` is the single function that maps an HTTP status and the contract's
 error body (docs/api.md, "Errors") to these types; `raise_for_response` raises what it
@@ -198,11 +198,12 @@ class StorageConnectionError(StorageError, OSError):
 
 
 class ChecksumMismatch(StorageError, OSError):
-    """Content whose sha256 differs from the one expected.
+    """Content whose checksum (CRC32C or sha256) differs from the one expected; also the
+    server's `400 checksum_mismatch` (it received other bytes than those sent).
 
     Attributes:
-        expected: The sha256 the server announced (or the local one, for an upload).
-        actual: The sha256 of what was received (or what the server stored).
+        expected: The checksum the server announced (or the local one, for an upload).
+        actual: The checksum of what was received (or what the server stored).
     """
 
     def __init__(
@@ -299,6 +300,9 @@ def error_from_response(response: httpx.Response, target: str | None = None) -> 
         return RangeNotSatisfiable(
             f"range not satisfiable: {detail}", size=_content_size(response), **common
         )
+    if status == 400 and code == "checksum_mismatch":
+        # The server received other bytes than those sent (docs/api.md, "Checksums").
+        return ChecksumMismatch(f"checksum mismatch: {detail}", **common)
     if 400 <= status < 500 and status != 429 and status != 408:
         return InvalidRequest(
             f"invalid request: {detail or response.reason_phrase}",
