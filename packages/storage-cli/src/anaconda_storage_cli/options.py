@@ -56,7 +56,8 @@ PathsArg = Annotated[
     typer.Argument(
         metavar="PATH...",
         **remote_completer(),
-        help="owner/project or owner/project/path, anaconda:// optional.",
+        help="owner/project or owner/project/path, anaconda:// optional; a quoted pattern"
+        " (*, ?, [abc], ** for any depth) stands for what it matches.",
         show_default=False,
     ),
 ]

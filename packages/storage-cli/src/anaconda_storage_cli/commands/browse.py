@@ -71,15 +71,23 @@ def ls(
     """List owners, projects, versions, directories and files.
 
     No PATH lists the owners you can see, an owner its projects, a project or directory
-    what is in it. Add #<checkpoint> to a project to list it as it was.
+    what is in it. Add #<checkpoint> to a project to list it as it was. A quoted pattern
+    ('o/p/2024/*.csv'; * ? [abc], ** for any depth; %2A is a literal *) lists what it
+    matches.
     """
+    from anaconda_storage_cli.wildcards import has_wildcard
+
     output = Output(json=json)
-    uri = remote.parse(path or "")
     if revisions + checkpoints + deleted > 1:
         raise UsageProblem(
             "--revisions lists a file's history, --checkpoints a project's, --deleted an"
             " owner's deleted projects: pick one"
         )
+    if path and has_wildcard(path) and not (revisions or checkpoints or deleted):
+        with remote.connect() as client:
+            _list_matches(client, path, output, long=long)
+        return
+    uri = remote.parse(path or "")
     with remote.connect() as client:
         if deleted:
             from anaconda_storage_cli.commands.history import list_deleted
@@ -173,6 +181,16 @@ def _list_tree(
                 holding.update("/".join(parts[: i + 1]) for i in range(len(parts)))
         entries = [e for e in entries if isinstance(e, FileInfo) or e.path not in holding]
     _show_entries(entries, uri, output, long=long, base=uri.path)
+
+
+def _list_matches(client: StorageClient, pattern: str, output: Output, *, long: bool) -> None:
+    """``ls 'o/p/2024/*.csv'``: what the pattern matches, each as itself (a directory is
+    not opened, as ``ls -d``), named below the pattern's fixed prefix."""
+    from anaconda_storage_cli.wildcards import expand, parse_pattern
+
+    base = parse_pattern(pattern).base
+    entries = [match.entry for match in expand(client, pattern)]
+    _show_entries(entries, base, output, long=long, base=base.path)
 
 
 def _show_entries(
@@ -491,9 +509,10 @@ def cat(paths: PathsArg) -> None:
     from anaconda_storage_core import NotFound
 
     output = Output()
-    # Parsed up front, so a bad URI is reported before anything is printed.
-    uris = [None if path == "-" else remote.parse(path) for path in paths]
     with remote.connect() as client:
+        # Parsed (and patterns expanded) up front: a bad URI is reported before anything
+        # is printed.
+        uris = _cat_arguments(client, paths)
         for uri in uris:
             if uri is None:
                 shutil.copyfileobj(sys.stdin.buffer, output.binary_stdout)
@@ -506,6 +525,22 @@ def cat(paths: PathsArg) -> None:
                 _not_a_directory(client, uri)
                 raise
     output.flush()
+
+
+def _cat_arguments(client: StorageClient, paths: list[str]) -> list[StorageURI | None]:
+    """The files cat reads, patterns expanded to the files they match (``-``: None)."""
+    from anaconda_storage_cli.wildcards import expand, has_wildcard
+
+    uris: list[StorageURI | None] = []
+    for path in paths:
+        if not has_wildcard(path):
+            uris.append(None if path == "-" else remote.parse(path))
+            continue
+        files = [match.uri for match in expand(client, path) if not match.is_directory]
+        if not files:
+            raise UsageProblem(f"{path} matches only directories: cat reads files (try ls)")
+        uris += files
+    return uris
 
 
 def _not_a_directory(client: StorageClient, uri: StorageURI) -> None:
@@ -527,6 +562,7 @@ COMMANDS: dict[str, tuple[Callable[..., Any], tuple[str, ...]]] = {
             "anaconda storage ls",
             "anaconda storage ls alice",
             "anaconda storage ls -l alice/sales/2024",
+            "anaconda storage ls 'alice/sales/**/*.csv'",
             "anaconda storage ls -l 'alice/sales#2024-05-01T12:00:00'",
             "anaconda storage ls --revisions alice/sales/2024/q1.csv",
             "anaconda storage ls --checkpoints alice/sales",
@@ -546,6 +582,7 @@ COMMANDS: dict[str, tuple[Callable[..., Any], tuple[str, ...]]] = {
         (
             "anaconda storage cat alice/sales/2024/q1.csv",
             "anaconda storage cat 'alice/sales/2024/q1.csv#-1'",
+            "anaconda storage cat 'alice/sales/2024/q?.csv'",
             "anaconda storage cat 'alice/sales#-1/2024/q1.csv' | head",
             "echo 'region,revenue' | anaconda storage cat - alice/sales/2024/rows.csv",
         ),

@@ -31,6 +31,7 @@ from anaconda_storage_cli.options import (
 from anaconda_storage_cli.output import Output
 from anaconda_storage_cli.targets import Kind
 from anaconda_storage_cli.transfers import Job, Outcome, Summary, finish, run_jobs
+from anaconda_storage_cli.wildcards import expand_arguments
 
 if TYPE_CHECKING:
     from anaconda_storage_core import StorageClient, StorageURI
@@ -177,7 +178,7 @@ def rm(
 
     output = Output(json=json, quiet=quiet)
     select = Selection(exclude, include)
-    uris = [_in_project(remote.parse(path), "rm") for path in paths]
+    uris = [_in_project(remote.parse(path), "rm") for path in expand_arguments(paths)]
     summary = Summary("remove", dry_run=dry_run)
     jobs: list[Job] = []
     with remote.connect() as client:
@@ -432,6 +433,7 @@ COMMANDS: dict[str, tuple[Callable[..., Any], tuple[str, ...]]] = {
         (
             "anaconda storage rm alice/sales/2024/q1.csv",
             "anaconda storage rm -r --dry-run alice/sales/2024",
+            "anaconda storage rm 'alice/sales/**/*.tmp'",
             "anaconda storage rm -r --yes alice/old-project",
         ),
     ),

@@ -38,6 +38,7 @@ from anaconda_storage_cli.progress import make_reporter
 from anaconda_storage_cli.resuming import Resumable
 from anaconda_storage_cli.targets import Destination, Kind, Source, check_destination, plan
 from anaconda_storage_cli.transfers import Job, Outcome, Summary, finish, run_jobs
+from anaconda_storage_cli.wildcards import expand_arguments, no_wildcard_in
 
 if TYPE_CHECKING:
     from anaconda_storage_core import CopyResult, StorageClient, StorageURI, UploadSettings
@@ -174,6 +175,7 @@ def upload(
     resumable = Resumable(output)
     select = Selection(exclude, include)
     sources, destination = _split(paths, "upload")
+    no_wildcard_in(destination, "upload")
     dst = remote.parse(destination)
     if dst.is_versioned:
         raise UsageProblem(f"cannot upload to {dst}: history is read-only (drop the '#...')")
@@ -292,6 +294,7 @@ def download(
     output = Output(json=json, quiet=quiet)
     select = Selection(exclude, include)
     sources, destination = _split(paths, "download")
+    sources = expand_arguments(sources)
     root = Path(destination)
     target = Destination(destination, local_kind(root), has_trailing_separator(destination))
     check_destination(target, len(sources))
@@ -376,6 +379,8 @@ def cp(
     """
     output = Output(json=json, quiet=quiet)
     sources, destination = _split(paths, "cp")
+    no_wildcard_in(destination, "cp")
+    sources = expand_arguments(sources)
     if destination == "-":
         _copy_to_stdout(sources, output)
         return
@@ -409,6 +414,8 @@ def mv(
     """
     output = Output(json=json, quiet=quiet)
     sources, destination = _split(paths, "mv")
+    no_wildcard_in(destination, "mv")
+    sources = expand_arguments(sources)
     _server_side(
         "move", sources, destination, output, recursive=True, dry_run=dry_run, workers=jobs
     )
@@ -586,6 +593,7 @@ COMMANDS: dict[str, tuple[Callable[..., Any], tuple[str, ...]]] = {
             "anaconda storage download alice/sales .            # gives ./sales/...",
             "anaconda storage download alice/sales/ ./sales-copy # gives ./sales-copy/...",
             "anaconda storage download 'alice/sales/q1.csv#-1' q1-before.csv",
+            "anaconda storage download --exclude '*.tmp' 'alice/sales/2024/*' ./2024/",
             "anaconda storage download 'alice/sales#2024-05-01T12:00:00/' ./as-of-may",
         ),
     ),
@@ -594,6 +602,7 @@ COMMANDS: dict[str, tuple[Callable[..., Any], tuple[str, ...]]] = {
         (
             "anaconda storage cp alice/sales/q1.csv bob/shared/",
             "anaconda storage cp -r alice/sales/2024 alice/archive  # gives archive/2024/...",
+            "anaconda storage cp 'alice/sales/2024/q?.csv' alice/archive/",
             "anaconda storage cp 'alice/sales/q1.csv#-1' alice/sales/q1.csv  # restore",
             "echo hello | anaconda storage cp - alice/sales/hello.txt",
         ),
