@@ -45,7 +45,7 @@ class Caller:
     def __init__(self, kind: str) -> None:
         self.kind = kind
 
-    async def download(self, handler: Any, dest: Any, **kwargs: Any) -> Any:
+    async def call(self, handler: Any, method: str, *args: Any, **kwargs: Any) -> Any:
         common: dict[str, Any] = {
             "api_key": "k",
             "domain": BASE,
@@ -53,9 +53,12 @@ class Caller:
         }
         if self.kind == "sync":
             with StorageClient(**common) as client:
-                return client.download("alice/sales/q1.csv", dest, **kwargs)
+                return getattr(client, method)("alice/sales/q1.csv", *args, **kwargs)
         async with AsyncStorageClient(**common) as aclient:
-            return await aclient.download("alice/sales/q1.csv", dest, **kwargs)
+            return await getattr(aclient, method)("alice/sales/q1.csv", *args, **kwargs)
+
+    async def download(self, handler: Any, dest: Any, **kwargs: Any) -> Any:
+        return await self.call(handler, "download", dest, **kwargs)
 
 
 @pytest.fixture(params=["sync", "async"])
@@ -144,6 +147,37 @@ async def test_an_unknown_verify_is_refused(caller: Caller, tmp_path: Path) -> N
         await caller.download(handler, tmp_path / "q1.csv", verify="md5")
 
 
+async def test_read_bytes_of_a_whole_file_is_checked(caller: Caller) -> None:
+    handler = answer(DAMAGED, **{"X-Storage-Crc32c": crc(SENT), "X-Storage-Sha256": sha(DAMAGED)})
+    with pytest.raises(ChecksumMismatch, match=r"reading alice/sales/q1\.csv") as caught:
+        await caller.call(handler, "read_bytes")
+    assert (caught.value.expected, caught.value.actual) == (crc(SENT), crc(DAMAGED))
+    with pytest.raises(ChecksumMismatch):
+        await caller.call(handler, "read_bytes", 0)  # from byte 0 to the end: the whole file
+    assert await caller.call(handler, "read_bytes", verify="sha256") == DAMAGED
+    assert await caller.call(handler, "read_bytes", verify=False) == DAMAGED
+    strong = answer(DAMAGED, **{"X-Storage-Crc32c": crc(DAMAGED), "X-Storage-Sha256": sha(SENT)})
+    assert await caller.call(strong, "read_bytes") == DAMAGED
+    with pytest.raises(ChecksumMismatch, match="sha256"):
+        await caller.call(strong, "read_bytes", verify="sha256")
+    with pytest.raises(ValueError, match="verify"):
+        await caller.call(handler, "read_bytes", verify="md5")
+
+
+async def test_a_range_is_not_checked(caller: Caller) -> None:
+    # A range carries no digest of its own; the whole content's cannot check it.
+    def handler(request: httpx.Request) -> httpx.Response:
+        assert request.headers["Range"] == "bytes=4-10"
+        headers = {
+            "ETag": f'"{REVISION}"',
+            "Content-Range": f"bytes 4-10/{len(SENT)}",
+            "X-Storage-Sha256": sha(SENT),
+        }
+        return httpx.Response(206, content=DAMAGED[4:11], headers=headers)
+
+    assert await caller.call(handler, "read_bytes", 4, 11) == DAMAGED[4:11]
+
+
 # -- against the real server -----------------------------------------------------------------
 
 
@@ -169,6 +203,19 @@ def test_round_trip_with_the_server(user: Any, project_name: str, tmp_path: Path
         info = client.upload(f"{uri}/strong.bin", SENT, verify="sha256")
         assert sent[-1].headers["X-Storage-Sha256"] == sha(SENT)
         client.download(f"{uri}/strong.bin", tmp_path / "strong.bin", verify="sha256")
+        assert client.read_bytes(f"{uri}/big.bin") == SENT * 50_000
+        assert client.read_bytes(f"{uri}/strong.bin", verify="sha256") == SENT
+        assert client.read_bytes(f"{uri}/big.bin", 3, 9) == (SENT * 50_000)[3:9]
+
+
+async def test_async_read_bytes_with_the_server(user: Any, project_name: str) -> None:
+    async with AsyncStorageClient(api_key=user.api_key, domain=user.url) as client:
+        uri = f"{user.name}/{project_name}"
+        await client.create_project(uri)
+        await client.upload(f"{uri}/small.bin", SENT)
+        assert await client.read_bytes(f"{uri}/small.bin") == SENT
+        assert await client.read_bytes(f"{uri}/small.bin", verify="sha256") == SENT
+        assert await client.read_bytes(f"{uri}/small.bin", -4) == SENT[-4:]
 
 
 def test_the_servers_checksum_mismatch_is_the_integrity_error() -> None:

@@ -749,7 +749,12 @@ class AsyncStorageClient:
         return await self._runner.run(downloads.head(self._api, self.retry, where))
 
     async def read_bytes(
-        self, uri: Location, start: int | None = None, end: int | None = None
+        self,
+        uri: Location,
+        start: int | None = None,
+        end: int | None = None,
+        *,
+        verify: Verify = True,
     ) -> bytes:
         """A file's content, or the bytes `[start, end)` of it (Python slice bounds).
 
@@ -757,17 +762,23 @@ class AsyncStorageClient:
             uri: The file, maybe at a revision or a checkpoint.
             start: First byte (negative: from the end).
             end: Byte after the last (negative: from the end); None: to the end.
+            verify: How a whole content (no `start`, no `end`) is checked, as `download`'s:
+                by its CRC32C (True, the default, or `"crc32c"`), by its sha256
+                (`"sha256"`), or not (False). A range is never checked (the server
+                announces the whole content's digests only).
 
         Returns:
             The bytes; `b""` for a range past the end.
 
         Raises:
+            ChecksumMismatch: The whole content is not what the server announced.
             NotFound: No such file.
             StorageConnectionError: The read kept breaking (it resumes where it broke).
         """
         where = locations.file_location(uri)
+        check = check_verify(verify)
         return await self._runner.run(
-            downloads.read_bytes(self._api, self.retry, where, start, end)
+            downloads.read_bytes(self._api, self.retry, where, start, end, verify=check)
         )
 
     @contextlib.asynccontextmanager

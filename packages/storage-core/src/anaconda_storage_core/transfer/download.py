@@ -397,12 +397,35 @@ def read_range(
 
 
 def read_bytes(
-    api: Api, policy: RetryPolicy, where: FileLocation, start: int | None, end: int | None
+    api: Api,
+    policy: RetryPolicy,
+    where: FileLocation,
+    start: int | None,
+    end: int | None,
+    *,
+    verify: Verify = True,
 ) -> Flow[bytes]:
-    """The bytes `[start, end)` of a file; `b""` for a range past its end (as slicing)."""
+    """The bytes `[start, end)` of a file; `b""` for a range past its end (as slicing).
+
+    Args:
+        verify: How a whole content (no `start`, no `end`) is checked (`digest.Verify`; by
+            CRC32C by default). A range is not checked: the server announces the whole
+            content's digests only, which a part of it cannot be checked against.
+
+    Raises:
+        ChecksumMismatch: The whole content read is not what the server announced.
+    """
     chunks: list[bytes] = []
     try:
-        yield from read_range(api, policy, where, chunks.append, start, end)
+        info = yield from read_range(api, policy, where, chunks.append, start, end)
     except RangeNotSatisfiable:
         return b""
-    return b"".join(chunks)
+    data = b"".join(chunks)
+    if not start and end is None:
+        # Checked once, on the joined bytes (the first answer's digests, whatever resumed
+        # reads followed): one call into the CRC for the whole content, not one per chunk.
+        check = _check(verify, info)
+        if check is not None:
+            check.update(data)
+            check.verify(f"reading {where.owner}/{where.project}/{where.path}")
+    return data
