@@ -28,6 +28,7 @@ from fsspec.asyn import AsyncFileSystem, get_loop
 from fsspec.utils import stringify_path
 
 from anaconda_storage_core import AsyncStorageClient, StorageConfig, resolve_config
+from anaconda_storage_core.transfer.digest import Verify, check_verify
 from anaconda_storage_core.uri import Relative, StorageURI, TimePoint, VersionId
 
 from .addresses import PROTOCOL, query_options, strip_protocol, to_uri
@@ -48,6 +49,23 @@ flight (fsspec's ``batch_size``), chosen from bench/fsspec_throughput.py's measu
 _SETTLED = timedelta(minutes=5)
 
 Info = dict[str, Any]
+
+
+def checksum_option(value: object) -> Verify:
+    """The ``checksum`` option as core's ``verify``: ``"crc32c"`` (or True, the default),
+    ``"sha256"``, or ``"none"`` (or False, None).
+
+    Raises:
+        ValueError: Any other value.
+    """
+    if value is None or value == "none":
+        return False
+    try:
+        return check_verify(value)
+    except ValueError:
+        raise ValueError(
+            f"checksum is 'crc32c', 'sha256' or 'none' (True, False), not {value!r}"
+        ) from None
 
 
 # Clients a forked child inherited from its parent: never used or closed there (their
@@ -165,6 +183,7 @@ class FileSystemBase(AsyncFileSystem):  # type: ignore[misc]  # fsspec is untype
         api_domain: str | None = None,
         uri_options: Mapping[str, str] | None = None,
         verify: bool | str | None = None,
+        checksum: bool | str | None = True,
         batch_size: int | None = None,
         asynchronous: bool = False,
         loop: asyncio.AbstractEventLoop | None = None,
@@ -179,6 +198,7 @@ class FileSystemBase(AsyncFileSystem):  # type: ignore[misc]  # fsspec is untype
         api_version = api_version if api_version is not None else nested.pop("api_version", None)
         if extra_headers is None:
             extra_headers = nested.pop("extra_headers", None)
+        checksum = nested.pop("checksum", checksum)
         kwargs = {**nested, **kwargs}
         super().__init__(
             asynchronous=asynchronous,
@@ -198,6 +218,8 @@ class FileSystemBase(AsyncFileSystem):  # type: ignore[misc]  # fsspec is untype
             verify=verify,
             options=uri_options,
         )
+        # How downloads and whole-file reads are checked (core's `verify`; not TLS's).
+        self.checksum: Verify = checksum_option(checksum)
         self._sessions = _Sessions()
         weakref.finalize(self, self._sessions.close_all)
 

@@ -2,9 +2,11 @@
 
 Each file is one request each way (a range read, a streamed ``PUT``), so fsspec's batched
 ``cat``/``get``/``put`` of many files keep ``batch_size`` requests in flight. Downloads are
-core's: written beside the target, checked against the server's sha256, renamed into place,
-resumed at the same revision when a connection breaks. Uploads stream from disk; large ones
-go in parts (core decides, by size).
+core's: written beside the target, checked against the checksum the server announced (its
+CRC32C by default, its sha256 with ``checksum="sha256"``), renamed into place, resumed at
+the same revision when a connection breaks. A whole file read into memory is checked the
+same way; a range cannot be (the server announces the whole content's digests only).
+Uploads stream from disk; large ones go in parts (core decides, by size).
 """
 
 from __future__ import annotations
@@ -19,8 +21,10 @@ from fsspec.callbacks import DEFAULT_CALLBACK, Callback
 from fsspec.utils import isfilelike
 
 from anaconda_storage_core.models import FileInfo, Upload, UploadPart
+from anaconda_storage_core.transfer.digest import Verify
 from anaconda_storage_core.uri import StorageURI
 
+from .base import checksum_option
 from .files import AnacondaFile, AsyncAnacondaFile
 from .namespace import Namespace
 
@@ -62,9 +66,20 @@ class Content(Namespace):
         **kwargs: Any,
     ) -> bytes:
         """The bytes ``[start, end)`` of a file (Python slice bounds; negative from the
-        end), one request. ``b""`` for a range past the end."""
+        end), one request. ``b""`` for a range past the end.
+
+        The whole file (no ``start``, no ``end``) is checked as the ``checksum`` option
+        (or a ``checksum=`` given here) says: ``ChecksumMismatch`` if it differs.
+        """
         client = await self._client()
-        return await client.read_bytes(self._uri(path), start, end)
+        verify = self._checksum(kwargs)
+        return await client.read_bytes(self._uri(path), start, end, verify=verify)
+
+    def _checksum(self, kwargs: dict[str, Any]) -> Verify:
+        """A call's ``checksum=``, else the filesystem's, as core's ``verify``."""
+        if "checksum" in kwargs:
+            return checksum_option(kwargs["checksum"])
+        return self.checksum
 
     async def _pipe_file(
         self, path: str, value: bytes, mode: str = "overwrite", **kwargs: Any
@@ -120,17 +135,19 @@ class Content(Namespace):
     async def _get_file(
         self, rpath: str, lpath: Any, callback: Callback = DEFAULT_CALLBACK, **kwargs: Any
     ) -> None:
-        """Download a file, checked against the server's sha256: to a path atomically
-        (written beside it, then renamed), or into an open file."""
+        """Download a file, checked as the ``checksum`` option (or a ``checksum=`` given
+        here) says: to a path atomically (written beside it, then renamed, only if it
+        checks out), or into an open file."""
         uri = self._uri(rpath)
         client = await self._client()
+        verify = self._checksum(kwargs)
         if isfilelike(lpath):
-            await client.download(uri, lpath, progress=callback.relative_update)
+            await client.download(uri, lpath, progress=callback.relative_update, verify=verify)
             return
         if _local_size(lpath) is None:
             return  # a directory fsspec's get already made
         try:
-            await client.download(uri, lpath, progress=callback.relative_update)
+            await client.download(uri, lpath, progress=callback.relative_update, verify=verify)
         except FileNotFoundError:
             if await self._isdir(uri.fs_path):
                 os.makedirs(lpath, exist_ok=True)  # an empty directory (only its .keep)

@@ -98,6 +98,7 @@ class _Exchange:
     # Set by fsspec's AbstractBufferedFile.__init__ (buffer: in write modes).
     fs: Content
     blocksize: int
+    size: int
     autocommit: bool
     buffer: io.BytesIO
 
@@ -120,6 +121,10 @@ class _Exchange:
         return self.uri.with_checkpoint(None).with_revision(self.revision)
 
     async def _read_range(self, start: int, end: int) -> bytes:
+        if start == 0 and end >= self.size:
+            # The whole file in one read (a small file's first block, a read() of all):
+            # asked without a range, so that it comes with its CRC32C and is checked.
+            return await self.fs._cat_file(self._pinned)
         return await self.fs._cat_file(self._pinned, start=start, end=end)
 
     # -- writing ---------------------------------------------------------------------------

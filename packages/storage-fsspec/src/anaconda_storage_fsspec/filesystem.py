@@ -58,6 +58,11 @@ class AnacondaFileSystem(Content):
         uri_options: The options of a URI's query; fsspec passes them (explicit
             arguments win).
         verify: TLS verification (default on), or a CA bundle path.
+        checksum: How downloads (``get``) and reads of whole files (``cat``, a file
+            ``open`` reads in one go) are checked: ``"crc32c"`` (the default) against
+            the CRC32C the server sends, at wire speed; ``"sha256"`` against its sha256,
+            a full cryptographic check (about 1 GB/s a core); ``"none"`` not at all.
+            ``get``, ``get_file``, ``cat`` and ``cat_file`` take it per call too.
         batch_size: Requests in flight for operations on many files.
         **storage_options: fsspec's own (``asynchronous``, ``loop``,
             ``use_listings_cache``, ``listings_expiry_time``, ``skip_instance_cache``).
