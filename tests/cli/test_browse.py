@@ -45,7 +45,7 @@ def test_ls_directories_and_files(cli: Any, project: str) -> None:
     assert ok(cli("ls", f"anaconda://{project}/in/data/")).out == "a.csv\nempty/\nsub/\n"
     assert ok(cli("ls", f"{project}/in/data/a.csv")).out == "a.csv\n"
     long = ok(cli("ls", "-l", f"{project}/in/data")).out.splitlines()
-    assert re.match(r"^8 B  \d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ  [0-9a-f]{8}  a.csv$", long[0]), long
+    assert re.match(r"^8  \d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ  [0-9a-f]{8}  a.csv$", long[0]), long
     assert long[1].endswith("empty/")
 
 

@@ -122,8 +122,8 @@ def test_rm_directory_needs_recursive(cli: Any, project: str) -> None:
     assert ok(cli("ls", "-R", project)).out.count("\n") == 3  # nothing changed
     summary = json.loads(ok(cli("rm", "-r", "--json", f"{project}/data")).out)
     assert summary["operation"] == "remove"
+    # The empty directory's .keep marker goes too, but it is no file: not listed as one.
     assert sorted(f["source"].rsplit("/", 1)[1] for f in summary["files"]) == [
-        ".keep",
         "a.csv",
         "b.txt",
     ]

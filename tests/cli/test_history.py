@@ -155,7 +155,7 @@ def test_deleted_projects_come_back(cli: Any, project: str) -> None:
     assert taken.code != 0
     assert "another name" in taken.err
     planned = ok(cli("restore", project, "--dry-run"))
-    assert planned.out.strip() == f"would bring back project {project}"
+    assert planned.out.strip() == f"would bring back project anaconda://{project}"
     ok(cli("restore", project, "--as", "sales-old"))
     assert ok(cli("cat", f"{owner}/sales-old/q1.csv")).out == "a,b\n1,2\n"
     assert "kept" in ok(cli("ls", "--checkpoints", f"{owner}/sales-old")).out

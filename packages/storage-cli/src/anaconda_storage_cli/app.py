@@ -20,6 +20,7 @@ from typer.core import TyperGroup
 from anaconda_storage_cli.commands import browse, change, history, projects, sync, transfer
 from anaconda_storage_cli.completion import enable_shell_completion
 from anaconda_storage_cli.errors import ExitCode
+from anaconda_storage_cli.help import HELP_OPTIONS, LONG_HELP_ONLY, StorageCommand
 
 __all__ = ["app"]
 
@@ -90,6 +91,7 @@ def _report(exc: BaseException, *, verbose: bool) -> int:
 app = typer.Typer(
     name="storage",
     cls=StorageGroup,
+    context_settings=HELP_OPTIONS,
     no_args_is_help=True,
     help="Anaconda Cloud Storage: versioned, permissioned files, from the terminal.",
     epilog=(
@@ -121,8 +123,16 @@ _PANELS = {
     projects: "Projects",
     history: "History",
 }
+# `ls -h` is human sizes, as in GNU ls; `ls --help` still helps.
+_SETTINGS = {"ls": LONG_HELP_ONLY}
 enable_shell_completion()
 
 for _module, _panel in _PANELS.items():
     for _name, (_function, _lines) in _module.COMMANDS.items():
-        app.command(name=_name, epilog=_examples(_lines), rich_help_panel=_panel)(_function)
+        app.command(
+            name=_name,
+            cls=StorageCommand,
+            context_settings=_SETTINGS.get(_name),
+            epilog=_examples(_lines),
+            rich_help_panel=_panel,
+        )(_function)

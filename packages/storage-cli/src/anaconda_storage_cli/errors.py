@@ -84,9 +84,17 @@ class FilesFailed(Exception):
         code: :data:`ExitCode.PARTIAL` when others were done; when none was, the code of
             the first failure (so a transfer that could not start at all exits as "not
             found" or "not logged in" would).
+        message: The line to print; by default "N of M files failed". A command of one
+            file that failed says why in this one line instead (``rm missing.csv``).
     """
 
-    def __init__(self, failed: int, total: int, code: ExitCode = ExitCode.PARTIAL) -> None:
+    def __init__(
+        self,
+        failed: int,
+        total: int,
+        code: ExitCode = ExitCode.PARTIAL,
+        message: str | None = None,
+    ) -> None:
         self.failed = failed
         self.total = total
         self.code = code
@@ -96,10 +104,13 @@ class FilesFailed(Exception):
             if failed == total and total > 1
             else f"{failed} of {total} {noun}"
         )
-        super().__init__(f"{what} failed")
+        self.message = message
+        super().__init__(message or f"{what} failed")
 
-    def __reduce__(self) -> tuple[type[FilesFailed], tuple[int, int, ExitCode]]:
-        return (type(self), (self.failed, self.total, self.code))
+    def __reduce__(
+        self,
+    ) -> tuple[type[FilesFailed], tuple[int, int, ExitCode, str | None]]:
+        return (type(self), (self.failed, self.total, self.code, self.message))
 
 
 @dataclass(frozen=True)

@@ -26,6 +26,7 @@ __all__ = [
     "PathsArg",
     "QuietOpt",
     "RecursiveOpt",
+    "WholeDirectoriesOpt",
     "YesOpt",
 ]
 
@@ -82,6 +83,18 @@ RecursiveOpt = Annotated[
     bool,
     typer.Option("-r", "-R", "--recursive", help="Act on directories too.", show_default=False),
 ]
+# upload and download take directories whole; -r is accepted all the same, because users of
+# `aws s3 cp --recursive` and `gsutil cp -r` type it (issue 12), and refusing it helps no one.
+WholeDirectoriesOpt = Annotated[
+    bool,
+    typer.Option(
+        "-r",
+        "-R",
+        "--recursive",
+        help="Accepted, and changes nothing: directories always go whole.",
+        show_default=False,
+    ),
+]
 DryRunOpt = Annotated[
     bool,
     typer.Option(
@@ -104,6 +117,7 @@ JobsOpt = Annotated[
     typer.Option(
         "-j",
         "--jobs",
+        metavar="N",
         min=1,
         max=64,
         help="How many files to transfer at once.",

@@ -1,7 +1,10 @@
 """What a transfer shows while it runs: rich bars on a terminal, log lines elsewhere, or nothing.
 
 - On a terminal (stderr is a tty): one overall bar with bytes, rate, ETA and files done of
-  total, plus a line per file in flight.
+  total, plus a line per file in flight, removed when the file is done. Sizes and rates
+  are in IEC units (KiB, MiB/s), as everywhere in the CLI (``formats.human_size``); the
+  ETA is the overall one only, from the bytes left and the byte rate, so a large file
+  started last does not make it wrong, as a count of files would.
 - Not a terminal (a log, CI): one plain line per file done or failed, so a log shows what
   happened without control characters.
 - ``-q``: nothing; failures are still listed by the summary.
@@ -13,7 +16,7 @@ reporter takes one.
 from __future__ import annotations
 
 import threading
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from rich.console import Console
 from rich.markup import escape
@@ -101,26 +104,21 @@ class RichReporter:
         self._lock = threading.Lock()
 
     def start(self, files: int, size: int) -> None:
-        from rich.progress import (
-            BarColumn,
-            DownloadColumn,
-            Progress,
-            TextColumn,
-            TimeRemainingColumn,
-            TransferSpeedColumn,
-        )
+        from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn
 
         self._files = files
         self._progress = Progress(
             TextColumn("{task.description}", markup=False),
             BarColumn(),
             DownloadColumn(binary_units=True),
-            TransferSpeedColumn(),
-            TimeRemainingColumn(),
+            _rate_column(),
+            _eta_column(),
             console=self._console,
             transient=True,
         )
-        self._overall = self._progress.add_task(self._overall_text(), total=size or None)
+        self._overall = self._progress.add_task(
+            self._overall_text(), total=size or None, overall=True
+        )
         self._progress.start()
 
     def _overall_text(self) -> str:
@@ -165,6 +163,35 @@ class RichReporter:
         if self._progress is not None:
             self._progress.stop()
             self._progress = None
+
+
+def _rate_column() -> Any:
+    """The rate in IEC units (``1.5 MiB/s``, as the summary writes it); blank while unknown
+    (a copy on the server moves no bytes here), not rich's ``?``."""
+    from rich.progress import ProgressColumn
+    from rich.text import Text
+
+    class RateColumn(ProgressColumn):
+        def render(self, task: Any) -> Text:
+            speed = task.finished_speed or task.speed
+            text = "" if speed is None else f"{human_size(int(speed))}/s"
+            return Text(text, style="progress.data.speed")
+
+    return RateColumn()
+
+
+def _eta_column() -> Any:
+    """The time left, on the overall row only: bytes left over the byte rate."""
+    from rich.progress import TimeRemainingColumn
+    from rich.text import Text
+
+    class OverallTimeRemaining(TimeRemainingColumn):
+        def render(self, task: Any) -> Text:
+            if not task.fields.get("overall"):
+                return Text("")
+            return super().render(task)
+
+    return OverallTimeRemaining()
 
 
 def make_reporter(console: Console, *, verb: str, quiet: bool) -> Reporter:

@@ -31,6 +31,7 @@ __all__ = [
     "connect",
     "describe_remote",
     "listing",
+    "missing_project_hint",
     "parse",
     "project_hint",
 ]
@@ -61,6 +62,22 @@ def parse(text: str) -> StorageURI:
 def project_hint(uri: StorageURI) -> str:
     """The command that creates the project a URI is in."""
     return f"anaconda storage mkdir {uri.owner}/{uri.project}"
+
+
+def missing_project_hint(client: StorageClient, uri: StorageURI) -> str:
+    """What to add to "project not found": how to create it when it would be the caller's
+    (theirs or an organization's they belong to); otherwise that it may exist unshared,
+    since the server answers 404 for a project the caller cannot see, and suggesting
+    ``mkdir bob/shared`` to someone who cannot write there only sends them astray."""
+    from anaconda_storage_core import StorageError
+
+    try:
+        mine = {owner.name for owner in client.list_owners()}
+    except StorageError:
+        mine = set()
+    if uri.owner in mine:
+        return f"create it with `{project_hint(uri)}`"
+    return f"if it exists, {uri.owner} has not shared it with you: ask them for access"
 
 
 @dataclass(frozen=True)

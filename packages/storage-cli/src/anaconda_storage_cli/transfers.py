@@ -233,15 +233,22 @@ def finish(summary: Summary, output: Output) -> None:
     """Print the summary and raise what sets the exit code.
 
     Text goes to stderr (not with ``-q``, except the failures); with ``--json`` the summary
-    is the JSON document on stdout.
+    is the JSON document on stdout. A run of one file that failed prints one line, the
+    failure, with its own exit code (``rm missing.csv`` is "not found", exit 3).
 
     Raises:
         FilesFailed: Some files failed (exit code 6), or all did (the first one's code).
     """
     from anaconda_storage_cli.errors import ExitCode, FilesFailed, exit_code_of
 
+    alone = not summary.done and not summary.directories and len(summary.failed) == 1
     if output.json:
         output.data(summary.to_json())
+    elif alone:
+        failure = summary.failed[0]
+        assert failure.error is not None
+        line = failure_line(failure.job, failure.error)
+        raise FilesFailed(1, 1, exit_code_of(failure.error), message=line)
     elif not output.quiet:
         output.info(_summary_line(summary))
     for outcome in summary.failed:

@@ -66,6 +66,16 @@ def ls(
             show_default=False,
         ),
     ] = False,
+    human: Annotated[
+        bool,
+        typer.Option(
+            "-h",
+            "--human-readable",
+            help="With -l, sizes as 1.5 KiB, 3.2 MiB (IEC units); bytes without it. As in GNU"
+            " ls, -h is not --help here.",
+            show_default=False,
+        ),
+    ] = False,
     json: JsonOpt = False,
 ) -> None:
     """List owners, projects, versions, directories and files.
@@ -85,7 +95,7 @@ def ls(
         )
     if path and has_wildcard(path) and not (revisions or checkpoints or deleted):
         with remote.connect() as client:
-            _list_matches(client, path, output, long=long)
+            _list_matches(client, path, output, long=long, human=human)
         return
     uri = remote.parse(path or "")
     with remote.connect() as client:
@@ -100,9 +110,9 @@ def ls(
         elif uri.is_root:
             _list_owners(client.list_owners(), output, long)
         elif uri.is_owner:
-            _list_projects(client.list_projects(uri, include_hidden=all), output, long)
+            _list_projects(client.list_projects(uri, include_hidden=all), output, long, human)
         else:
-            _list_tree(client, uri, output, long=long, all=all, recursive=recursive)
+            _list_tree(client, uri, output, long=long, all=all, recursive=recursive, human=human)
 
 
 def _list_owners(owners: Iterable[Owner], output: Output, long: bool) -> None:
@@ -115,7 +125,16 @@ def _list_owners(owners: Iterable[Owner], output: Output, long: bool) -> None:
         output.lines(o.name for o in items)
 
 
-def _list_projects(projects: Iterable[Project], output: Output, long: bool) -> None:
+def _size(size: int | None, human: bool) -> str:
+    """A size for ``ls -l``: bytes, as ``ls -l`` prints them, or with ``-h`` in IEC units."""
+    if human or size is None:
+        return human_size(size)
+    return str(size)
+
+
+def _list_projects(
+    projects: Iterable[Project], output: Output, long: bool, human: bool = False
+) -> None:
     items = list(projects)
     if output.json:
         output.data([{"uri": f"anaconda://{p.full_name}", **_plain(p)} for p in items])
@@ -127,7 +146,7 @@ def _list_projects(projects: Iterable[Project], output: Output, long: bool) -> N
         [
             p.access,
             str(p.file_count),
-            human_size(p.size),
+            _size(p.size, human),
             instant(p.updated_at),
             p.name + (" (hidden)" if p.hidden else ""),
             p.title,
@@ -151,6 +170,7 @@ def _list_tree(
     long: bool,
     all: bool,
     recursive: bool,
+    human: bool = False,
 ) -> None:
     from anaconda_storage_core import DirectoryInfo, FileInfo
 
@@ -158,7 +178,9 @@ def _list_tree(
         entry = client.info(uri)
         if isinstance(entry, FileInfo):
             # A file (maybe at a revision) lists as itself, as `ls file` does.
-            _show_entries([entry], uri, output, long=long, base=entry.path.rpartition("/")[0])
+            _show_entries(
+                [entry], uri, output, long=long, base=entry.path.rpartition("/")[0], human=human
+            )
             return
     else:
         client.get_project(uri)  # a project that does not exist is an error, not empty
@@ -180,17 +202,19 @@ def _list_tree(
                 parts = entry.path.split("/")[:-1]
                 holding.update("/".join(parts[: i + 1]) for i in range(len(parts)))
         entries = [e for e in entries if isinstance(e, FileInfo) or e.path not in holding]
-    _show_entries(entries, uri, output, long=long, base=uri.path)
+    _show_entries(entries, uri, output, long=long, base=uri.path, human=human)
 
 
-def _list_matches(client: StorageClient, pattern: str, output: Output, *, long: bool) -> None:
+def _list_matches(
+    client: StorageClient, pattern: str, output: Output, *, long: bool, human: bool
+) -> None:
     """``ls 'o/p/2024/*.csv'``: what the pattern matches, each as itself (a directory is
     not opened, as ``ls -d``), named below the pattern's fixed prefix."""
     from anaconda_storage_cli.wildcards import expand, parse_pattern
 
     base = parse_pattern(pattern).base
     entries = [match.entry for match in expand(client, pattern)]
-    _show_entries(entries, base, output, long=long, base=base.path)
+    _show_entries(entries, base, output, long=long, base=base.path, human=human)
 
 
 def _show_entries(
@@ -200,6 +224,7 @@ def _show_entries(
     *,
     long: bool,
     base: str,
+    human: bool = False,
 ) -> None:
     from anaconda_storage_core import FileInfo
 
@@ -228,7 +253,7 @@ def _show_entries(
     rows = []
     for entry in entries:
         if isinstance(entry, FileInfo):
-            row = [human_size(entry.size), instant(entry.modified), short_id(entry.revision)]
+            row = [_size(entry.size, human), instant(entry.modified), short_id(entry.revision)]
         else:
             row = ["-", "-", "-"]
         rows.append([*row, name(entry)])
@@ -382,7 +407,7 @@ def _stat_project(client: StorageClient, uri: StorageURI, output: Output) -> Non
     from rich.console import Group
 
     rows = [
-        ("project", f"{project.owner.name}/{project.name}"),
+        ("project", f"anaconda://{project.full_name}"),
         ("title", project.title or "-"),
         ("description", project.description or "-"),
         ("tags", ", ".join(project.tags) or "-"),
@@ -561,7 +586,7 @@ COMMANDS: dict[str, tuple[Callable[..., Any], tuple[str, ...]]] = {
         (
             "anaconda storage ls",
             "anaconda storage ls alice",
-            "anaconda storage ls -l alice/sales/2024",
+            "anaconda storage ls -lh alice/sales/2024",
             "anaconda storage ls 'alice/sales/**/*.csv'",
             "anaconda storage ls -l 'alice/sales#2024-05-01T12:00:00'",
             "anaconda storage ls --revisions alice/sales/2024/q1.csv",

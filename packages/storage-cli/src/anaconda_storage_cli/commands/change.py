@@ -185,6 +185,8 @@ def rm(
         for uri in uris:
             try:
                 job = _removal(client, uri, output, recursive, force, dry_run, yes, purge, select)
+            except ConfirmationNeeded:
+                raise  # a command line to fix (add --yes), not a file that failed
             except Exception as exc:  # reported with the others, after the rest is done
                 job = Job(str(uri), "", None, _raise(exc))
             if job is not None:
@@ -192,11 +194,13 @@ def rm(
         if not jobs and not json:
             return  # nothing to remove (rm -f of nothing, a declined question): no summary
         run_jobs("remove", jobs, workers=4, reporter=SilentReporter(), summary=summary)
-    # One outcome per file removed, rather than per argument.
+    # One outcome per file removed, rather than per argument; a directory's .keep marker
+    # is no file (listings hide it), so it is not counted or listed as one.
     summary.done = [
         Outcome(Job(path, "", None, outcome.job.run))
         for outcome in summary.done
         for path in outcome.result
+        if path.rpartition("/")[2] != remote.KEEP
     ]
     if dry_run and not json:
         output.lines(f"would remove {outcome.job.source}" for outcome in summary.done)
@@ -317,6 +321,10 @@ def _selected_removal(
     return Job(str(uri), "", None, delete_selected)
 
 
+class ConfirmationNeeded(UsageProblem):
+    """Deleting a project needs a yes, and there is no terminal to ask on."""
+
+
 def _can_ask() -> bool:
     """Whether there is a person at a terminal to answer a question."""
     return sys.stdin.isatty()
@@ -334,7 +342,7 @@ def _confirmed(
     if yes:
         return True
     if not _can_ask():
-        raise UsageProblem(
+        raise ConfirmationNeeded(
             f"{command} {uri} deletes the project and all its history: there is no terminal"
             " to ask for confirmation, so add --yes"
         )

@@ -262,13 +262,13 @@ def _restore_project(uri: StorageURI, as_name: str | None, dry_run: bool, output
             if not found:
                 output.info(f"{uri} is not in the trash")
             else:
-                output.lines([f"would bring back project {found[0].project.full_name}"])
+                output.lines([f"would bring back project anaconda://{found[0].project.full_name}"])
             return
         project = client.restore_project(uri, name=as_name)
     if output.json:
         output.data({"uri": f"anaconda://{project.full_name}", **jsonable(project)})
         return
-    output.success(f"brought back project {project.full_name} with its history")
+    output.success(f"brought back project anaconda://{project.full_name} with its history")
 
 
 def list_deleted(client: StorageClient, uri: StorageURI, output: Output) -> None:

@@ -70,7 +70,7 @@ def chmod(
     for change in changes:
         output.success(f"{change}: {_in_words(change.grant, change.level, change.principal)}")
     if any(change.transfers_ownership for change in changes):
-        output.info(f"{uri.project} now lives at {result.owner.name}/{uri.project}")
+        output.info(f"{uri.project} now lives at {_where(uri, result)}")
     if json:
         output.data(result)
     elif not quiet:
@@ -86,7 +86,7 @@ def _in_words(grant: bool, level: str, principal: str) -> str:
 
 
 def _where(uri: StorageURI, result: Permissions) -> str:
-    return f"{result.owner.name}/{uri.project}"
+    return f"anaconda://{result.owner.name}/{uri.project}"
 
 
 def _summary(result: Permissions) -> str:

@@ -32,6 +32,7 @@ from anaconda_storage_cli.options import (
     JsonOpt,
     QuietOpt,
     RecursiveOpt,
+    WholeDirectoriesOpt,
 )
 from anaconda_storage_cli.output import Output
 from anaconda_storage_cli.progress import make_reporter
@@ -41,6 +42,7 @@ from anaconda_storage_cli.transfers import Job, Outcome, Summary, finish, run_jo
 from anaconda_storage_cli.wildcards import expand_arguments, no_wildcard_in
 
 if TYPE_CHECKING:
+    from anaconda_storage_cli.targets import FileTarget
     from anaconda_storage_core import CopyResult, StorageClient, StorageURI, UploadSettings
 
 __all__ = ["COMMANDS", "cp", "download", "mv", "upload"]
@@ -147,6 +149,7 @@ def _contents(text: str) -> bool:
 
 def upload(
     paths: SourcesAndDestination,
+    recursive: WholeDirectoriesOpt = False,
     exclude: ExcludeOpt = None,
     include: IncludeOpt = None,
     jobs: JobsOpt = 8,
@@ -264,9 +267,8 @@ def _destination(client: StorageClient, uri: StorageURI, text: str) -> Destinati
         found = remote.describe_remote(client, uri)
     except NotFound as exc:
         if exc.missing == "project":
-            raise NotFound(
-                f"{exc} (create it with `{remote.project_hint(uri)}`)", missing="project"
-            ) from None
+            hint = remote.missing_project_hint(client, uri)
+            raise NotFound(f"{exc} ({hint})", missing="project") from None
         raise
     return Destination(text, found.kind, has_trailing_slash(text))
 
@@ -276,6 +278,7 @@ def _destination(client: StorageClient, uri: StorageURI, text: str) -> Destinati
 
 def download(
     paths: SourcesAndDestination,
+    recursive: WholeDirectoriesOpt = False,
     exclude: ExcludeOpt = None,
     include: IncludeOpt = None,
     jobs: JobsOpt = 8,
@@ -322,7 +325,10 @@ def download(
                         client, remote.below(uri, item.source), root, item.destination, size
                     )
                 )
-            directories += [root / d if d else root for d in result.directories]
+            # Only the directories left empty: one that receives files is made by them.
+            directories += [
+                root / d if d else root for d in _empty(result.directories, result.files)
+            ]
 
         def make_directories() -> None:
             for directory in directories:
@@ -338,6 +344,17 @@ def download(
             make_directories=make_directories,
         )
     finish(summary, output)
+
+
+def _empty(directories: tuple[str, ...], files: tuple[FileTarget, ...]) -> list[str]:
+    """The ``directories`` (relative destinations) that none of ``files`` goes into."""
+    holding: set[str] = set()
+    for item in files:
+        parent = item.destination.rpartition("/")[0] if item.destination else None
+        while parent is not None:
+            holding.add(parent)
+            parent = parent.rpartition("/")[0] if parent else None
+    return [d for d in directories if d not in holding]
 
 
 def _size(entry: object) -> int | None:
