@@ -7,11 +7,15 @@ PEP 604 unions because typer 0.12 (our lower bound) cannot read ``str | None``.
 
 from __future__ import annotations
 
-from typing import Annotated, List, Optional  # noqa: UP035
+from enum import Enum
+from typing import TYPE_CHECKING, Annotated, List, Optional  # noqa: UP035
 
 import typer
 
 from anaconda_storage_cli.completion import remote_completer
+
+if TYPE_CHECKING:
+    from anaconda_storage_core.transfer.digest import Verify
 
 __all__ = [
     "DryRunOpt",
@@ -26,6 +30,8 @@ __all__ = [
     "PathsArg",
     "QuietOpt",
     "RecursiveOpt",
+    "Verification",
+    "VerifyOpt",
     "WholeDirectoriesOpt",
     "YesOpt",
 ]
@@ -146,5 +152,33 @@ IncludeOpt = Annotated[
         help="Keep paths matching PATTERN even if an --exclude matches; alone, only those."
         " Repeatable.",
         show_default=False,
+    ),
+]
+
+
+class Verification(str, Enum):
+    """How downloaded content is checked (`--verify`): core's `verify=`, spelled for a
+    shell. CRC32C by default, as the library's; "none" is the shell's word for False."""
+
+    crc32c = "crc32c"
+    sha256 = "sha256"
+    none = "none"
+
+    @property
+    def verify(self) -> Verify:
+        """The value core's `download(verify=...)` takes."""
+        if self is Verification.sha256:
+            return "sha256"
+        return self is Verification.crc32c
+
+
+VerifyOpt = Annotated[
+    Verification,
+    typer.Option(
+        "--verify",
+        help="How downloaded content is checked against the server's checksum: crc32c (at"
+        " wire speed), sha256 (a full cryptographic check, about 1 GB/s) or none.",
+        case_sensitive=False,
+        show_default=True,
     ),
 ]

@@ -11,7 +11,14 @@ import typer
 from anaconda_storage_cli import remote
 from anaconda_storage_cli.errors import UsageProblem
 from anaconda_storage_cli.formats import columns, human_size, instant, short_id
-from anaconda_storage_cli.options import JsonOpt, LongOpt, OptionalPathArg, PathsArg
+from anaconda_storage_cli.options import (
+    JsonOpt,
+    LongOpt,
+    OptionalPathArg,
+    PathsArg,
+    Verification,
+    VerifyOpt,
+)
 from anaconda_storage_cli.output import Output
 
 if TYPE_CHECKING:
@@ -522,11 +529,12 @@ def _stat_directory(
 # -- cat -------------------------------------------------------------------------------
 
 
-def cat(paths: PathsArg) -> None:
+def cat(paths: PathsArg, verify: VerifyOpt = Verification.crc32c) -> None:
     """Print the contents of a file to the console.
 
     The bytes go to stdout as they are. Add #<revision> (#-1 is the previous version) or
     a project #<checkpoint> to read history. As with Unix cat, `-` stands for stdin.
+    Content that fails its check is reported (exit 1) after it was written.
     """
     import shutil
     import sys
@@ -545,7 +553,7 @@ def cat(paths: PathsArg) -> None:
             if not uri.path:
                 raise UsageProblem(f"{uri} is not a file: cat reads files (try ls)")
             try:
-                client.download(uri, output.binary_stdout)
+                client.download(uri, output.binary_stdout, verify=verify.verify)
             except NotFound:
                 _not_a_directory(client, uri)
                 raise

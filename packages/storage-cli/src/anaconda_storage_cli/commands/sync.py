@@ -39,6 +39,8 @@ from anaconda_storage_cli.options import (
     JobsOpt,
     JsonOpt,
     QuietOpt,
+    Verification,
+    VerifyOpt,
 )
 from anaconda_storage_cli.output import Output
 from anaconda_storage_cli.progress import make_reporter
@@ -165,6 +167,7 @@ def sync(
     exclude: ExcludeOpt = None,
     include: IncludeOpt = None,
     jobs: JobsOpt = 8,
+    verify: VerifyOpt = Verification.crc32c,
     dry_run: DryRunOpt = False,
     quiet: QuietOpt = False,
     json: JsonOpt = False,
@@ -203,7 +206,7 @@ def sync(
             else:
                 _delete(client, steps, dst, summary)
                 _make_directories(client, steps, dst, summary)
-                _copy(client, steps, src, dst, caches, summary, output, workers=jobs)
+                _copy(client, steps, src, dst, caches, summary, output, workers=jobs, verify=verify)
         finally:
             for cache in caches:
                 cache.save()
@@ -406,6 +409,7 @@ def _copy(
     output: Output,
     *,
     workers: int,
+    verify: Verification,
 ) -> None:
     files = [step for step in steps.copies if not step.entry.directory]
     if not files:
@@ -413,7 +417,10 @@ def _copy(
     operation = _verb(src, dst)
     resumable = Resumable(output)
     destination_cache = caches[-1] if dst.path is not None else None
-    work = [_job(client, operation, step, src, dst, resumable, destination_cache) for step in files]
+    work = [
+        _job(client, operation, step, src, dst, resumable, destination_cache, verify)
+        for step in files
+    ]
     reporter = make_reporter(output.stderr, verb=_VERBS[operation], quiet=output.quiet)
     try:
         done = run_jobs(
@@ -438,6 +445,7 @@ def _job(
     dst: _Side,
     resumable: Resumable,
     cache: HashCache | None,
+    verify: Verification,
 ) -> Job:
     source, destination = src.below(step.path), dst.below(step.path)
     size = step.entry.size
@@ -463,7 +471,7 @@ def _job(
         def download(advance: Advance) -> str:
             local = Path(destination)
             local.parent.mkdir(parents=True, exist_ok=True)
-            info = client.download(origin, local, progress=advance)
+            info = client.download(origin, local, progress=advance, verify=verify.verify)
             if cache is not None and step.entry.sha256:
                 # The server said what these bytes are: the next sync need not read them.
                 cache.remember(local, local.stat(), step.entry.sha256)

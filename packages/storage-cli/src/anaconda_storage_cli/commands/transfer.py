@@ -32,6 +32,8 @@ from anaconda_storage_cli.options import (
     JsonOpt,
     QuietOpt,
     RecursiveOpt,
+    Verification,
+    VerifyOpt,
     WholeDirectoriesOpt,
 )
 from anaconda_storage_cli.output import Output
@@ -282,6 +284,7 @@ def download(
     exclude: ExcludeOpt = None,
     include: IncludeOpt = None,
     jobs: JobsOpt = 8,
+    verify: VerifyOpt = Verification.crc32c,
     dry_run: DryRunOpt = False,
     quiet: QuietOpt = False,
     json: JsonOpt = False,
@@ -322,7 +325,12 @@ def download(
                 size = listing.sizes.get(item.source) if item.source else _size(found.entry)
                 work.append(
                     _download_job(
-                        client, remote.below(uri, item.source), root, item.destination, size
+                        client,
+                        remote.below(uri, item.source),
+                        root,
+                        item.destination,
+                        size,
+                        verify,
                     )
                 )
             # Only the directories left empty: one that receives files is made by them.
@@ -363,13 +371,18 @@ def _size(entry: object) -> int | None:
 
 
 def _download_job(
-    client: StorageClient, source: StorageURI, root: Path, relative: str, size: int | None
+    client: StorageClient,
+    source: StorageURI,
+    root: Path,
+    relative: str,
+    size: int | None,
+    verify: Verification,
 ) -> Job:
     local = root.joinpath(*relative.split("/")) if relative else root
 
     def run(advance: Advance) -> str:
         local.parent.mkdir(parents=True, exist_ok=True)
-        return client.download(source, local, progress=advance).revision
+        return client.download(source, local, progress=advance, verify=verify.verify).revision
 
     return Job(str(source), str(local), size, run)
 
@@ -383,6 +396,7 @@ def cp(
     exclude: ExcludeOpt = None,
     include: IncludeOpt = None,
     jobs: JobsOpt = 8,
+    verify: VerifyOpt = Verification.crc32c,
     dry_run: DryRunOpt = False,
     quiet: QuietOpt = False,
     json: JsonOpt = False,
@@ -392,14 +406,14 @@ def cp(
     The copy happens on the server: no content passes through this machine. A source may
     be history (a #<revision> or a project #<checkpoint>): copying an old revision onto
     its own path restores it. A directory needs -r, as with Unix cp. `-` as the source
-    reads stdin, as the destination writes to stdout.
+    reads stdin, as the destination writes to stdout (checked as --verify says).
     """
     output = Output(json=json, quiet=quiet)
     sources, destination = _split(paths, "cp")
     no_wildcard_in(destination, "cp")
     sources = expand_arguments(sources)
     if destination == "-":
-        _copy_to_stdout(sources, output)
+        _copy_to_stdout(sources, output, verify)
         return
     if "-" in sources:
         _copy_from_stdin(sources, destination, output)
@@ -564,13 +578,13 @@ def _per_file(summary: Summary) -> None:
     summary.done = done
 
 
-def _copy_to_stdout(sources: list[str], output: Output) -> None:
+def _copy_to_stdout(sources: list[str], output: Output, verify: Verification) -> None:
     uris = [remote.parse(text) for text in sources]
     with remote.connect() as client:
         for uri in uris:
             if not uri.path:
                 raise UsageProblem(f"{uri} is not a file: only files can be copied to stdout")
-            client.download(uri, output.binary_stdout)
+            client.download(uri, output.binary_stdout, verify=verify.verify)
     output.flush()
 
 
