@@ -52,6 +52,7 @@ __all__ = [
 _WILDCARDS = "*?["
 _SCHEME = "anaconda://"
 _ANY_DEPTH = "**"
+_PAGE_SIZE = 1000  # the largest page the API serves: the one listing in fewest requests
 
 
 @dataclass(frozen=True)
@@ -223,10 +224,10 @@ def expand(client: StorageClient, text: str, *, prune: bool = False) -> list[Mat
     prefix = f"{base.path}/" if base.path else ""
     candidates: dict[str, FileInfo | DirectoryInfo] = {}
     if pattern.one_level:
-        for entry in client.list_tree(base, delimiter="/"):
+        for entry in client.list_tree(base, delimiter="/", page_size=_PAGE_SIZE):
             candidates[entry.path[len(prefix) :]] = entry
     else:
-        for entry in client.list_tree(base, include_markers=True):
+        for entry in client.list_tree(base, include_markers=True, page_size=_PAGE_SIZE):
             if not isinstance(entry, FileInfo) or not entry.path.startswith(prefix):
                 continue
             relative = entry.path[len(prefix) :]

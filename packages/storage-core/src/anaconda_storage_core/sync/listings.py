@@ -28,8 +28,15 @@ KEEP = ".keep"
 """The marker that keeps an empty remote directory (hidden by listings)."""
 
 
+# The largest page the API serves (docs/api.md: limit 1 to 1000): a listing of 10,000
+# files is 10 requests, not the 100 of the default page (bench/sync.py).
+PAGE_SIZE = 1000
+
+
 class _Lister(Protocol):
-    def list_tree(self, uri: Location, *, include_markers: bool = ...) -> Iterable[Entry]: ...
+    def list_tree(
+        self, uri: Location, *, include_markers: bool = ..., page_size: int | None = ...
+    ) -> Iterable[Entry]: ...
 
 
 def remote_listing(client: _Lister, uri: Location) -> dict[str, SyncEntry]:
@@ -45,7 +52,7 @@ def remote_listing(client: _Lister, uri: Location) -> dict[str, SyncEntry]:
     parsed = project_location(uri)
     base = f"{parsed.path}/" if parsed.path else ""
     entries: dict[str, SyncEntry] = {}
-    for entry in client.list_tree(uri, include_markers=True):
+    for entry in client.list_tree(uri, include_markers=True, page_size=PAGE_SIZE):
         if not isinstance(entry, FileInfo):
             continue
         relative = _below(parsed.format(), base, entry.path)
