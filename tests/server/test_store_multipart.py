@@ -147,7 +147,10 @@ def test_composites_are_shared_and_collected(server: LocalServer, client: httpx.
     assert copied.status_code == 200, copied.text
     for path in ("a.bin", "b.bin", "c.bin", "d.bin"):
         check_content(client, path, content)
+    # A deleted project waits in the trash with its content; purged, its blobs go.
     assert client.delete(BASE, params={"recursive": "true"}).status_code == 204
+    assert blob_path(server, file["sha256"]).stat().st_ino == inode
+    assert client.delete("/api/storage/trash/multi/p").status_code == 204
     assert not blob_path(server, file["sha256"]).exists()
     assert list((server.data_dir / "blobs" / "tmp").iterdir()) == []
 
