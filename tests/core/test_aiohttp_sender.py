@@ -146,11 +146,11 @@ async def test_proxies_come_from_the_environment_once_per_host(
     monkeypatch.setenv("NO_PROXY", "internal.example")
     limits = httpx.Limits(max_connections=10)
     sender = AiohttpSender(verify=True, limits=limits, trust_env=True)
-    assert sender._proxy(httpx.URL("https://anaconda.com/api")) == "http://proxy.example:3128"
-    assert sender._proxy(httpx.URL("https://internal.example/api")) is None
+    assert sender._proxy("https://anaconda.com") == "http://proxy.example:3128"
+    assert sender._proxy("https://internal.example") is None
     monkeypatch.delenv("HTTPS_PROXY")
-    # Read once per host: a client keeps the proxy it started with.
-    assert sender._proxy(httpx.URL("https://anaconda.com/x")) == "http://proxy.example:3128"
+    # Read once per origin (scheme, host, port): a client keeps the proxy it started with.
+    assert sender._proxy("https://anaconda.com") == "http://proxy.example:3128"
     untrusting = AiohttpSender(verify=True, limits=limits, trust_env=False)
     monkeypatch.setenv("HTTPS_PROXY", "proxy.example:3128")
-    assert untrusting._proxy(httpx.URL("https://anaconda.com/api")) is None
+    assert untrusting._proxy("https://anaconda.com") is None

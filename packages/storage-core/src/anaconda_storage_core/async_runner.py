@@ -15,7 +15,7 @@ from typing import Any, Protocol, TypeAlias, TypeVar
 
 import httpx
 
-from .aiohttp_sender import AiohttpSender
+from .aiohttp_sender import AiohttpSender, body_chunks
 from .config import StorageConfig
 from .cookies import cookieless_async_client
 from .effects import (
@@ -131,7 +131,7 @@ class AsyncRunner:
             request.extensions.setdefault("timeout", self.timeout)
             response = await self.http.send(request, stream=effect.stream)
             if effect.stream and response.status_code < 400:
-                run.open[id(response)] = (response, response.aiter_bytes())
+                run.open[id(response)] = (response, body_chunks(response))
                 return response
             if effect.stream:
                 try:

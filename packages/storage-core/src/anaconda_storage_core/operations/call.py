@@ -19,6 +19,7 @@ import httpx
 
 from ..config import StorageConfig
 from ..errors import LOGIN_HINT, AuthenticationRequired, raise_for_response
+from ..outgoing import OutgoingRequest, Parts
 from ..transfer.bodies import CHUNK_SIZE, BytesBody
 from ..uri import InvalidURI, StorageURI
 
@@ -96,9 +97,21 @@ class Api:
     base_url: str
     headers: Mapping[str, str]
     _headers: httpx.Headers = field(init=False, repr=False, compare=False)
+    _names: frozenset[str] = field(init=False, repr=False, compare=False)
+    _origin: str = field(init=False, repr=False, compare=False)
+    _host: str = field(init=False, repr=False, compare=False)
+    _authorized: bool = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "_headers", httpx.Headers(self.headers))
+        # Worked out once per client, not per request (each costs CPU that a workload of
+        # many small files waits on: issue 15).
+        headers = httpx.Headers(self.headers)
+        base = httpx.URL(self.base_url)
+        object.__setattr__(self, "_headers", headers)
+        object.__setattr__(self, "_names", frozenset(name.lower() for name in self.headers))
+        object.__setattr__(self, "_origin", f"{base.scheme}://{base.netloc.decode('ascii')}")
+        object.__setattr__(self, "_host", base.netloc.decode("ascii"))
+        object.__setattr__(self, "_authorized", "Authorization" in headers)
 
     @classmethod
     def from_config(cls, config: StorageConfig) -> Api:
@@ -144,31 +157,36 @@ class Api:
             if params
             else {}
         )
-        if route != HEALTH_ROUTE and "Authorization" not in self._headers:
+        if route != HEALTH_ROUTE and not self._authorized:
             # Every route but the health check needs a key (docs/api.md): say so now,
             # rather than send a request bound to fail (or to fail to connect, when the
             # default domain is unreachable) and report that instead.
             raise AuthenticationRequired(f"not logged in: {LOGIN_HINT}")
-        # One parse of the whole URL: routes are quoted already, so the query is the only
-        # part left to encode (`params=` would parse the URL a second time to merge it).
-        url = httpx.URL(f"{self.url(route)}?{urlencode(query)}" if query else self.url(route))
-        all_headers = self._headers.copy()
+        # Routes are quoted already, so the query is the only part left to encode.
+        url = f"{self.url(route)}?{urlencode(query)}" if query else self.url(route)
+        if json is not None:  # not a hot path: httpx encodes it, as it always did
+            return httpx.Request(method, url, headers=self._merged(headers), json=json)
+        all_headers = self._merged(headers)
         if content is not None and len(content) > CHUNK_SIZE:
             stream, content = BytesBody(content), None
             all_headers["Content-Length"] = str(len(stream.data))
-        if stream is not None and "Host" not in all_headers:
+        if stream is not None and "host" not in self._names:
             # httpx adds no header to a request made with `stream=` (not even Host).
-            all_headers["Host"] = url.netloc.decode("ascii")
+            all_headers.setdefault("Host", self._host)
+        # Parsed by httpx only if httpx sends it (see `outgoing.py`).
+        return OutgoingRequest(method, Parts(url, self._origin, all_headers, content, stream))
+
+    def _merged(self, headers: Mapping[str, str] | None) -> dict[str, str]:
+        """The client's headers, then this request's (replacing one of the same name, in
+        any case, as `httpx.Headers.update` does)."""
+        merged = dict(self.headers)
         if headers:
-            all_headers.update(headers)
-        return httpx.Request(
-            method,
-            url,
-            headers=all_headers,
-            json=json,
-            content=content,
-            stream=stream,
-        )
+            for name, value in headers.items():
+                if name.lower() in self._names:
+                    for own in [n for n in merged if n.lower() == name.lower()]:
+                        del merged[own]
+                merged[name] = value
+        return merged
 
 
 @dataclass(frozen=True)

@@ -120,11 +120,18 @@ def list_revisions(
 
 def read_content_info(response: httpx.Response) -> ContentInfo:
     """The `ContentInfo` of a content answer's headers (200, 206 or a HEAD)."""
-    headers = response.headers
-    revision = headers.get("X-Storage-Revision") or _unquote_etag(headers.get("ETag", ""))
-    length = int(headers.get("Content-Length", "0") or 0)
+    # Read in one pass (names in lower case), not a look-up per field: each of httpx's
+    # scans and decodes every header, and a read of a small file is mostly such work
+    # (issue 15). Values are decoded as httpx decodes them (its `encoding`).
+    encoding = response.headers.encoding
+    headers = {
+        name.lower().decode(encoding): value.decode(encoding)
+        for name, value in response.headers.raw
+    }
+    revision = headers.get("x-storage-revision") or _unquote_etag(headers.get("etag", ""))
+    length = int(headers.get("content-length", "0") or 0)
     start, size = 0, length
-    content_range = headers.get("Content-Range", "")
+    content_range = headers.get("content-range", "")
     if response.status_code == 206 and content_range.startswith("bytes "):
         span, _, total = content_range[6:].partition("/")
         first, _, _ = span.partition("-")
@@ -133,12 +140,12 @@ def read_content_info(response: httpx.Response) -> ContentInfo:
     return ContentInfo(
         size=size,
         revision=revision,
-        sha256=headers.get("X-Storage-Sha256"),
-        crc32c=headers.get("X-Storage-Crc32c"),
-        last_modified=headers.get("Last-Modified"),
+        sha256=headers.get("x-storage-sha256"),
+        crc32c=headers.get("x-storage-crc32c"),
+        last_modified=headers.get("last-modified"),
         start=start,
         length=length,
-        checkpoint_at=parse_timestamp(headers.get("X-Storage-Checkpoint-At")),
+        checkpoint_at=parse_timestamp(headers.get("x-storage-checkpoint-at")),
     )
 
 
