@@ -154,3 +154,63 @@ async def test_proxies_come_from_the_environment_once_per_host(
     untrusting = AiohttpSender(verify=True, limits=limits, trust_env=False)
     monkeypatch.setenv("HTTPS_PROXY", "proxy.example:3128")
     assert untrusting._proxy("https://anaconda.com") is None
+
+
+class GzipServer:
+    """A loopback server answering every request with one gzip-encoded file content."""
+
+    def __init__(self, content: bytes) -> None:
+        import gzip
+
+        from anaconda_storage_core import checksum
+
+        body = gzip.compress(content)
+        head = (
+            "HTTP/1.1 200 OK\r\n"
+            'ETag: "5f0c6ad4-0000-4000-8000-000000000001"\r\n'
+            f"X-Storage-Crc32c: {checksum.encode(checksum.crc32c(content))}\r\n"
+            "Content-Encoding: gzip\r\n"
+            f"Content-Length: {len(body)}\r\n"
+            "Connection: close\r\n\r\n"
+        )
+        self.answer = head.encode("ascii") + body
+        self.socket = socket.create_server(("127.0.0.1", 0))
+        self.url = f"http://127.0.0.1:{self.socket.getsockname()[1]}"
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+        self.thread.start()
+
+    def _serve(self) -> None:
+        while True:
+            try:
+                connection, _ = self.socket.accept()
+            except OSError:
+                return
+            with connection:
+                connection.settimeout(2)
+                try:
+                    connection.recv(65536)
+                    connection.sendall(self.answer)
+                except OSError:
+                    pass
+
+    def close(self) -> None:
+        self.socket.close()
+        self.thread.join(5)
+
+
+async def test_an_encoded_body_is_decoded_as_httpx_decodes_it() -> None:
+    # Open bodies come straight from aiohttp (auto_decompress off) unless content-encoded:
+    # then through httpx's decoders, as before.
+    from anaconda_storage_core.aiohttp_sender import body_chunks
+
+    content = b"a,b\n1,2\n" * 1000
+    server = GzipServer(content)
+    sender = AiohttpSender(verify=True, limits=httpx.Limits(max_connections=2), trust_env=False)
+    try:
+        response = await sender.send(httpx.Request("GET", server.url), stream=True)
+        assert response.headers["Content-Encoding"] == "gzip"
+        assert b"".join([chunk async for chunk in body_chunks(response)]) == content
+        await response.aclose()
+    finally:
+        await sender.aclose()
+        server.close()

@@ -70,10 +70,11 @@ def test_every_choice_reads_and_downloads(
 def test_the_option_as_fsspec_passes_it(account: Any, project: str) -> None:
     options = {**account.options, "checksum": "sha256", "skip_instance_cache": True}
     fs = fsspec.filesystem("anaconda", **options)
-    assert fs.checksum == "sha256"
+    assert fs.download_check == "sha256"
     nested = fsspec.filesystem("anaconda", storage_options={**account.options, "checksum": "none"})
-    assert nested.checksum is False
-    assert _filesystem(account).checksum is True  # the default: CRC32C
+    assert nested.download_check is False
+    assert _filesystem(account).download_check is True  # the default: CRC32C
+    assert callable(fs.checksum)  # fsspec's method (Dask calls it) is not shadowed
     fs.close()
     nested.close()
 

@@ -218,8 +218,9 @@ class FileSystemBase(AsyncFileSystem):  # type: ignore[misc]  # fsspec is untype
             verify=verify,
             options=uri_options,
         )
-        # How downloads and whole-file reads are checked (core's `verify`; not TLS's).
-        self.checksum: Verify = checksum_option(checksum)
+        # How downloads and whole-file reads are checked (core's `verify`; not TLS's). Not
+        # `self.checksum`: that is fsspec's method (a file's checksum, which Dask calls).
+        self.download_check: Verify = checksum_option(checksum)
         self._sessions = _Sessions()
         weakref.finalize(self, self._sessions.close_all)
 

@@ -79,7 +79,7 @@ class Content(Namespace):
         """A call's ``checksum=``, else the filesystem's, as core's ``verify``."""
         if "checksum" in kwargs:
             return checksum_option(kwargs["checksum"])
-        return self.checksum
+        return self.download_check
 
     async def _pipe_file(
         self, path: str, value: bytes, mode: str = "overwrite", **kwargs: Any

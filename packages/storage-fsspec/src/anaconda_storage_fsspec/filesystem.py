@@ -62,7 +62,8 @@ class AnacondaFileSystem(Content):
             ``open`` reads in one go) are checked: ``"crc32c"`` (the default) against
             the CRC32C the server sends, at wire speed; ``"sha256"`` against its sha256,
             a full cryptographic check (about 1 GB/s a core); ``"none"`` not at all.
-            ``get``, ``get_file``, ``cat`` and ``cat_file`` take it per call too.
+            ``get``, ``get_file``, ``cat`` and ``cat_file`` take it per call too. Kept as
+            ``fs.download_check`` (``fs.checksum(path)`` is fsspec's, a file's checksum).
         batch_size: Requests in flight for operations on many files.
         **storage_options: fsspec's own (``asynchronous``, ``loop``,
             ``use_listings_cache``, ``listings_expiry_time``, ``skip_instance_cache``).
