@@ -135,12 +135,16 @@ async def test_a_cancelled_async_upload_keeps_its_parts(user: Any, tmp_path: Pat
         assert [s.id for s in sessions] == [state.upload_id]  # not aborted
         held = (await client.get_upload(uri, state.upload_id)).parts
         assert [p.number for p in held][:2] == [1, 2]
-        assert state.kept == sum(p.size for p in held)
+        # Part 3 was in flight: the server may have read all of it from the socket before
+        # the cancellation reached the connection, and then keeps it unbeknown to the
+        # client. What the client counted is what it was told of, a lower bound.
+        on_server = sum(p.size for p in held)
+        assert 10 * MiB <= state.kept <= on_server
 
         again = Counting()
         info = await client.upload(uri, local, progress=again, on_multipart=again.on_multipart)
-        assert again.at_start == (state.kept, len(held), True)
-        assert again.after_session == len(data) - state.kept
+        assert again.at_start == (on_server, len(held), True)
+        assert again.after_session == len(data) - on_server
         assert info.sha256 == sha256(data)
 
 
