@@ -10,8 +10,8 @@ flag as if it took a value, ``<list[str]>`` beside ``SRC... DST``, and a usage l
   (``Usage: anaconda storage cp [OPTIONS] SRC... DST``; ``[PATH]`` when optional).
 
 It does so by giving each parameter a subclass of its own class that overrides only these
-renderings; older typers, which render through click's ``make_metavar``, are left as they
-are (they never printed the types). ``-h`` is ``--help`` everywhere (``HELP_OPTIONS``) but
+renderings; older typers, which render through click's ``make_metavar``, never printed
+the types, and get the usage line only. ``-h`` is ``--help`` everywhere (``HELP_OPTIONS``) but
 on ``ls``, where ``-h`` means human-readable sizes, as in GNU ls.
 """
 
@@ -46,9 +46,9 @@ class StorageCommand(TyperCommand):
 
 
 def _plain(param: Any) -> None:
-    # Only where typer renders types itself; then the parameter's class gets the overrides.
-    if hasattr(param, "display_type_rich"):
-        param.__class__ = _plain_class(type(param))
+    # Every typer gets the usage line's rendering (older ones print an optional argument
+    # without its brackets); the type column's only matters where typer renders types.
+    param.__class__ = _plain_class(type(param))
 
 
 _PLAIN: dict[type[Any], type[Any]] = {}
