@@ -1,4 +1,4 @@
-"""The test aids: `--latency`, `--fault-rate`, `--cut-rate` (all off by default)."""
+"""The test aids: `--latency`, `--bandwidth`, `--fault-rate`, `--cut-rate` (all off by default)."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ import httpx
 import pytest
 from starlette.types import Message, Receive, Scope, Send
 
+from anaconda_storage_server.cli import main
 from anaconda_storage_server.faults import Faults
 from anaconda_storage_server.testing import LocalServer
 
@@ -181,3 +182,51 @@ def test_a_server_losing_answers_still_makes_the_changes(
         listed = httpx.get(f"{server.url}/api/storage/projects/lossy", headers=headers)
         assert listed.status_code == 200
         assert [p["name"] for p in listed.json()["items"]] == ["p"]
+
+
+async def test_a_bandwidth_limit_passes_every_byte_through() -> None:
+    received: list[bytes] = []
+
+    async def echoing_app(scope: Scope, receive: Receive, send: Send) -> None:
+        received.append((await receive())["body"])
+        await content_app(scope, receive, send)
+
+    sent = await call(Faults(echoing_app, bandwidth=10_000_000))
+    assert sent[0]["status"] == 200
+    assert b"".join(message.get("body", b"") for message in sent[1:]) == BODY
+    assert received == [b""]
+
+
+@pytest.mark.parametrize("rate", [0, -1, float("inf"), float("nan")])
+def test_a_bandwidth_is_a_positive_number_of_bytes_per_second(rate: float) -> None:
+    with pytest.raises(ValueError, match="bandwidth"):
+        Faults(content_app, bandwidth=rate)
+
+
+@pytest.mark.parametrize("text", ["0", "-5", "fast", "inf"])
+def test_serve_refuses_a_bandwidth_that_is_not_a_rate(
+    text: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as exited:
+        main(["serve", "--bandwidth", text])
+    assert exited.value.code == 2
+    assert "--bandwidth" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("anyio_backend", ["asyncio"])
+def test_content_crosses_a_bandwidth_limited_server_intact(
+    tmp_path: Path, anyio_backend: str
+) -> None:
+    content = bytes(range(256)) * 8192  # 2 MiB, streamed in many chunks both ways
+    with LocalServer(tmp_path, extra_args=["--bandwidth", "100e6"]) as server:
+        key = server.add_user("slow")
+        headers = {"Authorization": f"Bearer {key}"}
+        with httpx.Client(base_url=server.url, headers=headers) as client:
+            assert client.post("/api/storage/projects/slow", json={"name": "p"}).status_code == 201
+            url = "/api/storage/projects/slow/p/files/f.bin"
+            put = client.put(url, content=iter([content[:1_000_000], content[1_000_000:]]))
+            assert put.status_code == 201
+            answer = client.get(url)
+            assert answer.status_code == 200
+            assert answer.content == content
+            assert answer.headers["content-length"] == str(len(content))

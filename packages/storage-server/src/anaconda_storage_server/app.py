@@ -162,6 +162,7 @@ def create_app(
     data_dir: Path,
     *,
     latency_ms: float = 0,
+    bandwidth: float | None = None,
     fault_rate: float = 0.0,
     fault_status: int = 503,
     cut_rate: float = 0.0,
@@ -175,6 +176,8 @@ def create_app(
     Args:
         data_dir: Where the database, blobs and upload parts live (created if absent).
         latency_ms: Test aid: added to every request.
+        bandwidth: Test aid: bytes per second of one link that all response bodies sent
+            and request bodies read share (None: no limit).
         fault_rate: Test aid: the fraction of requests answered `fault_status`.
         fault_status: Test aid: 503 (`unavailable`) or 429 (`too_many_requests`).
         cut_rate: Test aid: the fraction of content responses cut off mid-body.
@@ -239,6 +242,7 @@ def create_app(
         # Invalid UTF-8 in the URL is 400 before any route decodes it.
         StrictUrl(_AnsweredErrors(app)),
         latency_ms=latency_ms,
+        bandwidth=bandwidth,
         fault_rate=fault_rate,
         fault_status=fault_status,
         cut_rate=cut_rate,

@@ -90,6 +90,14 @@ def _parser() -> argparse.ArgumentParser:
         "--latency", type=float, default=0, metavar="MS", help="add MS milliseconds to requests"
     )
     aids.add_argument(
+        "--bandwidth",
+        type=_rate,
+        default=None,
+        metavar="BYTES_PER_S",
+        help="send response bodies and read request bodies at most this many bytes per "
+        "second, shared by all connections (a link of that speed)",
+    )
+    aids.add_argument(
         "--fault-rate",
         type=_fraction,
         default=0.0,
@@ -157,6 +165,13 @@ def _fraction(text: str) -> float:
     return value
 
 
+def _rate(text: str) -> float:
+    value = float(text)
+    if not (math.isfinite(value) and value > 0):
+        raise argparse.ArgumentTypeError(f"{text} is not a number of bytes per second above 0")
+    return value
+
+
 def _seconds(text: str) -> float:
     value = float(text)
     if not (math.isfinite(value) and value > 0):
@@ -216,6 +231,7 @@ def _serve(arguments: argparse.Namespace) -> int:
     app = create_app(
         arguments.data,
         latency_ms=arguments.latency,
+        bandwidth=arguments.bandwidth,
         fault_rate=arguments.fault_rate,
         fault_status=arguments.fault_status,
         cut_rate=arguments.cut_rate,

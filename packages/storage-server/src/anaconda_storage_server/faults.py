@@ -1,9 +1,13 @@
-"""Test aids, off by default: latency, injected 503s and connections cut mid-body.
+"""Test aids, off by default: latency, a bandwidth limit, injected 503s and connections cut
+mid-body.
 
 `Faults` is a pure ASGI middleware around the whole application:
 
 - `latency_ms`: every request first sleeps that long (`anyio.sleep`: the event loop serves
   other requests meanwhile, so 100 concurrent requests take one latency, not 100).
+- `bandwidth`: bytes per second of one link shared by every connection: response bodies
+  sent and request bodies read wait their turn on it (a running schedule of when the link is
+  next free, so concurrent transfers share it rather than each getting the full rate).
 - `fault_rate`: that fraction of requests is answered `503 unavailable` (or, with
   `fault_status=429`, `429 too_many_requests`) with `Retry-After: 0` before reaching the
   application (so nothing changes). `/api/health` is exempt, so readiness checks stay
@@ -22,7 +26,9 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import random
+import time
 from collections.abc import Callable
 
 import anyio
@@ -48,6 +54,44 @@ def _is_cut(exc: BaseException) -> bool:
     return isinstance(exc, _Cut)
 
 
+class _Link:
+    """One link of `rate` bytes per second, shared by every connection.
+
+    Each chunk is scheduled after the ones before it (`free_at`), and its sender sleeps
+    until its bytes would have crossed: throughput over all connections is `rate`.
+    """
+
+    def __init__(self, rate: float) -> None:
+        if not (math.isfinite(rate) and rate > 0):
+            raise ValueError(f"bandwidth is a number of bytes per second above 0, not {rate}")
+        self.rate = rate
+        self.free_at = 0.0
+
+    async def cross(self, size: int) -> None:
+        if size <= 0:
+            return
+        now = time.monotonic()
+        self.free_at = max(now, self.free_at) + size / self.rate
+        await anyio.sleep(self.free_at - now)
+
+    def sending(self, send: Send) -> Send:
+        async def throttled(message: Message) -> None:
+            if message["type"] == "http.response.body":
+                await self.cross(len(message.get("body", b"")))
+            await send(message)
+
+        return throttled
+
+    def receiving(self, receive: Receive) -> Receive:
+        async def throttled() -> Message:
+            message = await receive()
+            if message["type"] == "http.request":
+                await self.cross(len(message.get("body", b"")))
+            return message
+
+        return throttled
+
+
 class Faults:
     """Latency, fault and cut injection around `app` (see the module docstring)."""
 
@@ -56,6 +100,7 @@ class Faults:
         app: ASGIApp,
         *,
         latency_ms: float = 0,
+        bandwidth: float | None = None,
         fault_rate: float = 0.0,
         fault_status: int = 503,
         cut_rate: float = 0.0,
@@ -66,6 +111,7 @@ class Faults:
             raise ValueError(f"fault_status is one of {sorted(FAULTS)}, not {fault_status}")
         self.app = app
         self.latency = latency_ms / 1000
+        self.link = _Link(bandwidth) if bandwidth is not None else None
         self.fault_rate = fault_rate
         self.fault_status = fault_status
         self.cut_rate = cut_rate
@@ -93,6 +139,9 @@ class Faults:
             return
         if self.latency > 0:
             await anyio.sleep(self.latency)
+        if self.link is not None:
+            send = self.link.sending(send)
+            receive = self.link.receiving(receive)
         if (
             self.fault_rate > 0
             and scope["path"] != "/api/health"
