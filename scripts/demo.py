@@ -115,6 +115,18 @@ def tour(server: LocalServer, workdir: Path) -> None:
     restored = sorted(p.relative_to(workdir).as_posix() for p in then.rglob("*.*"))
     python("# on local disk after the download of the checkpoint", "\n".join(restored))
 
+    step("Sync sends only what changed, by content; a second run sends nothing")
+    (folder / "2024" / "q2.csv").write_text("region,revenue\nnorth,121\nsouth,95\n")
+    storage("sync", "--dry-run", f"{folder}/", "alice/sales")
+    storage("sync", f"{folder}/", "alice/sales")
+    storage("sync", f"{folder}/", "alice/sales")
+
+    step("Going back in time: what happened (log), what changed (diff), undo (restore)")
+    storage("log", "--limit", "6", "alice/sales")
+    storage("diff", "alice/sales#-1")
+    storage("restore", "alice/sales#-1")
+    storage("ls", "-R", "alice/sales")
+
     step("Sharing: bob sees nothing until alice grants him read access")
     storage("cat", "alice/sales/2024/q2.csv", as_user=bob, expect=3)
     storage("chmod", "alice/sales", "u/bob+r")
@@ -126,9 +138,16 @@ def tour(server: LocalServer, workdir: Path) -> None:
     storage("chattr", "alice/sales/2024/q1.csv", "--metadata", "source=finance")
     storage("stat", "alice/sales")
 
-    step("Cleaning up: rm -r of a whole project asks first, unless --yes")
+    step("Deleting: rm -r of a whole project asks first, unless --yes")
     storage("rm", "-r", "--yes", "alice/sales")
     storage("ls", "alice")
+
+    step("A deleted project waits in the trash, history and all; --purge deletes for good")
+    storage("ls", "--deleted", "alice")
+    storage("restore", "alice/sales")
+    storage("ls", "alice/sales")
+    storage("rm", "-r", "--purge", "--yes", "alice/sales")
+    storage("ls", "--deleted", "alice")
 
 
 def main() -> int:
