@@ -16,6 +16,11 @@ which is why the CLI computes its targets itself instead of asking the driver.
 Everything here works on relative paths (``/``-joined names): a plan says which relative
 path of the source goes to which relative path of the destination, and the caller joins
 them to a local directory or a remote URI. No I/O, so every case is tested directly.
+
+Two readers of the user's arguments sit beside the planners, shared by every command that
+plans (cp, mv, upload, download, sync): :func:`local_contents` (does a local ``SRC`` mean its
+contents?) and :func:`remote_destination` (what a remote DST is now, the one that asks the
+server).
 """
 
 from __future__ import annotations
@@ -23,8 +28,13 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import Enum
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 from anaconda_storage_cli.errors import UsageProblem
+
+if TYPE_CHECKING:
+    from anaconda_storage_core import StorageClient, StorageURI
 
 __all__ = [
     "Destination",
@@ -35,7 +45,9 @@ __all__ = [
     "Source",
     "check_destination",
     "join",
+    "local_contents",
     "plan",
+    "remote_destination",
 ]
 
 
@@ -178,3 +190,50 @@ def plan(source: Source, destination: Destination, *, many: bool = False) -> Pla
 
 def _outermost_first(directories: Iterable[str]) -> list[str]:
     return sorted(set(directories), key=lambda path: (path.count("/"), path))
+
+
+# -- reading the arguments -------------------------------------------------------------
+# `local` and `remote` import `Kind` from here, so they are imported where they are used.
+
+
+def local_contents(text: str) -> bool:
+    """Whether a local source means its contents: ``dir/``, or ``.`` / ``..`` (as rsync).
+
+    Args:
+        text: The source as the user wrote it.
+
+    Returns:
+        True when the source's contents go into the destination, not the source itself.
+    """
+    from anaconda_storage_cli.local import has_trailing_separator
+
+    return has_trailing_separator(text) or Path(text).name in ("", ".", "..")
+
+
+def remote_destination(client: StorageClient, uri: StorageURI, text: str) -> Destination:
+    """A remote destination for :func:`plan`: what it is now, and whether it was written
+    with a trailing slash.
+
+    Args:
+        client: The client to ask the server with.
+        uri: The destination, parsed.
+        text: The destination as the user wrote it.
+
+    Returns:
+        The destination, missing, a file or a directory.
+
+    Raises:
+        NotFound: The project does not exist (the message says how to create it).
+        UsageProblem: The URI names an owner or nothing, not a place in a project.
+    """
+    from anaconda_storage_cli import remote
+    from anaconda_storage_core import NotFound, has_trailing_slash
+
+    try:
+        found = remote.describe_remote(client, uri)
+    except NotFound as exc:
+        if exc.missing == "project":
+            hint = remote.missing_project_hint(client, uri)
+            raise NotFound(f"{exc} ({hint})", missing="project") from None
+        raise
+    return Destination(text, found.kind, has_trailing_slash(text))

@@ -26,7 +26,6 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from anaconda_storage_cli import remote
-from anaconda_storage_cli.commands.transfer import _contents, _destination
 from anaconda_storage_cli.completion import remote_completer
 from anaconda_storage_cli.errors import UsageProblem
 from anaconda_storage_cli.filters import Selection
@@ -45,7 +44,14 @@ from anaconda_storage_cli.options import (
 from anaconda_storage_cli.output import Output
 from anaconda_storage_cli.progress import make_reporter
 from anaconda_storage_cli.resuming import Resumable
-from anaconda_storage_cli.targets import Destination, Kind, Source, plan
+from anaconda_storage_cli.targets import (
+    Destination,
+    Kind,
+    Source,
+    local_contents,
+    plan,
+    remote_destination,
+)
 from anaconda_storage_cli.transfers import Job, Summary, failure_line, run_jobs
 
 if TYPE_CHECKING:
@@ -227,7 +233,7 @@ def _source(client: StorageClient, text: str) -> tuple[_Side, str, bool]:
         if kind is Kind.FILE:
             raise UsageProblem(f"{text} is a file: sync works on directories (upload sends a file)")
         # The same rule as upload: "data/", "." and ".." mean the contents.
-        return _Side(text, path=path), Path(os.path.abspath(path)).name, _contents(text)
+        return _Side(text, path=path), Path(os.path.abspath(path)).name, local_contents(text)
     uri = remote.parse(text)
     if uri.revision is not None:
         raise UsageProblem(
@@ -251,7 +257,7 @@ def _target(client: StorageClient, text: str) -> tuple[_Side, Destination]:
     uri = remote.parse(text)
     if uri.is_versioned:
         raise UsageProblem(f"cannot sync to {uri}: history is read-only (drop the '#...')")
-    return _Side(text, uri=uri), _destination(client, uri, text)
+    return _Side(text, uri=uri), remote_destination(client, uri, text)
 
 
 def _plan(

@@ -39,7 +39,15 @@ from anaconda_storage_cli.options import (
 from anaconda_storage_cli.output import Output
 from anaconda_storage_cli.progress import make_reporter
 from anaconda_storage_cli.resuming import Resumable
-from anaconda_storage_cli.targets import Destination, Kind, Source, check_destination, plan
+from anaconda_storage_cli.targets import (
+    Destination,
+    Kind,
+    Source,
+    check_destination,
+    local_contents,
+    plan,
+    remote_destination,
+)
 from anaconda_storage_cli.transfers import Job, Outcome, Summary, finish, run_jobs
 from anaconda_storage_cli.wildcards import expand_arguments, no_wildcard_in
 
@@ -141,11 +149,6 @@ def _failing(error: Exception) -> Callable[[Advance], Any]:
     return run
 
 
-def _contents(text: str) -> bool:
-    """Whether a local source means its contents: ``dir/``, or ``.`` / ``..`` (as rsync)."""
-    return has_trailing_separator(text) or Path(text).name in ("", ".", "..")
-
-
 # -- upload ----------------------------------------------------------------------------
 
 
@@ -187,7 +190,7 @@ def upload(
     work: list[Job] = []
     directories: list[StorageURI] = []
     with remote.connect() as client:
-        target = _destination(client, dst, destination)
+        target = remote_destination(client, dst, destination)
         check_destination(target, len(sources))
         for text in sources:
             path = Path(text)
@@ -205,7 +208,7 @@ def upload(
                 continue
             # The name as written (a symlink keeps its own), "data" for "./data/".
             name = Path(os.path.abspath(text)).name
-            source = Source(text, name, kind, _contents(text), files, empty)
+            source = Source(text, name, kind, local_contents(text), files, empty)
             result = plan(source, target, many=len(sources) > 1)
             for item in result.files:
                 local = path / item.source if item.source else path
@@ -259,20 +262,6 @@ def _upload_job(
         return info.revision
 
     return Job(str(local), str(target), local.stat().st_size, run)
-
-
-def _destination(client: StorageClient, uri: StorageURI, text: str) -> Destination:
-    """The remote destination: what it is now, and whether it was written with a slash."""
-    from anaconda_storage_core import NotFound, has_trailing_slash
-
-    try:
-        found = remote.describe_remote(client, uri)
-    except NotFound as exc:
-        if exc.missing == "project":
-            hint = remote.missing_project_hint(client, uri)
-            raise NotFound(f"{exc} ({hint})", missing="project") from None
-        raise
-    return Destination(text, found.kind, has_trailing_slash(text))
 
 
 # -- download --------------------------------------------------------------------------
@@ -477,7 +466,7 @@ def _server_side(
     work: list[Job] = []
     directories: list[StorageURI] = []
     with remote.connect() as client:
-        target = _destination(client, dst, destination)
+        target = remote_destination(client, dst, destination)
         check_destination(target, len(sources))
         from anaconda_storage_core import NotFound, has_trailing_slash
 
@@ -595,7 +584,7 @@ def _copy_from_stdin(sources: list[str], destination: str, output: Output) -> No
         raise UsageProblem("cp - reads stdin: it is the only source")
     dst = remote.parse(destination)
     with remote.connect() as client:
-        found = _destination(client, dst, destination)
+        found = remote_destination(client, dst, destination)
         if found.kind is Kind.DIRECTORY or has_trailing_slash(destination):
             raise UsageProblem(f"cp - needs a file to write to: {dst} is a directory")
         info = client.upload(dst, _stdin_chunks())
