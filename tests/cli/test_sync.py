@@ -1,5 +1,6 @@
 """sync: only what differs by content travels, both ways and on the server; --delete,
-filters, history as the source, dry runs, the JSON summary and the local hash cache."""
+filters, history as the source, dry runs, the JSON summary and the local hash cache; a
+single file as the source (rclone's `sync file dst`); empty directories made."""
 
 from __future__ import annotations
 
@@ -327,9 +328,6 @@ def test_refusals(sync: Sync, cli: Any, project: str, tree: Path, tmp_path: Path
     both_local = sync.text(str(tree), str(tmp_path / "other"))
     assert both_local.code == 2, both_local
     assert "remote side" in both_local.err
-    a_file = sync.text(str(tree / "a.csv"), project)
-    assert a_file.code == 2, a_file
-    assert "directories" in a_file.err
     history = sync.text(str(tree), f"{project}#-1/x")
     assert history.code == 2, history
     assert "read-only" in history.err
@@ -354,3 +352,189 @@ def test_a_sync_run_again_after_a_failure_sends_only_the_rest(
     again = sync(f"{tree}/", project)
     assert counts(again) == (1, 1, 0, 0, 4)  # only sub/b.txt; a.csv is done already
     assert revisions(client, f"{project}/a.csv") == 1
+
+
+# -- one file as the source (rclone's `sync file dst`) -----------------------------------
+
+
+def test_a_local_file_goes_into_a_directory_then_nothing_then_its_change(
+    sync: Sync, cli: Any, client: Any, project: str, tree: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    source = tree / "a.csv"
+    old(source)
+    first = sync(str(source), project)  # a project is a directory: DST/a.csv
+    assert counts(first) == (1, 0, 0, 0, 8)
+    assert first["directories"] == 0
+    assert client.read_bytes(f"{project}/a.csv") == b"a,b\n1,2\n"
+    opened = reads(monkeypatch)
+    again = sync(str(source), project)
+    assert counts(again) == (0, 1, 0, 0, 0)
+    assert opened == ["a.csv"]  # read once to compare, then the hash cache knows it
+    opened.clear()
+    assert counts(sync(str(source), project)) == (0, 1, 0, 0, 0)
+    assert opened == []
+    assert revisions(client, f"{project}/a.csv") == 1
+    source.write_text("a,b\n3,4\n")  # the same size: only the digest tells
+    assert counts(sync(str(source), project)) == (1, 0, 0, 0, 8)
+    assert client.read_bytes(f"{project}/a.csv") == b"a,b\n3,4\n"
+    assert revisions(client, f"{project}/a.csv") == 2
+    assert ok(cli("ls", "-R", project)).out.splitlines() == ["a.csv"]
+
+
+def test_a_file_goes_onto_a_path_unless_it_is_a_directory(
+    sync: Sync, cli: Any, client: Any, project: str, tree: Path
+) -> None:
+    source = str(tree / "a.csv")
+    assert sync(source, f"{project}/renamed.csv")["copied"] == 1  # missing, no slash: the file
+    assert counts(sync(source, f"{project}/renamed.csv")) == (0, 1, 0, 0, 0)
+    assert sync(source, f"{project}/reports/")["copied"] == 1  # the slash: a directory
+    ok(cli("mkdir", f"{project}/in"))
+    assert sync(source, f"{project}/in")["copied"] == 1  # an existing directory
+    assert ok(cli("ls", "-R", project)).out.splitlines() == [
+        "in/a.csv",
+        "renamed.csv",
+        "reports/a.csv",
+    ]
+    client.upload(f"{project}/other.csv", b"different\n")
+    assert counts(sync(source, f"{project}/other.csv")) == (1, 0, 0, 0, 8)  # replaced
+    assert client.read_bytes(f"{project}/other.csv") == b"a,b\n1,2\n"
+
+
+def test_a_remote_file_to_local_then_nothing(
+    sync: Sync, client: Any, project: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    client.upload(f"{project}/d/q1.csv", b"quarter one\n")
+    here = tmp_path / "here"
+    here.mkdir()
+    assert counts(sync(f"{project}/d/q1.csv", str(here))) == (1, 0, 0, 0, 12)
+    assert files_below(here) == ["q1.csv"]
+    target = tmp_path / "new" / "copy.csv"  # missing, no slash: this file (and its parent)
+    assert counts(sync(f"{project}/d/q1.csv", str(target))) == (1, 0, 0, 0, 12)
+    assert target.read_bytes() == b"quarter one\n"
+    opened = reads(monkeypatch)
+    assert counts(sync(f"{project}/d/q1.csv", str(target))) == (0, 1, 0, 0, 0)
+    assert opened == []  # the download's digest came from the server
+    client.upload(f"{project}/d/q1.csv", b"quarter one, fixed\n")
+    assert counts(sync(f"{project}/d/q1.csv", str(target))) == (1, 0, 0, 0, 19)
+    assert target.read_bytes() == b"quarter one, fixed\n"
+
+
+def test_a_remote_file_to_remote_on_the_server(
+    sync: Sync, cli: Any, client: Any, project: str
+) -> None:
+    client.upload(f"{project}/q1.csv", b"quarter one\n")
+    backup = f"{cli.account.name}/backup"
+    ok(cli("mkdir", backup))
+    assert counts(sync(f"{project}/q1.csv", f"{backup}/2024/")) == (1, 0, 0, 0, 0)
+    assert client.read_bytes(f"{backup}/2024/q1.csv") == b"quarter one\n"
+    assert counts(sync(f"{project}/q1.csv", f"{backup}/2024/")) == (0, 1, 0, 0, 0)
+    assert revisions(client, f"{backup}/2024/q1.csv") == 1
+
+
+def test_a_file_from_history(sync: Sync, client: Any, project: str, tmp_path: Path) -> None:
+    client.upload(f"{project}/q1.csv", b"first\n")
+    client.create_checkpoint(project, "before the change")
+    client.upload(f"{project}/q1.csv", b"second\n")
+    past = tmp_path / "past.csv"
+    assert counts(sync(f"{project}/q1.csv#-1", str(past))) == (1, 0, 0, 0, 6)
+    assert past.read_bytes() == b"first\n"
+    assert counts(sync(f"{project}/q1.csv#-1", str(past))) == (0, 1, 0, 0, 0)
+    at_checkpoint = tmp_path / "checkpoint.csv"
+    assert sync(f"{project}#-1/q1.csv", str(at_checkpoint))["copied"] == 1
+    assert at_checkpoint.read_bytes() == b"first\n"
+    # Onto itself, from its past: the live file gets the old content back, once.
+    assert counts(sync(f"{project}/q1.csv#-1", f"{project}/q1.csv")) == (1, 0, 0, 0, 0)
+    assert client.read_bytes(f"{project}/q1.csv") == b"first\n"
+    assert counts(sync(f"{project}/q1.csv#-2", f"{project}/q1.csv")) == (0, 1, 0, 0, 0)
+
+
+def test_a_file_dry_run_filters_and_text_summary(
+    sync: Sync, cli: Any, client: Any, project: str, tree: Path
+) -> None:
+    source = str(tree / "a.csv")
+    dry = ok(sync.text("-n", source, project))
+    assert dry.out.splitlines() == [f"would upload {source} -> anaconda://{project}/a.csv"]
+    summary = sync("-n", source, project)
+    assert counts(summary) == (1, 0, 0, 0, 8)
+    assert summary["dry_run"] is True
+    assert ok(cli("ls", project)).out == ""
+    assert counts(sync("--exclude", "*.csv", source, project)) == (0, 0, 0, 0, 0)
+    assert ok(cli("ls", project)).out == ""
+    done = ok(sync.text(source, project))
+    assert f"Synced anaconda://{project}/a.csv: 1 file copied (8 B), 0 unchanged" in done.err
+    again = ok(sync.text(source, project))
+    assert f"Synced anaconda://{project}/a.csv: 0 files copied, 1 unchanged" in again.err
+
+
+def test_a_file_source_refuses_delete_and_a_directory_in_its_place(
+    sync: Sync, cli: Any, client: Any, project: str, tree: Path, tmp_path: Path
+) -> None:
+    client.upload(f"{project}/stray.txt", b"stays")
+    for source in (str(tree / "a.csv"), f"{project}/stray.txt"):
+        where = str(tmp_path) if source.startswith(cli.account.name) else project
+        refused = sync.text("--delete", source, where)
+        assert refused.code == 2, refused
+        assert "--delete needs a directory source" in refused.err
+    assert ok(cli("ls", project)).out.splitlines() == ["stray.txt"]
+    ok(cli("mkdir", f"{project}/a.csv"))
+    onto = sync.text(str(tree / "a.csv"), project)
+    assert onto.code == 2, onto
+    assert "is a directory" in onto.err
+    (tmp_path / "stray.txt").mkdir()
+    here = sync.text(f"{project}/stray.txt", str(tmp_path))
+    assert here.code == 2, here
+    assert "is a directory" in here.err
+    slash = sync.text(f"{project}/stray.txt/", str(tmp_path / "x"))
+    assert slash.code == 2, slash
+    assert "drop the trailing /" in slash.err
+    itself = sync.text(f"{project}/stray.txt", project)
+    assert itself.code == 2, itself
+    assert "both the source and the destination" in itself.err
+
+
+# -- empty directories -------------------------------------------------------------------
+
+
+def test_an_empty_local_directory_makes_the_remote_one(
+    sync: Sync, cli: Any, project: str, tmp_path: Path
+) -> None:
+    empty = tmp_path / "nothing"
+    empty.mkdir()
+    dry = sync("-n", f"{empty}/", f"{project}/e")
+    assert dry["directories"] == 1
+    lines = ok(sync.text("-n", f"{empty}/", f"{project}/e")).out.splitlines()
+    assert lines == [f"would make directory anaconda://{project}/e"]
+    assert ok(cli("ls", project)).out == ""
+    first = sync(f"{empty}/", f"{project}/e")
+    assert counts(first) == (0, 0, 0, 0, 0)
+    assert first["directories"] == 1
+    assert sync(str(empty), project)["directories"] == 1  # no slash: DST/nothing
+    assert ok(cli("ls", project)).out.splitlines() == ["e/", "nothing/"]
+    assert ok(cli("ls", "--all", f"{project}/e")).out.splitlines() == [".keep"]
+    assert sync(f"{empty}/", f"{project}/e")["directories"] == 0  # there already
+    assert sync(f"{empty}/", project)["directories"] == 0  # a project always exists
+
+
+def test_an_empty_remote_directory_makes_the_local_one(
+    sync: Sync, cli: Any, project: str, tmp_path: Path
+) -> None:
+    ok(cli("mkdir", f"{project}/r"))
+    here = tmp_path / "here"
+    assert sync(f"{project}/r/", str(here))["directories"] == 1
+    assert here.is_dir()
+    assert list(here.iterdir()) == []
+    assert sync(f"{project}/r", str(here))["directories"] == 1  # no slash: DST/r
+    assert (here / "r").is_dir()
+    assert sync(f"{project}/r/", str(here))["directories"] == 0
+
+
+def test_delete_of_everything_leaves_the_remote_directory(
+    sync: Sync, cli: Any, client: Any, project: str, tmp_path: Path
+) -> None:
+    client.upload(f"{project}/e/old.txt", b"old")
+    empty = tmp_path / "nothing"
+    empty.mkdir()
+    summary = sync("--delete", f"{empty}/", f"{project}/e")
+    assert counts(summary) == (0, 0, 1, 0, 0)
+    assert summary["directories"] == 1  # its last file went: the directory stays, as rsync's
+    assert ok(cli("ls", project)).out.splitlines() == ["e/"]

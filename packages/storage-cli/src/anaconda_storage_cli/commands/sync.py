@@ -4,7 +4,16 @@ what differs by content.
 Either side is a local directory or a remote ``owner/project[/dir]``; a remote source may be
 history (``alice/sales#2024-05-01T12:00:00/data``, ``alice/sales#-1/data``). Where the
 source goes follows the rsync rule of ``upload``, ``download`` and ``cp`` (``targets``):
-``SRC/`` syncs SRC's contents into DST, ``SRC`` syncs SRC into ``DST/SRC``.
+``SRC/`` syncs SRC's contents into DST, ``SRC`` syncs SRC into ``DST/SRC``. The destination
+directory is made even when the source is empty, as rsync makes it.
+
+A source may also be one file (maybe at a ``#revision`` or a checkpoint), as ``rclone sync
+file dst`` takes one: it is copied to ``DST/<name>`` when DST is a directory (it exists as
+one, or is written ``DST/``), else onto DST itself, unless the content there is the same.
+Both sides are then listings of one entry under the relative path ``""`` (the side is the
+file itself), so the same comparison and transfers run. ``--delete`` is refused with a file
+source, as rclone refuses it: there is nothing beside the file that sync could mean to
+delete.
 
 The comparison is core's (``anaconda_storage_core.sync.plan_sync``): sha256 against sha256,
 the remote digests from one paged listing, the local ones from a hash cache that reads a
@@ -67,9 +76,10 @@ SourceArg = Annotated[
     typer.Argument(
         metavar="SRC",
         **remote_completer(),
-        help="A local directory, or owner/project or owner/project/dir (anaconda:// optional),"
-        " maybe at a #<checkpoint>. SRC/ (trailing slash) syncs its contents; SRC alone"
-        " syncs SRC into DST/SRC.",
+        help="A local directory or file, or owner/project[/path] (anaconda:// optional),"
+        " maybe at a #<checkpoint> (a file also at a #<revision>). SRC/ (trailing slash)"
+        " syncs its contents; SRC alone syncs SRC into DST/SRC. A file goes into DST when"
+        " DST is a directory (or written DST/), else onto DST.",
         show_default=False,
     ),
 ]
@@ -79,7 +89,7 @@ DestinationArg = Annotated[
         metavar="DST",
         **remote_completer(),
         help="A local directory, or owner/project or owner/project/dir; created if missing"
-        " (not the project).",
+        " (not the project). For a file SRC, also the target file's path.",
         show_default=False,
     ),
 ]
@@ -88,7 +98,7 @@ DeleteOpt = Annotated[
     typer.Option(
         "--delete",
         help="Also delete what DST holds and SRC does not (remote deletions keep their"
-        " history: restore with #-1).",
+        " history: restore with #-1). Refused when SRC is a file.",
         show_default=False,
     ),
 ]
@@ -96,7 +106,8 @@ DeleteOpt = Annotated[
 
 @dataclass(frozen=True)
 class _Side:
-    """One side of a sync: a local directory or a remote one, as the user wrote it."""
+    """One side of a sync, as the user wrote it: a local directory or a remote one, or
+    (with a file source) the file itself."""
 
     text: str
     uri: StorageURI | None = None
@@ -186,7 +197,8 @@ def sync(
     only changes travel. Remote to remote runs on the server (no bytes through this
     machine). Interrupted, run it again: finished files are skipped and a large upload
     continues from the parts the server kept. Paths left out by --exclude/--include are
-    neither copied nor deleted.
+    neither copied nor deleted. SRC may be one file: it is copied unless DST (or DST/<name>
+    when DST is a directory) already holds the same content.
     """
     from anaconda_storage_core.sync import PathFilter
 
@@ -194,24 +206,41 @@ def sync(
     select = Selection(exclude, include).path_filter or PathFilter()
     started = time.monotonic()
     with remote.connect() as client:
-        src, name, contents = _source(client, source)
+        src, what = _source(client, source)
         dst, target = _target(client, destination)
         if src.path is not None and dst.path is not None:
-            raise UsageProblem("sync needs a remote side: for two local directories use rsync")
-        if src.uri is not None and dst.uri is not None and src.uri == dst.uri:
+            raise UsageProblem("sync needs a remote side: for two local paths use rsync")
+        if what.kind is Kind.FILE and delete:
+            # rclone refuses it too: beside one file there is nothing sync could mean to delete.
+            raise UsageProblem(
+                f"{source} is a file: --delete needs a directory source (a file sync deletes"
+                " nothing; drop --delete)"
+            )
+        inside = dst.into(plan(what, target).root)
+        if src.uri is not None and src.uri in (dst.uri, inside.uri):
             raise UsageProblem(f"{src.uri} is both the source and the destination")
-        root = plan(Source(source, name, Kind.DIRECTORY, contents), target).root
-        dst = dst.into(root)
+        dst = inside
         summary = SyncSummary(dry_run=dry_run)
         caches: list[HashCache] = []
         try:
-            steps = _plan(client, src, dst, caches, output, delete=delete, select=select)
+            if what.kind is Kind.FILE:
+                steps = _plan_file(client, src, dst, what.name, caches, select=select)
+            else:
+                steps = _plan(client, src, dst, caches, output, delete=delete, select=select)
             summary.skipped = sum(1 for step in steps.skips if not step.entry.directory)
+            # An empty source still makes the destination directory (rsync's rule).
+            make_root = what.kind is Kind.DIRECTORY and not steps.copies and not steps.skips
             if dry_run:
                 _dry_run(steps, src, dst, summary, output)
+                if make_root and _missing(client, dst):
+                    summary.directories += 1
+                    if not output.json:
+                        output.lines([f"would make directory {dst.below('')}"])
             else:
                 _delete(client, steps, dst, summary)
                 _make_directories(client, steps, dst, summary)
+                if make_root:
+                    _make_root(client, dst, summary)
                 _copy(client, steps, src, dst, caches, summary, output, workers=jobs, verify=verify)
         finally:
             for cache in caches:
@@ -220,9 +249,9 @@ def sync(
     _finish(summary, dst, output)
 
 
-def _source(client: StorageClient, text: str) -> tuple[_Side, str, bool]:
-    """The source side, its name (what ``SRC`` becomes in DST) and whether it means its
-    contents (``SRC/``)."""
+def _source(client: StorageClient, text: str) -> tuple[_Side, Source]:
+    """The source side, and what it is for the planner: a file or a directory, its name
+    (what ``SRC`` becomes in DST) and whether it means its contents (``SRC/``)."""
     from anaconda_storage_core import NotFound, has_trailing_slash
 
     if not _is_remote(text):
@@ -230,22 +259,19 @@ def _source(client: StorageClient, text: str) -> tuple[_Side, str, bool]:
         kind = local_kind(path)
         if kind is Kind.MISSING:
             raise FileNotFoundError(2, "No such file or directory", text)
-        if kind is Kind.FILE:
-            raise UsageProblem(f"{text} is a file: sync works on directories (upload sends a file)")
         # The same rule as upload: "data/", "." and ".." mean the contents.
-        return _Side(text, path=path), Path(os.path.abspath(path)).name, local_contents(text)
+        name = Path(os.path.abspath(path)).name
+        return _Side(text, path=path), Source(text, name, kind, local_contents(text))
     uri = remote.parse(text)
-    if uri.revision is not None:
+    found = remote.describe_remote(client, uri)
+    if found.kind is Kind.MISSING:
+        raise NotFound(f"{uri} not found: no such file or directory", missing="path")
+    if found.kind is Kind.DIRECTORY and uri.revision is not None:
         raise UsageProblem(
             f"{uri}: a directory has no revision; read it at a checkpoint of the project"
             " (owner/project#<checkpoint>/dir)"
         )
-    found = remote.describe_remote(client, uri)
-    if found.kind is Kind.MISSING:
-        raise NotFound(f"{uri} not found: no such directory", missing="path")
-    if found.kind is Kind.FILE:
-        raise UsageProblem(f"{uri} is a file: sync works on directories (cp copies a file)")
-    return _Side(text, uri=uri), uri.name, has_trailing_slash(text)
+    return _Side(text, uri=uri), Source(text, uri.name, found.kind, has_trailing_slash(text))
 
 
 def _target(client: StorageClient, text: str) -> tuple[_Side, Destination]:
@@ -282,6 +308,69 @@ def _plan(
         source_digest=source_digest,
         destination_digest=destination_digest,
     )
+
+
+def _plan_file(
+    client: StorageClient,
+    src: _Side,
+    dst: _Side,
+    name: str,
+    caches: list[HashCache],
+    *,
+    select: PathFilter,
+) -> SyncPlan:
+    """The plan for a file source: copy it or skip it (a filter sees the file's name)."""
+    from anaconda_storage_core.sync import plan_sync
+
+    source, source_digest = _file_listing(client, src, caches)
+    destination, destination_digest = _file_listing(client, dst, caches)
+    if select and not select.selects(name):
+        source = {}
+    return plan_sync(
+        source,
+        destination,
+        source_digest=source_digest,
+        destination_digest=destination_digest,
+    )
+
+
+def _file_listing(
+    client: StorageClient, side: _Side, caches: list[HashCache]
+) -> tuple[dict[str, SyncEntry], Callable[[str], str | None] | None]:
+    """One file as a listing: its entry under ``""`` (the side is the file), or nothing
+    when it does not exist yet.
+
+    Raises:
+        UsageProblem: A directory is where the file would go.
+    """
+    from anaconda_storage_core import FileInfo
+    from anaconda_storage_core.sync import HashCache, SyncEntry
+
+    if side.uri is not None:
+        found = remote.describe_remote(client, side.uri)
+        if found.kind is Kind.DIRECTORY:
+            raise UsageProblem(f"{side.uri} is a directory: sync will not put a file in its place")
+        if isinstance(found.entry, FileInfo):
+            return {"": SyncEntry(size=found.entry.size, sha256=found.entry.sha256)}, None
+        return {}, None
+    path = side.path
+    assert path is not None
+    cache = HashCache(path.parent)
+    caches.append(cache)  # also the one a download into this path tells what it wrote
+    kind = local_kind(path)
+    if kind is Kind.DIRECTORY:
+        raise UsageProblem(f"{path} is a directory: sync will not put a file in its place")
+    if kind is Kind.MISSING:
+        return {}, None
+    stat = path.stat()
+
+    def digest(relative: str) -> str | None:
+        try:
+            return cache.sha256(path, stat)
+        except OSError:
+            return None  # gone or unreadable since: copy it, and fail there
+
+    return {"": SyncEntry(size=stat.st_size)}, digest
 
 
 def _listing(
@@ -400,6 +489,31 @@ def _make_directories(
             summary.failures.append(_Failure(where, exc))
         else:
             summary.directories += 1
+
+
+def _missing(client: StorageClient, side: _Side) -> bool:
+    """Whether a destination directory does not exist (a project always does)."""
+    if side.uri is not None:
+        return bool(side.uri.path) and remote.describe_remote(client, side.uri).kind is Kind.MISSING
+    assert side.path is not None
+    return not side.path.is_dir()
+
+
+def _make_root(client: StorageClient, dst: _Side, summary: SyncSummary) -> None:
+    """Make the destination directory of an empty source, unless it exists (after the
+    deletions, which may have emptied a remote one away)."""
+    try:
+        if not _missing(client, dst):
+            return
+        if dst.uri is not None:
+            client.make_directory(dst.uri)  # its .keep marker, as mkdir writes it
+        else:
+            assert dst.path is not None
+            dst.path.mkdir(parents=True)
+    except Exception as exc:
+        summary.failures.append(_Failure(dst.below(""), exc))
+    else:
+        summary.directories += 1
 
 
 _VERBS = {"upload": "Uploading", "download": "Downloading", "copy": "Copying"}
@@ -548,6 +662,7 @@ COMMANDS: dict[str, tuple[Callable[..., Any], tuple[str, ...]]] = {
             "anaconda storage sync alice/sales/data/ ./data",
             "anaconda storage sync 'alice/sales#2024-05-01T12:00:00/data/' ./as-of-may",
             "anaconda storage sync alice/sales/ bob/backup/sales   # on the server",
+            "anaconda storage sync ./report.csv alice/sales/reports/   # one file, if changed",
         ),
     ),
 }
