@@ -17,14 +17,13 @@ delete.
 
 The comparison is core's (``anaconda_storage_core.sync.plan_sync``): sha256 against sha256,
 the remote digests from one paged listing, the local ones from a hash cache that reads a
-file only when its size, mtime or inode changed. This module lists both sides, runs the
-plan (uploads, downloads or server-side copies, with the transfer machinery of the other
-commands) and sums it up.
+file only when its size, mtime or inode changed. What each side is and holds is
+``sync_sides``'s; this module plans, runs the plan (uploads, downloads or server-side
+copies, with the transfer machinery of the other commands) and sums it up.
 """
 
 from __future__ import annotations
 
-import os
 import time
 from collections.abc import Callable
 from contextlib import suppress
@@ -39,7 +38,6 @@ from anaconda_storage_cli.completion import remote_completer
 from anaconda_storage_cli.errors import UsageProblem
 from anaconda_storage_cli.filters import Selection
 from anaconda_storage_cli.formats import human_size
-from anaconda_storage_cli.local import has_trailing_separator, local_kind
 from anaconda_storage_cli.options import (
     DryRunOpt,
     ExcludeOpt,
@@ -53,19 +51,19 @@ from anaconda_storage_cli.options import (
 from anaconda_storage_cli.output import Output
 from anaconda_storage_cli.progress import make_reporter
 from anaconda_storage_cli.resuming import Resumable
-from anaconda_storage_cli.targets import (
-    Destination,
-    Kind,
-    Source,
-    local_contents,
-    plan,
-    remote_destination,
+from anaconda_storage_cli.sync_sides import (
+    Side,
+    file_listing,
+    listing,
+    source_side,
+    target_side,
 )
+from anaconda_storage_cli.targets import Kind, plan
 from anaconda_storage_cli.transfers import Job, Summary, failure_line, run_jobs
 
 if TYPE_CHECKING:
     from anaconda_storage_core import StorageClient, StorageURI
-    from anaconda_storage_core.sync import HashCache, PathFilter, SyncAction, SyncEntry, SyncPlan
+    from anaconda_storage_core.sync import HashCache, PathFilter, SyncAction, SyncPlan
 
 __all__ = ["COMMANDS", "sync"]
 
@@ -104,29 +102,6 @@ DeleteOpt = Annotated[
 ]
 
 
-@dataclass(frozen=True)
-class _Side:
-    """One side of a sync, as the user wrote it: a local directory or a remote one, or
-    (with a file source) the file itself."""
-
-    text: str
-    uri: StorageURI | None = None
-    path: Path | None = None
-
-    def below(self, relative: str) -> str:
-        """A path on this side, as shown to the user."""
-        if self.uri is not None:
-            return str(remote.below(self.uri, relative))
-        assert self.path is not None
-        return str(self.path.joinpath(*relative.split("/")) if relative else self.path)
-
-    def into(self, root: str) -> _Side:
-        if self.uri is not None:
-            return _Side(self.text, uri=remote.below(self.uri, root))
-        assert self.path is not None
-        return _Side(self.text, path=self.path.joinpath(*root.split("/")) if root else self.path)
-
-
 @dataclass
 class _Failure:
     path: str
@@ -163,20 +138,6 @@ class SyncSummary:
         }
 
 
-def _is_remote(text: str) -> bool:
-    """Whether an argument names a remote directory.
-
-    ``anaconda://...`` is remote; an absolute path, one starting with ``.``/``~``, or one
-    that exists here is local; otherwise ``owner/project[/...]`` (it has a ``/``) is remote
-    and a bare name is a local directory to create.
-    """
-    if text.startswith("anaconda://"):
-        return True
-    if os.path.isabs(text) or text.startswith(("~", ".")) or os.path.lexists(text):
-        return False
-    return "/" in text.strip("/")
-
-
 def sync(
     source: SourceArg,
     destination: DestinationArg,
@@ -206,8 +167,8 @@ def sync(
     select = Selection(exclude, include).path_filter or PathFilter()
     started = time.monotonic()
     with remote.connect() as client:
-        src, what = _source(client, source)
-        dst, target = _target(client, destination)
+        src, what = source_side(client, source)
+        dst, target = target_side(client, destination)
         if src.path is not None and dst.path is not None:
             raise UsageProblem("sync needs a remote side: for two local paths use rsync")
         if what.kind is Kind.FILE and delete:
@@ -249,47 +210,10 @@ def sync(
     _finish(summary, dst, output)
 
 
-def _source(client: StorageClient, text: str) -> tuple[_Side, Source]:
-    """The source side, and what it is for the planner: a file or a directory, its name
-    (what ``SRC`` becomes in DST) and whether it means its contents (``SRC/``)."""
-    from anaconda_storage_core import NotFound, has_trailing_slash
-
-    if not _is_remote(text):
-        path = Path(text).expanduser()
-        kind = local_kind(path)
-        if kind is Kind.MISSING:
-            raise FileNotFoundError(2, "No such file or directory", text)
-        # The same rule as upload: "data/", "." and ".." mean the contents.
-        name = Path(os.path.abspath(path)).name
-        return _Side(text, path=path), Source(text, name, kind, local_contents(text))
-    uri = remote.parse(text)
-    found = remote.describe_remote(client, uri)
-    if found.kind is Kind.MISSING:
-        raise NotFound(f"{uri} not found: no such file or directory", missing="path")
-    if found.kind is Kind.DIRECTORY and uri.revision is not None:
-        raise UsageProblem(
-            f"{uri}: a directory has no revision; read it at a checkpoint of the project"
-            " (owner/project#<checkpoint>/dir)"
-        )
-    return _Side(text, uri=uri), Source(text, uri.name, found.kind, has_trailing_slash(text))
-
-
-def _target(client: StorageClient, text: str) -> tuple[_Side, Destination]:
-    if not _is_remote(text):
-        path = Path(text).expanduser()
-        return _Side(text, path=path), Destination(
-            text, local_kind(path), has_trailing_separator(text)
-        )
-    uri = remote.parse(text)
-    if uri.is_versioned:
-        raise UsageProblem(f"cannot sync to {uri}: history is read-only (drop the '#...')")
-    return _Side(text, uri=uri), remote_destination(client, uri, text)
-
-
 def _plan(
     client: StorageClient,
-    src: _Side,
-    dst: _Side,
+    src: Side,
+    dst: Side,
     caches: list[HashCache],
     output: Output,
     *,
@@ -298,8 +222,8 @@ def _plan(
 ) -> SyncPlan:
     from anaconda_storage_core.sync import plan_sync
 
-    source, source_digest = _listing(client, src, caches, output)
-    destination, destination_digest = _listing(client, dst, caches, output)
+    source, source_digest = listing(client, src, caches, output)
+    destination, destination_digest = listing(client, dst, caches, output)
     return plan_sync(
         source,
         destination,
@@ -312,8 +236,8 @@ def _plan(
 
 def _plan_file(
     client: StorageClient,
-    src: _Side,
-    dst: _Side,
+    src: Side,
+    dst: Side,
     name: str,
     caches: list[HashCache],
     *,
@@ -322,8 +246,8 @@ def _plan_file(
     """The plan for a file source: copy it or skip it (a filter sees the file's name)."""
     from anaconda_storage_core.sync import plan_sync
 
-    source, source_digest = _file_listing(client, src, caches)
-    destination, destination_digest = _file_listing(client, dst, caches)
+    source, source_digest = file_listing(client, src, caches)
+    destination, destination_digest = file_listing(client, dst, caches)
     if select and not select.selects(name):
         source = {}
     return plan_sync(
@@ -334,71 +258,16 @@ def _plan_file(
     )
 
 
-def _file_listing(
-    client: StorageClient, side: _Side, caches: list[HashCache]
-) -> tuple[dict[str, SyncEntry], Callable[[str], str | None] | None]:
-    """One file as a listing: its entry under ``""`` (the side is the file), or nothing
-    when it does not exist yet.
-
-    Raises:
-        UsageProblem: A directory is where the file would go.
-    """
-    from anaconda_storage_core import FileInfo
-    from anaconda_storage_core.sync import HashCache, SyncEntry
-
-    if side.uri is not None:
-        found = remote.describe_remote(client, side.uri)
-        if found.kind is Kind.DIRECTORY:
-            raise UsageProblem(f"{side.uri} is a directory: sync will not put a file in its place")
-        if isinstance(found.entry, FileInfo):
-            return {"": SyncEntry(size=found.entry.size, sha256=found.entry.sha256)}, None
-        return {}, None
-    path = side.path
-    assert path is not None
-    cache = HashCache(path.parent)
-    caches.append(cache)  # also the one a download into this path tells what it wrote
-    kind = local_kind(path)
-    if kind is Kind.DIRECTORY:
-        raise UsageProblem(f"{path} is a directory: sync will not put a file in its place")
-    if kind is Kind.MISSING:
-        return {}, None
-    stat = path.stat()
-
-    def digest(relative: str) -> str | None:
-        try:
-            return cache.sha256(path, stat)
-        except OSError:
-            return None  # gone or unreadable since: copy it, and fail there
-
-    return {"": SyncEntry(size=stat.st_size)}, digest
-
-
-def _listing(
-    client: StorageClient, side: _Side, caches: list[HashCache], output: Output
-) -> tuple[dict[str, SyncEntry], Callable[[str], str | None] | None]:
-    from anaconda_storage_core.sync import HashCache, local_listing, remote_listing
-
-    if side.uri is not None:
-        return remote_listing(client, side.uri), None
-    assert side.path is not None
-    listing = local_listing(side.path)
-    for link in listing.skipped:
-        output.warning(f"skipped {side.below(link)}: a symlink to a directory")
-    cache = HashCache(side.path)
-    caches.append(cache)
-    return listing.entries, listing.digest_with(cache)
-
-
 # -- running the plan ------------------------------------------------------------------
 
 
-def _verb(src: _Side, dst: _Side) -> str:
+def _verb(src: Side, dst: Side) -> str:
     if src.uri is None:
         return "upload"
     return "download" if dst.uri is None else "copy"
 
 
-def _dry_run(steps: SyncPlan, src: _Side, dst: _Side, summary: SyncSummary, output: Output) -> None:
+def _dry_run(steps: SyncPlan, src: Side, dst: Side, summary: SyncSummary, output: Output) -> None:
     verb = _verb(src, dst)
     # Deletions first: what a sync would remove is what a reader most needs to see.
     lines = [f"would delete {dst.below(step.path)}" for step in steps.deletions]
@@ -415,7 +284,7 @@ def _dry_run(steps: SyncPlan, src: _Side, dst: _Side, summary: SyncSummary, outp
         output.lines(lines)
 
 
-def _delete(client: StorageClient, steps: SyncPlan, dst: _Side, summary: SyncSummary) -> None:
+def _delete(client: StorageClient, steps: SyncPlan, dst: Side, summary: SyncSummary) -> None:
     if not steps.deletions:
         return
     if dst.uri is not None:
@@ -443,7 +312,7 @@ def _delete_remote(
     ]
 
 
-def _delete_local(steps: SyncPlan, dst: _Side, summary: SyncSummary) -> None:
+def _delete_local(steps: SyncPlan, dst: Side, summary: SyncSummary) -> None:
     assert dst.path is not None
     emptied: set[str] = set()
     for step in steps.deletions:
@@ -474,7 +343,7 @@ def _delete_local(steps: SyncPlan, dst: _Side, summary: SyncSummary) -> None:
 
 
 def _make_directories(
-    client: StorageClient, steps: SyncPlan, dst: _Side, summary: SyncSummary
+    client: StorageClient, steps: SyncPlan, dst: Side, summary: SyncSummary
 ) -> None:
     for step in steps.copies:
         if not step.entry.directory:
@@ -491,7 +360,7 @@ def _make_directories(
             summary.directories += 1
 
 
-def _missing(client: StorageClient, side: _Side) -> bool:
+def _missing(client: StorageClient, side: Side) -> bool:
     """Whether a destination directory does not exist (a project always does)."""
     if side.uri is not None:
         return bool(side.uri.path) and remote.describe_remote(client, side.uri).kind is Kind.MISSING
@@ -499,7 +368,7 @@ def _missing(client: StorageClient, side: _Side) -> bool:
     return not side.path.is_dir()
 
 
-def _make_root(client: StorageClient, dst: _Side, summary: SyncSummary) -> None:
+def _make_root(client: StorageClient, dst: Side, summary: SyncSummary) -> None:
     """Make the destination directory of an empty source, unless it exists (after the
     deletions, which may have emptied a remote one away)."""
     try:
@@ -522,8 +391,8 @@ _VERBS = {"upload": "Uploading", "download": "Downloading", "copy": "Copying"}
 def _copy(
     client: StorageClient,
     steps: SyncPlan,
-    src: _Side,
-    dst: _Side,
+    src: Side,
+    dst: Side,
     caches: list[HashCache],
     summary: SyncSummary,
     output: Output,
@@ -561,8 +430,8 @@ def _job(
     client: StorageClient,
     operation: str,
     step: SyncAction,
-    src: _Side,
-    dst: _Side,
+    src: Side,
+    dst: Side,
     resumable: Resumable,
     cache: HashCache | None,
     verify: Verification,
@@ -611,7 +480,7 @@ def _job(
 # -- the summary -----------------------------------------------------------------------
 
 
-def _finish(summary: SyncSummary, dst: _Side, output: Output) -> None:
+def _finish(summary: SyncSummary, dst: Side, output: Output) -> None:
     from anaconda_storage_cli.errors import ExitCode, FilesFailed, exit_code_of
 
     if output.json:
@@ -634,7 +503,7 @@ def _finish(summary: SyncSummary, dst: _Side, output: Output) -> None:
         raise FilesFailed(len(summary.failures), len(summary.failures) + done, code)
 
 
-def _summary_line(summary: SyncSummary, dst: _Side) -> str:
+def _summary_line(summary: SyncSummary, dst: Side) -> str:
     parts = [f"{summary.copied} {'file' if summary.copied == 1 else 'files'} copied"]
     if summary.bytes:
         parts[0] += f" ({human_size(summary.bytes)})"
