@@ -74,7 +74,8 @@ SourceArg = Annotated[
     typer.Argument(
         metavar="SRC",
         **remote_completer(),
-        help="A local directory or file, or owner/project[/path] (anaconda:// optional),"
+        help="A local directory or file, or owner/project or owner/project/path"
+        " (anaconda:// optional),"
         " maybe at a #<checkpoint> (a file also at a #<revision>). SRC/ (trailing slash)"
         " syncs its contents; SRC alone syncs SRC into DST/SRC. A file goes into DST when"
         " DST is a directory (or written DST/), else onto DST.",
