@@ -300,7 +300,7 @@ SLOW_LINK = 20e6
 def slow_link(tmp_path_factory: pytest.TempPathFactory) -> Iterator[httpx.Client]:
     """A client of a user of a server behind a 20 MB/s link."""
     data = tmp_path_factory.mktemp("slow-link")
-    with LocalServer(data, extra_args=["--bandwidth", str(SLOW_LINK)]) as server:
+    with LocalServer(data, bandwidth=SLOW_LINK) as server:
         key = server.add_user("slow")
         headers = {"Authorization": f"Bearer {key}"}
         with httpx.Client(base_url=server.url, headers=headers, timeout=30) as client:

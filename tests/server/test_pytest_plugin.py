@@ -316,3 +316,51 @@ def test_the_fs_attribute_says_what_to_install(user_project: pytest.Pytester) ->
     )
     result = user_project.runpytest_subprocess("-p", "no:cacheprovider")
     result.assert_outcomes(passed=1)
+
+
+def test_the_trash_retention_as_a_setting_and_on_a_marker(user_project: pytest.Pytester) -> None:
+    user_project.makepyprojecttoml(PYPROJECT.format(extra='anaconda_storage_retention_days = "0"'))
+    user_project.makepyfile(
+        test_trash="""
+import json
+import time
+import urllib.request
+
+import pytest
+
+from anaconda_storage_core import StorageClient
+
+
+def trash(anaconda_storage):
+    request = urllib.request.Request(
+        f"{anaconda_storage.url}/api/storage/trash/{anaconda_storage.user.name}",
+        headers={"Authorization": "Bearer " + anaconda_storage.api_key},
+    )
+    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+    with opener.open(request) as answer:
+        return [item["project"]["name"] for item in json.load(answer)["items"]]
+
+
+def delete_and_wait(anaconda_storage):
+    with StorageClient() as client:
+        client.delete_project(anaconda_storage.project)
+    deadline = time.monotonic() + 15
+    while trash(anaconda_storage) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return trash(anaconda_storage)
+
+
+def test_purged_at_once(anaconda_storage):
+    assert delete_and_wait(anaconda_storage) == []
+
+
+@pytest.mark.anaconda_storage(retention_days=1)
+def test_kept_a_day(anaconda_storage):
+    with StorageClient() as client:
+        client.delete_project(anaconda_storage.project)
+    time.sleep(0.3)  # several sweeps of a 0-day retention
+    assert trash(anaconda_storage) == [anaconda_storage.project.split("/")[1]]
+"""
+    )
+    result = user_project.runpytest_subprocess("-p", "no:cacheprovider")
+    result.assert_outcomes(passed=2)

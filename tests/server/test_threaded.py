@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import socket
 import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -105,3 +106,49 @@ def test_the_thread_ends_and_the_database_closes_at_stop(tmp_path: Path) -> None
     # Every SQLite connection is closed: the WAL is checkpointed into the database and
     # removed by the last connection's close.
     assert not (tmp_path / "data" / "storage.db-wal").exists()
+
+
+def _blob_files(data_dir: Path) -> int:
+    return sum(1 for path in (data_dir / "blobs").rglob("*") if path.is_file())
+
+
+def test_a_retention_of_0_days_purges_a_deleted_project(
+    make_server: Callable[..., Any], tmp_path: Path
+) -> None:
+    # The trash's rule: a deleted project is purged once its retention is over, here at
+    # once, with the content only it held; until then it could be restored.
+    data = tmp_path / "data"
+    with make_server(data, retention_days=0) as server:
+        key = server.add_user("alice")
+        with httpx.Client(base_url=server.url, headers=_headers(key)) as client:
+            project = "/api/storage/projects/alice"
+            assert client.post(project, json={"name": "p"}).status_code == 201
+            put = client.put(f"{project}/p/files/a.bin", content=b"held by p alone")
+            assert put.status_code == 201, put.text
+            blobs = _blob_files(data)
+            deleted = client.delete(f"{project}/p", params={"recursive": "true"})
+            assert deleted.status_code == 204
+            deadline = time.monotonic() + 15
+            while time.monotonic() < deadline:
+                listed = client.get("/api/storage/trash/alice")
+                assert listed.status_code == 200
+                if not listed.json()["items"]:
+                    break
+                time.sleep(0.05)
+            assert listed.json()["items"] == []
+            restored = client.post("/api/storage/trash/alice/p/restore")
+            assert restored.status_code == 404
+    assert _blob_files(data) == blobs - 1
+
+
+def test_the_default_retention_keeps_a_deleted_project(
+    make_server: Callable[..., Any], tmp_path: Path
+) -> None:
+    with make_server(tmp_path / "data") as server:
+        key = server.add_user("alice")
+        with httpx.Client(base_url=server.url, headers=_headers(key)) as client:
+            assert client.post("/api/storage/projects/alice", json={"name": "p"}).status_code == 201
+            assert client.delete("/api/storage/projects/alice/p").status_code == 204
+            time.sleep(0.3)  # several sweeps of a 0-day retention
+            listed = client.get("/api/storage/trash/alice").json()["items"]
+            assert [item["project"]["name"] for item in listed] == ["p"]

@@ -39,10 +39,14 @@ from anaconda_storage_server.data_dir import make_directory, open_data_dir
 from anaconda_storage_server.database import Database
 from anaconda_storage_server.errors import ApiError, error_response
 from anaconda_storage_server.faults import Faults
+from anaconda_storage_server.options import (
+    DEFAULT_RETENTION_DAYS,
+    DEFAULT_UPLOAD_EXPIRY,
+    ServerOptions,
+)
 from anaconda_storage_server.text import StrictUrl
 
 API_VERSION = "2023.11.28"
-DEFAULT_UPLOAD_EXPIRY = 86400.0
 logger = logging.getLogger("anaconda_storage_server")
 
 
@@ -139,7 +143,7 @@ def open_context(
     *,
     upload_expiry: float = DEFAULT_UPLOAD_EXPIRY,
     disk_full_after: int | None = None,
-    retention_days: float = trash.DEFAULT_RETENTION_DAYS,
+    retention_days: float = DEFAULT_RETENTION_DAYS,
 ) -> Context:
     """Open (creating if needed, private) the data directory: database, blobs, upload parts.
 
@@ -158,45 +162,25 @@ def open_context(
     )
 
 
-def create_app(
-    data_dir: Path,
-    *,
-    latency_ms: float = 0,
-    bandwidth: float | None = None,
-    fault_rate: float = 0.0,
-    fault_status: int = 503,
-    cut_rate: float = 0.0,
-    lose_rate: float = 0.0,
-    upload_expiry: float = DEFAULT_UPLOAD_EXPIRY,
-    fault_disk_full_after: int | None = None,
-    retention_days: float = trash.DEFAULT_RETENTION_DAYS,
-) -> ASGIApp:
+def create_app(data_dir: Path, options: ServerOptions | None = None) -> ASGIApp:
     """The Storage API application over a data directory.
 
     Args:
         data_dir: Where the database, blobs and upload parts live (created if absent).
-        latency_ms: Test aid: added to every request.
-        bandwidth: Test aid: bytes per second of one link that all response bodies sent
-            and request bodies read share (None: no limit).
-        fault_rate: Test aid: the fraction of requests answered `fault_status`.
-        fault_status: Test aid: 503 (`unavailable`) or 429 (`too_many_requests`).
-        cut_rate: Test aid: the fraction of content responses cut off mid-body.
-        lose_rate: Test aid: the fraction of changes made, then answered `502`.
-        upload_expiry: Seconds after which an untouched multipart session is removed.
-        fault_disk_full_after: Test aid: writing a file of content (a blob or a part)
-            past this many bytes fails as a full disk does (`507 insufficient_storage`).
-        retention_days: How long a deleted project stays in its owner's trash before it is
-            purged (fractions of a day allowed).
+        options: Its test aids, upload expiry and trash retention (`ServerOptions`: all
+            test aids off by default). Its connection limits are the HTTP server's to
+            apply (`cli.uvicorn_config`), not the application's.
 
     Returns:
         An ASGI application: Starlette (its errors answered without losing the connection)
         inside the fault injection, inside `Api-Version`.
     """
+    options = options if options is not None else ServerOptions()
     state = open_context(
         data_dir,
-        upload_expiry=upload_expiry,
-        disk_full_after=fault_disk_full_after,
-        retention_days=retention_days,
+        upload_expiry=options.upload_expiry,
+        disk_full_after=options.fault_disk_full_after,
+        retention_days=options.retention_days,
     )
 
     @asynccontextmanager
@@ -241,12 +225,12 @@ def create_app(
     faults = Faults(
         # Invalid UTF-8 in the URL is 400 before any route decodes it.
         StrictUrl(_AnsweredErrors(app)),
-        latency_ms=latency_ms,
-        bandwidth=bandwidth,
-        fault_rate=fault_rate,
-        fault_status=fault_status,
-        cut_rate=cut_rate,
-        lose_rate=lose_rate,
+        latency_ms=options.latency_ms,
+        bandwidth=options.bandwidth,
+        fault_rate=options.fault_rate,
+        fault_status=options.fault_status,
+        cut_rate=options.cut_rate,
+        lose_rate=options.lose_rate,
     )
     return _ApiVersion(faults)
 

@@ -18,12 +18,18 @@ import argparse
 import math
 import socket
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from anaconda_storage_server import __version__
-from anaconda_storage_server import connection_limits as defaults
+from anaconda_storage_server.connection_limits import ConnectionLimits
+from anaconda_storage_server.options import (
+    CONNECTION_FLAGS,
+    FAULT_STATUSES,
+    SERVE_FLAGS,
+    ServerOptions,
+)
 
 if TYPE_CHECKING:
     import uvicorn
@@ -33,6 +39,9 @@ LOG_LEVELS = ("critical", "error", "warning", "info", "debug")
 
 
 def _parser() -> argparse.ArgumentParser:
+    # Each option of `ServerOptions` is stored under its field's name, with its default.
+    defaults = ServerOptions()
+    limits_default = defaults.connections
     parser = argparse.ArgumentParser(
         prog="anaconda-storage-server",
         description="A local server speaking the Anaconda Cloud Storage API.",
@@ -50,49 +59,54 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument(
         "--retention-days",
         type=_retention,
-        default=30.0,
+        default=defaults.retention_days,
         metavar="DAYS",
         help="keep deleted projects in their owner's trash this long, then purge them"
-        " (default: 30; fractions allowed)",
+        " (default: %(default)g; fractions allowed)",
     )
     limits = serve.add_argument_group("connections")
     limits.add_argument(
         "--header-timeout",
         type=_seconds,
-        default=defaults.HEADER_TIMEOUT,
+        default=limits_default.header_timeout,
         metavar="SECONDS",
         help="close a connection whose request headers take longer (default: %(default)g)",
     )
     limits.add_argument(
         "--body-timeout",
         type=_seconds,
-        default=defaults.BODY_TIMEOUT,
+        default=limits_default.body_timeout,
         metavar="SECONDS",
         help="close a connection whose request body stalls for longer (default: %(default)g)",
     )
     limits.add_argument(
         "--keep-alive-timeout",
         type=_seconds,
-        default=defaults.KEEP_ALIVE_TIMEOUT,
+        default=limits_default.keep_alive_timeout,
         metavar="SECONDS",
         help="close a connection idle between requests for longer (default: %(default)g)",
     )
     limits.add_argument(
         "--max-connections",
         type=_positive,
-        default=defaults.MAX_CONNECTIONS,
+        default=limits_default.max_connections,
         metavar="N",
         help="connections open at once; one more closes the longest idle one, "
         "or is answered 503 when all are busy (default: %(default)d)",
     )
     aids = serve.add_argument_group("test aids (off by default)")
     aids.add_argument(
-        "--latency", type=float, default=0, metavar="MS", help="add MS milliseconds to requests"
+        "--latency",
+        dest="latency_ms",
+        type=_milliseconds,
+        default=defaults.latency_ms,
+        metavar="MS",
+        help="add MS milliseconds to requests",
     )
     aids.add_argument(
         "--bandwidth",
         type=_rate,
-        default=None,
+        default=defaults.bandwidth,
         metavar="BYTES_PER_S",
         help="send response bodies and read request bodies at most this many bytes per "
         "second, shared by all connections (a link of that speed)",
@@ -100,43 +114,44 @@ def _parser() -> argparse.ArgumentParser:
     aids.add_argument(
         "--fault-rate",
         type=_fraction,
-        default=0.0,
+        default=defaults.fault_rate,
         metavar="F",
         help="answer this fraction of requests --fault-status (Retry-After: 0)",
     )
     aids.add_argument(
         "--fault-status",
         type=int,
-        choices=(503, 429),
-        default=503,
+        choices=FAULT_STATUSES,
+        default=defaults.fault_status,
         help="the status of --fault-rate's answers: 503 unavailable or 429 too_many_requests",
     )
     aids.add_argument(
         "--cut-rate",
         type=_fraction,
-        default=0.0,
+        default=defaults.cut_rate,
         metavar="F",
         help="cut this fraction of content responses off after half of their body",
     )
     aids.add_argument(
         "--lose-rate",
         type=_fraction,
-        default=0.0,
+        default=defaults.lose_rate,
         metavar="F",
         help="make this fraction of changes (not GET/HEAD), then answer 502 instead",
     )
     aids.add_argument(
         "--fault-disk-full-after",
-        type=int,
+        type=_size,
+        default=defaults.fault_disk_full_after,
         metavar="BYTES",
         help="fail writing any file of content past BYTES as a full disk does (507)",
     )
     aids.add_argument(
         "--upload-expiry",
-        type=float,
-        default=86400.0,
+        type=_seconds,
+        default=defaults.upload_expiry,
         metavar="SECONDS",
-        help="remove multipart upload sessions idle for longer (default: 86400)",
+        help="remove multipart upload sessions idle for longer (default: %(default)g)",
     )
 
     users = commands.add_parser("users", help="manage users").add_subparsers(
@@ -158,6 +173,29 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _number(
+    convert: Callable[[str], float], name: str, what: str, *, least: float, strict: bool
+) -> Callable[[str], float]:
+    """An argparse type: `what`, finite, from `least` (above it, if `strict`)."""
+
+    def parse(text: str) -> float:
+        value = convert(text)
+        if not (math.isfinite(value) and (value > least if strict else value >= least)):
+            bound = f" above {least:g}" if strict else f", {least:g} or more"
+            raise argparse.ArgumentTypeError(f"{text} is not {what}{bound}")
+        return value
+
+    parse.__name__ = name  # argparse names the type in "invalid <name> value"
+    return parse
+
+
+_rate = _number(float, "rate", "a number of bytes per second", least=0, strict=True)
+_milliseconds = _number(float, "milliseconds", "a number of milliseconds", least=0, strict=False)
+_size = _number(int, "size", "a number of bytes", least=0, strict=False)
+_seconds = _number(float, "seconds", "a number of seconds", least=0, strict=True)
+_positive = _number(int, "count", "a whole number", least=0, strict=True)
+
+
 def _fraction(text: str) -> float:
     value = float(text)
     if not 0.0 <= value <= 1.0:
@@ -165,32 +203,16 @@ def _fraction(text: str) -> float:
     return value
 
 
-def _rate(text: str) -> float:
-    value = float(text)
-    if not (math.isfinite(value) and value > 0):
-        raise argparse.ArgumentTypeError(f"{text} is not a number of bytes per second above 0")
-    return value
-
-
-def _seconds(text: str) -> float:
-    value = float(text)
-    if not (math.isfinite(value) and value > 0):
-        raise argparse.ArgumentTypeError(f"{text} is not a number of seconds above 0")
-    return value
-
-
-def _positive(text: str) -> int:
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"{text} is not a whole number above 0")
-    return value
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit status."""
-    arguments = _parser().parse_args(argv)
+    parser = _parser()
+    arguments = parser.parse_args(argv)
     if arguments.command == "serve":
-        return _serve(arguments)
+        try:
+            options = serve_options(arguments)
+        except ValueError as exc:  # each flag's type checks it: a safety net
+            parser.error(str(exc))
+        return _serve(arguments, options)
     from anaconda_storage_server.accounts import AccountError, create_org, create_user
     from anaconda_storage_server.data_dir import open_data_dir
     from anaconda_storage_server.database import Database
@@ -213,7 +235,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     return 0
 
 
-def _serve(arguments: argparse.Namespace) -> int:
+def serve_options(arguments: argparse.Namespace) -> ServerOptions:
+    """The options that `serve`'s parsed arguments give the server.
+
+    Raises:
+        ValueError: An option is out of its range.
+    """
+    connections = ConnectionLimits(**{name: getattr(arguments, name) for name in CONNECTION_FLAGS})
+    fields = {name: getattr(arguments, name) for name in SERVE_FLAGS}
+    return ServerOptions(connections=connections, **fields)
+
+
+def _serve(arguments: argparse.Namespace, options: ServerOptions) -> int:
     import logging
 
     import uvicorn
@@ -226,20 +259,9 @@ def _serve(arguments: argparse.Namespace) -> int:
         level=arguments.log_level.upper(),
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
-    if arguments.cut_rate > 0:
+    if options.cut_rate > 0:
         quiet_cut_logs()
-    app = create_app(
-        arguments.data,
-        latency_ms=arguments.latency,
-        bandwidth=arguments.bandwidth,
-        fault_rate=arguments.fault_rate,
-        fault_status=arguments.fault_status,
-        cut_rate=arguments.cut_rate,
-        lose_rate=arguments.lose_rate,
-        upload_expiry=arguments.upload_expiry,
-        fault_disk_full_after=arguments.fault_disk_full_after,
-        retention_days=arguments.retention_days,
-    )
+    app = create_app(arguments.data, options)
     family = socket.AF_INET6 if ":" in arguments.host else socket.AF_INET
     try:
         sock = _listening_socket(family, arguments.host, arguments.port)
@@ -248,12 +270,7 @@ def _serve(arguments: argparse.Namespace) -> int:
         return 1
     port = sock.getsockname()[1]
     host = f"[{arguments.host}]" if family == socket.AF_INET6 else arguments.host
-    limits = defaults.ConnectionLimits(
-        header_timeout=arguments.header_timeout,
-        body_timeout=arguments.body_timeout,
-        keep_alive_timeout=arguments.keep_alive_timeout,
-        max_connections=arguments.max_connections,
-    )
+    limits = options.connections
     _make_room_for(limits.max_connections)
     config = uvicorn_config(app, limits, arguments.log_level)
 
@@ -268,9 +285,7 @@ def _serve(arguments: argparse.Namespace) -> int:
     return 0 if server.started else 1
 
 
-def uvicorn_config(
-    app: ASGIApp, limits: defaults.ConnectionLimits, log_level: str
-) -> uvicorn.Config:
+def uvicorn_config(app: ASGIApp, limits: ConnectionLimits, log_level: str) -> uvicorn.Config:
     """uvicorn's settings for the application: `serve`'s, and `ThreadedServer`'s."""
     import uvicorn
 

@@ -32,9 +32,16 @@ Settings (`[tool.pytest.ini_options]`, or `-o name=value` on the command line):
 | `anaconda_storage_fault_status` | `503` (default) or `429` |
 | `anaconda_storage_cut_rate` | this fraction of downloads is cut off half-way |
 | `anaconda_storage_lose_rate` | this fraction of changes is made, then answered `502` |
+| `anaconda_storage_bandwidth` | bytes per second of one link all transfers share |
+| `anaconda_storage_fault_disk_full_after` | writing content past this many bytes fails (`507`) |
+| `anaconda_storage_upload_expiry` | seconds after which idle multipart sessions go |
+| `anaconda_storage_retention_days` | days a deleted project stays in the trash (`0`: none) |
+
+Each is a field of `anaconda_storage_server.options.ServerOptions`, which says more.
 
 `@pytest.mark.anaconda_storage(fault_rate=0.3, ...)` gives one test's `anaconda_storage` a
-server of its own with those test aids (the rest keep the session's), to test retries.
+server of its own with those options (the rest keep the session's), to test retries or a
+short trash retention (`retention_days=0`).
 
 The plugin starts nothing and changes nothing in a session whose tests do not ask for its
 fixtures; this module imports only the standard library and pytest.
@@ -42,13 +49,13 @@ fixtures; this module imports only the standard library and pytest.
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
 from anaconda_storage_server.sandbox import (
+    INI_OPTIONS,
     ServerSettings,
     StorageSandbox,
     StorageServer,
@@ -58,6 +65,18 @@ from anaconda_storage_server.sandbox import (
 )
 
 MARKER = "anaconda_storage"
+# `pytest --help`'s line for each setting (`anaconda_storage_<name>`).
+_HELPS = {
+    "latency_ms": "test aid: milliseconds added to every request",
+    "bandwidth": "test aid: bytes per second of one link all transfers share (empty: none)",
+    "fault_rate": "test aid: fraction of requests answered fault_status (Retry-After: 0)",
+    "fault_status": "test aid: 503 or 429",
+    "cut_rate": "test aid: fraction of downloads cut off half-way",
+    "lose_rate": "test aid: fraction of changes made, then answered 502",
+    "fault_disk_full_after": "test aid: writing content past this many bytes fails (507)",
+    "upload_expiry": "seconds after which idle multipart upload sessions are removed",
+    "retention_days": "days a deleted project stays in its owner's trash (0: purged at once)",
+}
 _session_server: pytest.StashKey[StorageServer] = pytest.StashKey()
 _marked_servers: pytest.StashKey[list[StorageServer]] = pytest.StashKey()
 
@@ -72,27 +91,23 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "anaconda-storage-server: run the fixtures' server as a 'thread' or a 'subprocess'",
         default=defaults.kind,
     )
-    helps = {
-        "latency_ms": "milliseconds added to every request",
-        "fault_rate": "fraction of requests answered fault_status (Retry-After: 0)",
-        "fault_status": "503 or 429",
-        "cut_rate": "fraction of downloads cut off half-way",
-        "lose_rate": "fraction of changes made, then answered 502",
-    }
-    for name, text in helps.items():
+    for name in INI_OPTIONS:
+        value = getattr(defaults.options, name)
         parser.addini(
             f"anaconda_storage_{name}",
-            f"anaconda-storage-server test aid: {text}",
-            default=str(getattr(defaults, name)),
+            f"anaconda-storage-server: {_HELPS[name]}",
+            default="" if value is None else str(value),
         )
 
 
 def pytest_configure(config: pytest.Config) -> None:
     ServerSettings.from_config(config)  # a wrong setting fails the session at once
+    defaults = ServerSettings().options
+    fields = ", ".join(f"{name}={getattr(defaults, name)}" for name in INI_OPTIONS)
     config.addinivalue_line(
         "markers",
-        f"{MARKER}(latency_ms=0, fault_rate=0, fault_status=503, cut_rate=0, lose_rate=0): "
-        "give this test's anaconda_storage a server of its own with these test aids",
+        f"{MARKER}({fields}): give this test's anaconda_storage a server of its own with "
+        "these options (anaconda_storage_server.options.ServerOptions)",
     )
 
 
@@ -165,6 +180,6 @@ def _marked_settings(config: pytest.Config, marker: pytest.Mark) -> ServerSettin
     if marker.args:
         raise pytest.UsageError(f"@pytest.mark.{MARKER} takes keyword arguments only")
     try:
-        return dataclasses.replace(ServerSettings.from_config(config), **marker.kwargs)
+        return ServerSettings.from_config(config).with_options(**marker.kwargs)
     except (TypeError, ValueError) as exc:
         raise pytest.UsageError(f"@pytest.mark.{MARKER}: {exc}") from None

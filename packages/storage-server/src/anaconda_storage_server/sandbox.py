@@ -20,6 +20,8 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 import pytest
 
+from anaconda_storage_server.options import ServerOptions
+
 if TYPE_CHECKING:
     from anaconda_storage_fsspec import AnacondaFileSystem
 
@@ -31,6 +33,13 @@ ENV_API_KEY = "ANACONDA_CLOUD_API_KEY"
 ENV_TELEMETRY = "ANACONDA_TELEMETRY_ENABLED"
 
 KINDS = ("thread", "subprocess")
+# The options that are settings (`anaconda_storage_<name>`), with their type: every field of
+# `ServerOptions` that is one number (not the connection limits).
+INI_OPTIONS = {
+    field.name: str(field.type)
+    for field in dataclasses.fields(ServerOptions)
+    if str(field.type) in ("float", "int", "float | None", "int | None")
+}
 _names = itertools.count(1)
 # How often the fixture sends its own calls to a server injecting faults.
 _SETUP_ATTEMPTS = 50
@@ -53,35 +62,19 @@ class _Server(Protocol):
 
 @dataclass(frozen=True)
 class ServerSettings:
-    """How the plugin's servers run: where, and with which test aids (all off by default).
+    """How the plugin's servers run: as what, and with which options (test aids all off).
 
     Args:
         kind: `thread` (in this process, the fastest to start) or `subprocess`.
-        latency_ms: Milliseconds added to every request.
-        fault_rate: The fraction of requests answered `fault_status`, `Retry-After: 0`.
-        fault_status: 503 or 429.
-        cut_rate: The fraction of content responses cut off mid-body.
-        lose_rate: The fraction of changes made, then answered 502.
+        options: The server's test aids, expiries and trash retention.
     """
 
     kind: str = "thread"
-    latency_ms: float = 0.0
-    fault_rate: float = 0.0
-    fault_status: int = 503
-    cut_rate: float = 0.0
-    lose_rate: float = 0.0
+    options: ServerOptions = dataclasses.field(default_factory=ServerOptions)
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
             raise ValueError(f"the server runs as a thread or a subprocess, not {self.kind!r}")
-        if not self.latency_ms >= 0:
-            raise ValueError(f"latency_ms is 0 or more, not {self.latency_ms}")
-        for name in ("fault_rate", "cut_rate", "lose_rate"):
-            value = getattr(self, name)
-            if not 0.0 <= value <= 1.0:
-                raise ValueError(f"{name} is a fraction from 0 to 1, not {value}")
-        if self.fault_status not in (503, 429):
-            raise ValueError(f"fault_status is 503 or 429, not {self.fault_status}")
 
     @classmethod
     def from_config(cls, config: pytest.Config) -> ServerSettings:
@@ -90,21 +83,32 @@ class ServerSettings:
         Raises:
             pytest.UsageError: A setting is not a valid value.
         """
-        values: dict[str, Any] = {"kind": str(config.getini("anaconda_storage_server")).strip()}
-        for field in dataclasses.fields(cls):
-            if field.name == "kind":
+        kind = str(config.getini("anaconda_storage_server")).strip()
+        values: dict[str, Any] = {}
+        for name, type_name in INI_OPTIONS.items():
+            text = str(config.getini(f"anaconda_storage_{name}")).strip()
+            if type_name.endswith("| None") and text.lower() in ("", "none"):
+                values[name] = None
                 continue
-            text = str(config.getini(f"anaconda_storage_{field.name}")).strip()
             try:
-                values[field.name] = int(text) if field.name == "fault_status" else float(text)
+                values[name] = int(text) if type_name.startswith("int") else float(text)
             except ValueError:
                 raise pytest.UsageError(
-                    f"anaconda_storage_{field.name} = {text!r} is not a number"
+                    f"anaconda_storage_{name} = {text!r} is not a number"
                 ) from None
         try:
-            return cls(**values)
+            return cls(kind=kind, options=ServerOptions(**values))
         except ValueError as exc:
             raise pytest.UsageError(f"anaconda_storage settings: {exc}") from None
+
+    def with_options(self, **fields: Any) -> ServerSettings:
+        """These settings with some options replaced (a marker's keyword arguments).
+
+        Raises:
+            TypeError: A name is not an option.
+            ValueError: An option is out of its range.
+        """
+        return dataclasses.replace(self, options=dataclasses.replace(self.options, **fields))
 
 
 @dataclass(frozen=True)
@@ -181,25 +185,11 @@ def start_server(settings: ServerSettings, data_dir: Path) -> StorageServer:
     if settings.kind == "thread":
         from anaconda_storage_server.threaded import ThreadedServer
 
-        server = ThreadedServer(
-            data_dir,
-            latency_ms=settings.latency_ms,
-            fault_rate=settings.fault_rate,
-            fault_status=settings.fault_status,
-            cut_rate=settings.cut_rate,
-            lose_rate=settings.lose_rate,
-        )
+        server = ThreadedServer(data_dir, settings.options)
     else:
         from anaconda_storage_server.testing import LocalServer
 
-        server = LocalServer(
-            data_dir,
-            latency_ms=settings.latency_ms,
-            fault_rate=settings.fault_rate,
-            fault_status=settings.fault_status,
-            cut_rate=settings.cut_rate,
-            lose_rate=settings.lose_rate,
-        )
+        server = LocalServer(data_dir, settings.options)
     begin = time.perf_counter()
     server.start()
     return StorageServer(server, settings, time.perf_counter() - begin)

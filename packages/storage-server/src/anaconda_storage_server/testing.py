@@ -25,6 +25,12 @@ import urllib.request
 from collections.abc import Sequence
 from pathlib import Path
 from types import TracebackType
+from typing import TYPE_CHECKING
+
+from anaconda_storage_server.options import ServerOptions, ServerOptionsKeywords, server_options
+
+if TYPE_CHECKING:
+    from typing_extensions import Unpack
 
 START_TIMEOUT = 20.0
 STOP_TIMEOUT = 10.0
@@ -42,40 +48,33 @@ class LocalServer:
 
     Args:
         data_dir: The data directory (created if absent; reused across restarts).
+        options: Test aids, expiries, retention and connection limits (`ServerOptions`),
+            given to `serve` as its arguments.
         host: The address to listen on.
         port: The port; 0 picks a free one at the first start, reused by later starts.
-        latency_ms: Test aid: milliseconds added to every request.
-        fault_rate: Test aid: fraction of requests answered `fault_status`.
-        fault_status: Test aid: 503 or 429.
-        cut_rate: Test aid: fraction of content responses cut off mid-body.
-        lose_rate: Test aid: fraction of changes made, then answered 502.
-        upload_expiry: Seconds after which idle multipart sessions are removed.
         extra_args: More arguments for `serve`.
+        **option_fields: Fields of `ServerOptions` that replace those of `options`:
+            `LocalServer(data, latency_ms=20, retention_days=0)`.
+
+    Raises:
+        TypeError: A keyword is not an option.
+        ValueError: An option is out of its range.
     """
 
     def __init__(
         self,
         data_dir: Path,
+        options: ServerOptions | None = None,
         *,
         host: str = "127.0.0.1",
         port: int = 0,
-        latency_ms: float = 0,
-        fault_rate: float = 0.0,
-        fault_status: int = 503,
-        cut_rate: float = 0.0,
-        lose_rate: float = 0.0,
-        upload_expiry: float | None = None,
         extra_args: Sequence[str] = (),
+        **option_fields: Unpack[ServerOptionsKeywords],
     ) -> None:
         self.data_dir = Path(data_dir)
+        self.options = server_options(options, option_fields)
         self.host = host
         self.port = port
-        self.latency_ms = latency_ms
-        self.fault_rate = fault_rate
-        self.fault_status = fault_status
-        self.cut_rate = cut_rate
-        self.lose_rate = lose_rate
-        self.upload_expiry = upload_expiry
         self.extra_args = list(extra_args)
         self.url = ""
         self._process: subprocess.Popen[bytes] | None = None
@@ -102,19 +101,7 @@ class LocalServer:
             "--port",
             str(self.port),
         ]
-        if self.latency_ms:
-            command += ["--latency", str(self.latency_ms)]
-        if self.fault_rate:
-            command += ["--fault-rate", str(self.fault_rate)]
-        if self.fault_status != 503:
-            command += ["--fault-status", str(self.fault_status)]
-        if self.cut_rate:
-            command += ["--cut-rate", str(self.cut_rate)]
-        if self.lose_rate:
-            command += ["--lose-rate", str(self.lose_rate)]
-        if self.upload_expiry is not None:
-            command += ["--upload-expiry", str(self.upload_expiry)]
-        return command + self.extra_args
+        return command + self.options.serve_arguments() + self.extra_args
 
     def start(self) -> None:
         """Start the server and wait until `GET /api/health` answers.

@@ -6,8 +6,8 @@ with ThreadedServer(tmp_path) as server:
     httpx.get(f"{server.url}/api/account", headers={"Authorization": f"Bearer {api_key}"})
 ```
 
-The same application as `anaconda-storage-server serve` (`create_app` with the same test
-aids, the same connection protocol and uvicorn settings), served by uvicorn on a thread
+The same application as `anaconda-storage-server serve` (`create_app` with the same
+`ServerOptions`, the same connection protocol and uvicorn settings), served by uvicorn on a thread
 with its own event loop, as moto's `ThreadedMotoServer` serves moto. What it saves is the
 start of a Python process that imports Starlette and uvicorn: `bench/server_startup.py`
 measures both. It has the interface of `testing.LocalServer` (`url`, `port`, `start`,
@@ -29,10 +29,12 @@ from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING
 
+from anaconda_storage_server.options import ServerOptions, ServerOptionsKeywords, server_options
 from anaconda_storage_server.testing import START_TIMEOUT, STOP_TIMEOUT, ServerError
 
 if TYPE_CHECKING:
     import uvicorn
+    from typing_extensions import Unpack
 
     from anaconda_storage_server.database import Database
 
@@ -44,40 +46,32 @@ class ThreadedServer:
 
     Args:
         data_dir: The data directory (created if absent; reused across restarts).
+        options: Test aids, expiries, retention and connection limits (`ServerOptions`).
         host: The address to listen on.
         port: The port; 0 picks a free one at the first start, reused by later starts.
-        latency_ms: Test aid: milliseconds added to every request.
-        fault_rate: Test aid: fraction of requests answered `fault_status`.
-        fault_status: Test aid: 503 or 429.
-        cut_rate: Test aid: fraction of content responses cut off mid-body.
-        lose_rate: Test aid: fraction of changes made, then answered 502.
-        upload_expiry: Seconds after which idle multipart sessions are removed.
         log_level: uvicorn's logging threshold.
+        **option_fields: Fields of `ServerOptions` that replace those of `options`:
+            `ThreadedServer(data, latency_ms=20, retention_days=0)`.
+
+    Raises:
+        TypeError: A keyword is not an option.
+        ValueError: An option is out of its range.
     """
 
     def __init__(
         self,
         data_dir: Path,
+        options: ServerOptions | None = None,
         *,
         host: str = "127.0.0.1",
         port: int = 0,
-        latency_ms: float = 0,
-        fault_rate: float = 0.0,
-        fault_status: int = 503,
-        cut_rate: float = 0.0,
-        lose_rate: float = 0.0,
-        upload_expiry: float | None = None,
         log_level: str = "warning",
+        **option_fields: Unpack[ServerOptionsKeywords],
     ) -> None:
         self.data_dir = Path(data_dir)
+        self.options = server_options(options, option_fields)
         self.host = host
         self.port = port
-        self.latency_ms = latency_ms
-        self.fault_rate = fault_rate
-        self.fault_status = fault_status
-        self.cut_rate = cut_rate
-        self.lose_rate = lose_rate
-        self.upload_expiry = upload_expiry
         self.log_level = log_level
         self.url = ""
         self._server: uvicorn.Server | None = None
@@ -98,24 +92,13 @@ class ThreadedServer:
         # session that never starts a server must not pay for uvicorn and Starlette.
         import uvicorn
 
-        from anaconda_storage_server.app import DEFAULT_UPLOAD_EXPIRY, create_app
+        from anaconda_storage_server.app import create_app
         from anaconda_storage_server.cli import _listening_socket, uvicorn_config
-        from anaconda_storage_server.connection_limits import ConnectionLimits
         from anaconda_storage_server.faults import quiet_cut_logs
 
-        if self.cut_rate > 0:
+        if self.options.cut_rate > 0:
             quiet_cut_logs()
-        app = create_app(
-            self.data_dir,
-            latency_ms=self.latency_ms,
-            fault_rate=self.fault_rate,
-            fault_status=self.fault_status,
-            cut_rate=self.cut_rate,
-            lose_rate=self.lose_rate,
-            upload_expiry=(
-                DEFAULT_UPLOAD_EXPIRY if self.upload_expiry is None else self.upload_expiry
-            ),
-        )
+        app = create_app(self.data_dir, self.options)
         self._closers.append(_database_of(app))
         family = socket.AF_INET6 if ":" in self.host else socket.AF_INET
         try:
@@ -125,7 +108,7 @@ class ThreadedServer:
             raise ServerError(f"cannot listen on {self.host}:{self.port}: {exc}") from exc
         self.port = sock.getsockname()[1]
         host = f"[{self.host}]" if family == socket.AF_INET6 else self.host
-        config = uvicorn_config(app, ConnectionLimits(), self.log_level)
+        config = uvicorn_config(app, self.options.connections, self.log_level)
         listening = threading.Event()
 
         class Server(uvicorn.Server):

@@ -34,7 +34,6 @@ from anaconda_storage_server.history import format_instant
 from anaconda_storage_server.names import check_project_name
 from anaconda_storage_server.paging import Page, count_and_text_key
 
-DEFAULT_RETENTION_DAYS = 30.0
 DAY_US = 86_400_000_000
 
 _SELECT = """SELECT t.*, o.name AS owner_name, o.kind AS owner_kind,
