@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
@@ -48,10 +49,13 @@ def format_instant(us: int) -> str:
 # The columns of a `Version`, from `revisions r` joined with its author `a`. `born_us` is the
 # first revision of the path's life that `r` belongs to (after its last earlier deletion);
 # `crc32c` the content's transfer checksum (checksums.py), NULL where none is known.
+# INDEXED BY: left to itself, SQLite answers min(created_us) by walking the project's
+# revisions in time order until one has the path, which costs each row the whole project's
+# history (a listing page of 1,000 files took 0.12 s more for every 1,000 files before it).
 VERSION_SELECT = """
 SELECT r.seq, r.id, r.path, r.created_us, r.deleted, r.size, r.sha256, r.description,
     r.metadata, a.id AS author_id, a.name AS author_name, a.kind AS author_kind,
-    (SELECT min(b.created_us) FROM revisions b
+    (SELECT min(b.created_us) FROM revisions b INDEXED BY revisions_by_path
         WHERE b.project_id = r.project_id AND b.path = r.path AND b.seq <= r.seq
         AND b.seq > coalesce((SELECT max(d.seq) FROM revisions d
             WHERE d.project_id = r.project_id AND d.path = r.path AND d.deleted = 1
@@ -239,19 +243,41 @@ def has_history(connection: sqlite3.Connection, project_id: str, path: str) -> b
     return row is not None
 
 
-def live_paths(instant: int | None) -> str:
-    """SQL of `(path, seq)` for the live files with `?1 <= path < ?2` (`?2` NULL: no bound).
+def live_paths(instant: int | None, *, bounded: bool) -> str:
+    """SQL of `(path, seq)` for the live files with `:start <= path` (`< :high` if bounded).
 
-    `?1`: project id, `?2`/`?3`: the path bounds, `?4`: the instant when `instant` is not
-    None (the current state otherwise).
+    `:project`: the project id, `:instant`: the instant when `instant` is not None (the
+    current state otherwise). Rows come by path, from an index walked in order, so a caller
+    that stops early reads no more rows than it took (SQLite steps a statement only as its
+    cursor is iterated).
     """
+    # Two statements rather than `(:high IS NULL OR path < :high)`: with that OR, SQLite's
+    # plan for a one-row seek reads on past the range (230 µs a seek against 5 µs, measured).
+    bound = "AND path < :high" if bounded else ""
     if instant is None:
-        return """SELECT path, seq FROM live WHERE project_id = ?1 AND path >= ?2
-            AND (?3 IS NULL OR path < ?3)"""
-    return """SELECT r.path, r.seq FROM revisions r JOIN (
-            SELECT max(seq) AS seq FROM revisions WHERE project_id = ?1 AND path >= ?2
-            AND (?3 IS NULL OR path < ?3) AND created_us <= ?4 GROUP BY path
-        ) latest ON latest.seq = r.seq WHERE r.deleted = 0"""
+        return f"""SELECT path, seq FROM live WHERE project_id = :project AND path >= :start
+            {bound} ORDER BY path"""
+    # SQLite takes the bare column `deleted` from the row that max() picked: the newest
+    # revision of each path at the instant, live unless it is a deletion.
+    return f"""SELECT path, seq FROM (SELECT path, max(seq) AS seq, deleted FROM revisions
+            WHERE project_id = :project AND path >= :start {bound} AND created_us <= :instant
+            GROUP BY path ORDER BY path) WHERE deleted = 0"""
+
+
+def ordered_paths(
+    connection: sqlite3.Connection,
+    project_id: str,
+    start: str,
+    high: str | None,
+    instant: int | None = None,
+) -> Iterator[tuple[str, int]]:
+    """The live `(path, seq)` from `start` (inclusive) below `high` (None: no bound), by path,
+    read lazily, at `instant` if given."""
+    cursor = connection.execute(
+        live_paths(instant, bounded=high is not None),
+        {"project": project_id, "start": start, "high": high, "instant": instant},
+    )
+    return ((row[0], row[1]) for row in cursor)
 
 
 def versions_by_seq(connection: sqlite3.Connection, seqs: list[int]) -> dict[int, Version]:
@@ -287,9 +313,15 @@ def versions(
     """
     low, high = prefix_bounds(prefix)
     rows = connection.execute(
-        f"WITH paths(path, seq) AS ({live_paths(instant)})"
-        f" {VERSION_SELECT} JOIN paths ON paths.seq = r.seq ORDER BY paths.path LIMIT ?5",
-        (project_id, max(low, start), high, instant, limit),
+        f"WITH paths(path, seq) AS ({live_paths(instant, bounded=high is not None)})"
+        f" {VERSION_SELECT} JOIN paths ON paths.seq = r.seq ORDER BY paths.path LIMIT :limit",
+        {
+            "project": project_id,
+            "start": max(low, start),
+            "high": high,
+            "instant": instant,
+            "limit": limit,
+        },
     ).fetchall()
     return [Version.from_row(row) for row in rows if row["path"].startswith(prefix)]
 
@@ -298,7 +330,8 @@ def is_directory(
     connection: sqlite3.Connection, project_id: str, path: str, instant: int | None = None
 ) -> bool:
     """Whether some live file (at `instant`, if given) lies below `path/`."""
-    return bool(versions(connection, project_id, prefix=f"{path}/", instant=instant, limit=1))
+    low, high = prefix_bounds(f"{path}/")
+    return next(ordered_paths(connection, project_id, low, high, instant), None) is not None
 
 
 def revision_list(

@@ -27,7 +27,8 @@ from anaconda_storage_server.history import (
     checkpoint_instant,
     directory_json,
     format_instant,
-    live_paths,
+    is_directory,
+    ordered_paths,
     versions,
     versions_by_seq,
 )
@@ -41,29 +42,60 @@ Entry = tuple[str, dict[str, Any]]  # (sort key, File or Directory)
 def _delimited(
     state: Context, project_id: str, prefix: str, after: str, instant: int | None, limit: int
 ) -> list[Entry]:
+    """The first `limit` entries after `after` of the directory listing below `prefix`.
+
+    It walks the paths in order from `after` on, one index seek per subdirectory (whose
+    files it skips), so a page costs the same wherever it starts and however large the
+    project is. Entries sort by their own path, which is not the files' path order: a
+    directory `a` (its files are `a/...`) sorts before a file `a-b.txt`, whose path sorts
+    before `a/...` since `-` is below `/`. So a directory may sort before an entry the walk
+    met earlier only if its name is that entry's name cut before a character below `/`;
+    those names are checked with one seek each before the page is cut.
+    """
     low, high = prefix_bounds(prefix)
     connection = state.database.connection()
-    # ?5: the prefix length; an entry is the path cut before the first "/" after it.
-    rows = connection.execute(
-        f"""WITH paths(path, seq) AS ({live_paths(instant)}),
-        entries(entry, path, seq) AS (
-            SELECT CASE WHEN instr(substr(path, ?5 + 1), '/') > 0
-                THEN substr(path, 1, ?5 + instr(substr(path, ?5 + 1), '/') - 1)
-                ELSE path END, path, seq
-            FROM paths
-        )
-        SELECT entry, max(entry != path) AS directory,
-            max(CASE WHEN entry = path THEN seq END) AS seq
-        FROM entries WHERE entry > ?6 GROUP BY entry ORDER BY entry LIMIT ?7""",
-        (project_id, low, high, instant, len(prefix), after, limit),
-    ).fetchall()
-    files = versions_by_seq(connection, [row["seq"] for row in rows if not row["directory"]])
+    directories: set[str] = set()
+    files: dict[str, int] = {}  # entry -> seq
+    start = max(low, f"{after}\0") if after else low
+    while len(directories) + len(files) < limit:
+        skip_to = None
+        for path, seq in ordered_paths(connection, project_id, start, high, instant):
+            if not path.startswith(prefix):
+                break  # past the prefix's range: nothing after it starts with the prefix
+            slash = path.find("/", len(prefix))
+            if slash < 0:
+                files[path] = seq
+                if len(directories) + len(files) >= limit:
+                    break
+                continue
+            directory = path[:slash]
+            if directory > after:
+                directories.add(directory)
+            skip_to = path_after(f"{directory}/")  # the directory's files are one entry
+            break
+        else:
+            break  # the walk reached the end of the listing
+        if skip_to is None:
+            break
+        start = skip_to
+    # Directories that sort before entries the walk took but whose files it did not reach.
+    for name in list(files) + list(directories):
+        cuts = [i for i in range(len(prefix), len(name)) if name[i] < "/"]
+        for cut in cuts:
+            candidate = name[:cut]
+            if (
+                candidate > after
+                and candidate not in directories
+                and is_directory(connection, project_id, candidate, instant)
+            ):
+                directories.add(candidate)
+    names = sorted(directories.union(files))[:limit]
+    found = versions_by_seq(connection, [files[name] for name in names if name in files])
     return [
-        (row["entry"], directory_json(row["entry"]))
-        if row["directory"]
-        else (row["entry"], files[row["seq"]].file_json())
-        for row in rows
-        if row["entry"].startswith(prefix)
+        (name, directory_json(name))
+        if name in directories
+        else (name, found[files[name]].file_json())
+        for name in names
     ]
 
 
