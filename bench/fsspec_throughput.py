@@ -46,22 +46,13 @@ from typing import NamedTuple
 
 import aiohttp
 from fsspec.implementations.http import HTTPFileSystem
+from process_cpu import cpu_seconds
 
 from anaconda_storage_fsspec import AnacondaFileSystem
 from anaconda_storage_server.testing import LocalServer
 
 OWNER = "bench"
 PROJECT = "files"
-
-
-def _cpu_seconds(pid: int | None) -> float | None:
-    """The CPU time (user and system) a process has used, from Linux's `/proc`."""
-    try:
-        with open(f"/proc/{pid}/stat") as stat:
-            fields = stat.read().rsplit(")", 1)[1].split()
-    except (OSError, IndexError):
-        return None
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 class Run(NamedTuple):
@@ -251,13 +242,13 @@ class Bench:
                 for client in order:
                     if client == "sequential" and round_ > 0:
                         continue  # one round: it is long, and its spread is small
-                    server_before = _cpu_seconds(self.server_pid)
+                    server_before = cpu_seconds(self.server_pid)
                     cpu_before = time.process_time()
                     start = time.perf_counter()
                     clients[client]()
                     seconds = time.perf_counter() - start
                     client_cpu = time.process_time() - cpu_before
-                    server_after = _cpu_seconds(self.server_pid)
+                    server_after = cpu_seconds(self.server_pid)
                     server_cpu = (
                         server_after - server_before
                         if server_after is not None and server_before is not None
