@@ -783,3 +783,21 @@ def test_every_spelling_of_a_name_in_any_normal_form_is_one_uri(parts: list[str]
     assert uris["NFC"] == uris["NFD"]
     assert uris["NFD"].path == forms["NFC"]
     assert parse_uri(uris["NFD"].format()) == uris["NFC"]
+
+
+def test_parsing_is_remembered_without_keeping_a_query() -> None:
+    """A query-less URI is parsed once (a small read parses the same few URIs over and
+    over); a URI with a query (which may hold an API key) is never kept, and a rejected
+    URI is rejected every time."""
+    from anaconda_storage_core import uri as uri_module
+
+    remembered = uri_module._parse_remembered
+    first = parse_uri("alice/remembered/a.csv#-1")
+    assert parse_uri("alice/remembered/a.csv#-1") is first
+    size = remembered.cache_info().currsize
+    keyed = parse_uri("alice/remembered/a.csv?api_key=secret-value")
+    assert keyed.options["api_key"] == "secret-value"
+    assert remembered.cache_info().currsize == size
+    for _ in range(2):
+        with pytest.raises(InvalidURI):
+            parse_uri("alice/remembered/a.csv#not a revision")

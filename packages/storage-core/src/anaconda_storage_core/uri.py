@@ -77,6 +77,7 @@ Where this departs from RFC 3986 or from the seed, and why:
 from __future__ import annotations
 
 import codecs
+import functools
 import re
 import unicodedata
 from collections.abc import Callable, Mapping, Sequence
@@ -881,6 +882,9 @@ def _parse(text: str) -> StorageURI:
     return StorageURI(*fields, options=options)
 
 
+_parse_remembered = functools.lru_cache(maxsize=4096)(_parse)
+
+
 def _parse_location(location: str) -> _Fields:
     start = _scheme_end(location)
     end = len(location) - 1 if location.endswith("/") and len(location) > start else len(location)
@@ -967,7 +971,11 @@ def parse_uri(text: str | StorageURI) -> StorageURI:
     if not isinstance(text, str):
         raise TypeError(f"an Anaconda Storage URI is a str, not {type(text).__name__}")
     try:
-        return _parse(text)
+        # A URI without a query is parsed once and remembered: a value object, the same for
+        # the same text at any time (no clock in the grammar). Many small reads parse the
+        # same few URIs over and over, which was a tenth of a small read's client CPU
+        # (bench/client_layers.py). A query may hold an API key, which is not kept.
+        return _parse(text) if "?" in text else _parse_remembered(text)
     except _Rejected as exc:
         raise InvalidURI(text, exc.reason, exc.index) from None
 

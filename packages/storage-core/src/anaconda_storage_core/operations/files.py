@@ -122,16 +122,17 @@ def read_content_info(response: httpx.Response) -> ContentInfo:
     """The `ContentInfo` of a content answer's headers (200, 206 or a HEAD)."""
     # Read in one pass (names in lower case), not a look-up per field: each of httpx's
     # scans and decodes every header, and a read of a small file is mostly such work
-    # (issue 15). Values are decoded as httpx decodes them (its `encoding`).
-    encoding = response.headers.encoding
-    headers = {
-        name.lower().decode(encoding): value.decode(encoding)
-        for name, value in response.headers.raw
-    }
-    revision = headers.get("x-storage-revision") or _unquote_etag(headers.get("etag", ""))
-    length = int(headers.get("content-length", "0") or 0)
+    # (issue 15). Only the values used are decoded (see `_header_text`).
+    raw = {name.lower(): value for name, value in response.headers.raw}
+
+    def header(name: bytes) -> str | None:
+        value = raw.get(name)
+        return None if value is None else _header_text(value)
+
+    revision = header(b"x-storage-revision") or _unquote_etag(header(b"etag") or "")
+    length = int(header(b"content-length") or 0)
     start, size = 0, length
-    content_range = headers.get("content-range", "")
+    content_range = header(b"content-range") or ""
     if response.status_code == 206 and content_range.startswith("bytes "):
         span, _, total = content_range[6:].partition("/")
         first, _, _ = span.partition("-")
@@ -140,13 +141,22 @@ def read_content_info(response: httpx.Response) -> ContentInfo:
     return ContentInfo(
         size=size,
         revision=revision,
-        sha256=headers.get("x-storage-sha256"),
-        crc32c=headers.get("x-storage-crc32c"),
-        last_modified=headers.get("last-modified"),
+        sha256=header(b"x-storage-sha256"),
+        crc32c=header(b"x-storage-crc32c"),
+        last_modified=header(b"last-modified"),
         start=start,
         length=length,
-        checkpoint_at=parse_timestamp(headers.get("x-storage-checkpoint-at")),
+        checkpoint_at=parse_timestamp(header(b"x-storage-checkpoint-at")),
     )
+
+
+def _header_text(value: bytes) -> str:
+    """A header value as text: UTF-8 where it is valid, else Latin-1, as httpx decodes
+    (which decides once for all the headers; these are ASCII from our server)."""
+    try:
+        return value.decode("utf-8")
+    except UnicodeDecodeError:
+        return value.decode("iso-8859-1")
 
 
 def _parse_content(target: str) -> Any:
