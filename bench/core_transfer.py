@@ -10,6 +10,11 @@ file minus that of the smallest shows whether memory grows with the file.
     python bench/core_transfer.py --sizes 20MiB,2GiB    # the figures of the README
     python bench/core_transfer.py --sizes 8MiB --rounds 1   # a quick look
     python bench/core_transfer.py --sizes 20MiB,2GiB --bandwidth 200e6   # a 200 MB/s link
+    python bench/core_transfer.py --sizes 20MiB,2GiB --data /dev/shm/bench  # no disk (tmpfs)
+
+On an ordinary disk, 2 GiB of dirty pages per transfer make rounds of one client span up
+to 3x; with `--data` on a tmpfs the server's store, the source and the downloads live in
+memory, so the figures are the transfer's (the README's come from such runs).
 
 Each figure is the median of `--rounds` rounds, with the spread (slowest-fastest round)
 beside it; the targets of issue 15 are judged on the medians and printed with yes/no.
@@ -372,17 +377,25 @@ def main() -> None:
                     f"{_spread(down_rates[name]):>13}{down[name] / fastest_down:>7.2f}"
                     f"{checked:>11}{rss[(name, size)]:>14,.0f}"
                 )
-            verified_down = min(down[n] for n in VERIFIED) / down["aiohttp"]
-            upload = min(up[n] for n in VERIFIED) / fastest_up
-            same_work = min(down[n] for n in VERIFIED) / fastest_checked
-            size_checks = {
-                f"verified download >= {down_target}x raw aiohttp ({verified_down:.2f})": (
-                    verified_down >= down_target
-                ),
-                f"upload >= {up_target}x fastest raw ({upload:.2f})": upload >= up_target,
-                f"same work >= 0.97x ({same_work:.2f})": same_work >= 0.97,
-            }
-            print("targets (storage clients, the slower of the two):")
+            # Each storage client judged on its own: the blocking one sits on httpx's blocking
+            # stack (DESIGN.md, issue 15 decision 2), so its ratio to raw httpx is shown too.
+            size_checks = {}
+            for name in VERIFIED:
+                verified_down = down[name] / down["aiohttp"]
+                on_httpx = f" (vs raw httpx: {down[name] / down['httpx']:.2f})"
+                shown = on_httpx if name == "StorageClient" else ""
+                size_checks.update(
+                    {
+                        f"{name} verified download >= {down_target}x raw aiohttp"
+                        f" ({verified_down:.2f}){shown}": verified_down >= down_target,
+                        f"{name} upload >= {up_target}x fastest raw"
+                        f" ({up[name] / fastest_up:.2f})": up[name] / fastest_up >= up_target,
+                        f"{name} same work >= 0.97x ({down[name] / fastest_checked:.2f})": (
+                            down[name] / fastest_checked >= 0.97
+                        ),
+                    }
+                )
+            print("targets:")
             for label, ok in size_checks.items():
                 print(f"    {label}: {_yes(ok)}")
                 checks[f"{mib:,.0f} MiB {label}"] = ok
