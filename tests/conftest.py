@@ -8,6 +8,8 @@ other's projects.
 from __future__ import annotations
 
 import itertools
+import socket
+import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
@@ -59,3 +61,58 @@ def new_account(storage_server: LocalServer) -> Callable[[str], Account]:
         return _new_account(storage_server, prefix)
 
     return make
+
+
+class RawServer:
+    """A bare loopback socket server, for what the real server never does: answer with bytes
+    as they are, close a connection unanswered, or be a host a key must never reach.
+
+    Each connection's first read (up to 64 KiB; `b""` if it failed) is kept in `received`,
+    then `answer` is sent, if any, and the connection is closed.
+    """
+
+    def __init__(self, answer: bytes | None = None) -> None:
+        self.answer = answer
+        self.received: list[bytes] = []
+        self.socket = socket.create_server(("127.0.0.1", 0))
+        self.url = f"http://127.0.0.1:{self.socket.getsockname()[1]}"
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+        self.thread.start()
+
+    def _serve(self) -> None:
+        while True:
+            try:
+                connection, _ = self.socket.accept()
+            except OSError:  # closed
+                return
+            with connection:
+                connection.settimeout(2)
+                try:
+                    self.received.append(connection.recv(65536))
+                    if self.answer is not None:
+                        connection.sendall(self.answer)
+                except OSError:
+                    self.received.append(b"")
+
+    @property
+    def requests(self) -> int:
+        """How many connections sent something."""
+        return sum(1 for received in self.received if received)
+
+    def close(self) -> None:
+        self.socket.close()
+        self.thread.join(5)
+
+
+@pytest.fixture
+def raw_server() -> Iterator[Callable[..., RawServer]]:
+    """Start `RawServer(answer)`s; each is closed when the test ends."""
+    started: list[RawServer] = []
+
+    def start(answer: bytes | None = None) -> RawServer:
+        started.append(RawServer(answer))
+        return started[-1]
+
+    yield start
+    for server in started:
+        server.close()

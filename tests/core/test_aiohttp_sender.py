@@ -5,10 +5,9 @@ from __future__ import annotations
 
 import pickle
 import socket
-import threading
 import traceback
-from collections.abc import Iterator
-from typing import Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 import httpx
 import pytest
@@ -20,6 +19,9 @@ from anaconda_storage_core import (
     StorageConnectionError,
 )
 from anaconda_storage_core.aiohttp_sender import AiohttpSender
+
+if TYPE_CHECKING:
+    from tests.conftest import RawServer
 
 pytestmark = pytest.mark.anyio
 
@@ -54,40 +56,10 @@ async def test_the_default_sends_through_aiohttp_and_a_given_transport_through_h
     assert seen == ["/api/storage/owners/ghost"]
 
 
-class CutServer:
-    """A loopback server that reads a request, then closes the connection unanswered."""
-
-    def __init__(self) -> None:
-        self.socket = socket.create_server(("127.0.0.1", 0))
-        self.url = f"http://127.0.0.1:{self.socket.getsockname()[1]}"
-        self.requests = 0
-        self.thread = threading.Thread(target=self._serve, daemon=True)
-        self.thread.start()
-
-    def _serve(self) -> None:
-        while True:
-            try:
-                connection, _ = self.socket.accept()
-            except OSError:
-                return
-            with connection:
-                connection.settimeout(2)
-                try:
-                    if connection.recv(65536):
-                        self.requests += 1
-                except OSError:
-                    pass
-
-    def close(self) -> None:
-        self.socket.close()
-        self.thread.join(5)
-
-
 @pytest.fixture
-def cut_server() -> Iterator[CutServer]:
-    server = CutServer()
-    yield server
-    server.close()
+def cut_server(raw_server: Callable[..., RawServer]) -> RawServer:
+    """A loopback server that reads a request, then closes the connection unanswered."""
+    return raw_server()
 
 
 def _free_port() -> int:
@@ -96,7 +68,7 @@ def _free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-async def test_a_cut_answer_is_retried_when_idempotent_only(cut_server: CutServer) -> None:
+async def test_a_cut_answer_is_retried_when_idempotent_only(cut_server: RawServer) -> None:
     retry = RetryPolicy(attempts=3, backoff=0.001)
     async with AsyncStorageClient(api_key=KEY, domain=cut_server.url, retry=retry) as client:
         with pytest.raises(StorageConnectionError) as caught:
@@ -129,7 +101,7 @@ async def test_a_cut_answer_is_retried_when_idempotent_only(cut_server: CutServe
             assert KEY not in text
 
 
-async def test_the_key_never_ships_with_tblib_from_the_aiohttp_path(cut_server: CutServer) -> None:
+async def test_the_key_never_ships_with_tblib_from_the_aiohttp_path(cut_server: RawServer) -> None:
     pickling_support = pytest.importorskip("tblib.pickling_support")
     retry = RetryPolicy(attempts=2, backoff=0.001)
     async with AsyncStorageClient(api_key=KEY, domain=cut_server.url, retry=retry) as client:
@@ -156,55 +128,33 @@ async def test_proxies_come_from_the_environment_once_per_host(
     assert untrusting._proxy("https://anaconda.com") is None
 
 
-class GzipServer:
-    """A loopback server answering every request with one gzip-encoded file content."""
+def gzip_answer(content: bytes) -> bytes:
+    """An HTTP answer carrying one file content, gzip-encoded."""
+    import gzip
 
-    def __init__(self, content: bytes) -> None:
-        import gzip
+    from anaconda_storage_core import checksum
 
-        from anaconda_storage_core import checksum
-
-        body = gzip.compress(content)
-        head = (
-            "HTTP/1.1 200 OK\r\n"
-            'ETag: "5f0c6ad4-0000-4000-8000-000000000001"\r\n'
-            f"X-Storage-Crc32c: {checksum.encode(checksum.crc32c(content))}\r\n"
-            "Content-Encoding: gzip\r\n"
-            f"Content-Length: {len(body)}\r\n"
-            "Connection: close\r\n\r\n"
-        )
-        self.answer = head.encode("ascii") + body
-        self.socket = socket.create_server(("127.0.0.1", 0))
-        self.url = f"http://127.0.0.1:{self.socket.getsockname()[1]}"
-        self.thread = threading.Thread(target=self._serve, daemon=True)
-        self.thread.start()
-
-    def _serve(self) -> None:
-        while True:
-            try:
-                connection, _ = self.socket.accept()
-            except OSError:
-                return
-            with connection:
-                connection.settimeout(2)
-                try:
-                    connection.recv(65536)
-                    connection.sendall(self.answer)
-                except OSError:
-                    pass
-
-    def close(self) -> None:
-        self.socket.close()
-        self.thread.join(5)
+    body = gzip.compress(content)
+    head = (
+        "HTTP/1.1 200 OK\r\n"
+        'ETag: "5f0c6ad4-0000-4000-8000-000000000001"\r\n'
+        f"X-Storage-Crc32c: {checksum.encode(checksum.crc32c(content))}\r\n"
+        "Content-Encoding: gzip\r\n"
+        f"Content-Length: {len(body)}\r\n"
+        "Connection: close\r\n\r\n"
+    )
+    return head.encode("ascii") + body
 
 
-async def test_an_encoded_body_is_decoded_as_httpx_decodes_it() -> None:
+async def test_an_encoded_body_is_decoded_as_httpx_decodes_it(
+    raw_server: Callable[..., RawServer],
+) -> None:
     # Open bodies come straight from aiohttp (auto_decompress off) unless content-encoded:
     # then through httpx's decoders, as before.
     from anaconda_storage_core.aiohttp_sender import body_chunks
 
     content = b"a,b\n1,2\n" * 1000
-    server = GzipServer(content)
+    server = raw_server(gzip_answer(content))
     sender = AiohttpSender(verify=True, limits=httpx.Limits(max_connections=2), trust_env=False)
     try:
         response = await sender.send(httpx.Request("GET", server.url), stream=True)
@@ -213,4 +163,3 @@ async def test_an_encoded_body_is_decoded_as_httpx_decodes_it() -> None:
         await response.aclose()
     finally:
         await sender.aclose()
-        server.close()

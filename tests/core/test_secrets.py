@@ -6,12 +6,10 @@ from __future__ import annotations
 import logging
 import pickle
 import re
-import socket
-import threading
 import traceback
-from collections.abc import Iterator
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 import pytest
@@ -24,6 +22,9 @@ from anaconda_storage_core import (
     StorageError,
     parse_uri,
 )
+
+if TYPE_CHECKING:
+    from tests.conftest import RawServer
 
 pytestmark = pytest.mark.anyio
 
@@ -154,46 +155,16 @@ async def test_the_key_never_ships_with_tblib(kind: str, tmp_path: Path) -> None
         assert_hidden(repr(pickle.dumps(error)))
 
 
-class Listener:
-    """A loopback port that records whatever any client sends it, and answers nothing."""
-
-    def __init__(self) -> None:
-        self.socket = socket.create_server(("127.0.0.1", 0))
-        self.url = f"http://127.0.0.1:{self.socket.getsockname()[1]}"
-        self.received: list[bytes] = []
-        self.thread = threading.Thread(target=self._serve, daemon=True)
-        self.thread.start()
-
-    def _serve(self) -> None:
-        while True:
-            try:
-                connection, _ = self.socket.accept()
-            except OSError:  # closed
-                return
-            with connection:
-                connection.settimeout(2)
-                try:
-                    self.received.append(connection.recv(65536))
-                except OSError:
-                    self.received.append(b"")
-
-    def close(self) -> None:
-        self.socket.close()
-        self.thread.join(5)
-
-
 @pytest.fixture
-def listener() -> Iterator[Listener]:
-    """A host the API key must never reach."""
-    server = Listener()
-    yield server
-    server.close()
+def listener(raw_server: Callable[..., RawServer]) -> RawServer:
+    """A host the API key must never reach: it records what it is sent, and answers nothing."""
+    return raw_server()
 
 
 @pytest.mark.parametrize("kind", ["sync", "async"])
 @pytest.mark.parametrize("named_by", ["uri", "argument"])
 async def test_an_environment_key_never_reaches_a_domain_named_elsewhere(
-    kind: str, named_by: str, listener: Listener, monkeypatch: pytest.MonkeyPatch, user: Any
+    kind: str, named_by: str, listener: RawServer, monkeypatch: pytest.MonkeyPatch, user: Any
 ) -> None:
     # Issue 11, 2.1: the environment's key was sent to any host a URI's ?domain= named.
     monkeypatch.setenv("ANACONDA_CLOUD_API_KEY", KEY)

@@ -5,9 +5,8 @@ from __future__ import annotations
 
 import json
 import pickle
-import socket
-import threading
-from collections.abc import Iterator
+from collections.abc import Callable
+from typing import TYPE_CHECKING
 from urllib.parse import quote
 
 import fsspec
@@ -19,6 +18,9 @@ from upath import UPath
 import anaconda_cloud_storage
 from anaconda_storage_core import ApiKeyDomainMismatch
 from anaconda_storage_fsspec import AnacondaFileSystem
+
+if TYPE_CHECKING:
+    from tests.conftest import RawServer
 
 CSV = b"a,b\n1,2\n3,4\n"
 
@@ -162,40 +164,10 @@ def test_the_api_key_is_never_shown(account: object, project: str) -> None:
     fs.close()
 
 
-class Listener:
-    """A loopback port that records whatever any client sends it, and answers nothing."""
-
-    def __init__(self) -> None:
-        self.socket = socket.create_server(("127.0.0.1", 0))
-        self.url = f"http://127.0.0.1:{self.socket.getsockname()[1]}"
-        self.received: list[bytes] = []
-        self.thread = threading.Thread(target=self._serve, daemon=True)
-        self.thread.start()
-
-    def _serve(self) -> None:
-        while True:
-            try:
-                connection, _ = self.socket.accept()
-            except OSError:  # closed
-                return
-            with connection:
-                connection.settimeout(2)
-                try:
-                    self.received.append(connection.recv(65536))
-                except OSError:
-                    self.received.append(b"")
-
-    def close(self) -> None:
-        self.socket.close()
-        self.thread.join(5)
-
-
 @pytest.fixture
-def listener() -> Iterator[Listener]:
-    """A host the API key must never reach."""
-    server = Listener()
-    yield server
-    server.close()
+def listener(raw_server: Callable[..., RawServer]) -> RawServer:
+    """A host the API key must never reach: it records what it is sent, and answers nothing."""
+    return raw_server()
 
 
 KEY = "sk-ENVIRONMENT-KEY-0123"
@@ -203,7 +175,7 @@ KEY = "sk-ENVIRONMENT-KEY-0123"
 
 @pytest.mark.parametrize("way", ["fsspec.open", "url_to_fs", "pandas", "UPath", "argument"])
 def test_an_environment_key_never_reaches_a_domain_a_uri_names(
-    way: str, listener: Listener, monkeypatch: pytest.MonkeyPatch, account: object
+    way: str, listener: RawServer, monkeypatch: pytest.MonkeyPatch, account: object
 ) -> None:
     # Issue 11, 2.1: with ANACONDA_CLOUD_API_KEY set, `?domain=` sent it to any host.
     monkeypatch.setenv("ANACONDA_CLOUD_API_KEY", KEY)
