@@ -7,6 +7,7 @@ an unknown key is 401.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -203,6 +204,24 @@ def read_diff_effect(api: Api, s: Scene, response: httpx.Response, happened: boo
         ]
 
 
+def read_many(api: Api, c: httpx.Client, s: Scene) -> httpx.Response:
+    body = {"files": [{"path": "f.txt"}, {"path": "d/g.txt"}]}
+    return c.post(f"{api.project_url(s.o, s.p)}/read", json=body)
+
+
+def read_many_effect(api: Api, s: Scene, response: httpx.Response, happened: bool) -> None:
+    if happened:
+        # Two frames: a header line, then the content, for each file.
+        first, _, rest = response.content.partition(b"\n")
+        assert json.loads(first)["path"] == "f.txt"
+        assert rest.startswith(CONTENT)
+        second, _, content = rest[len(CONTENT) :].partition(b"\n")
+        assert json.loads(second)["path"] == "d/g.txt"
+        assert content == b"g"
+    else:
+        assert CONTENT not in response.content
+
+
 Request = Callable[["Api", httpx.Client, Scene], httpx.Response]
 Effect = Callable[["Api", Scene, httpx.Response, bool], None]
 
@@ -228,6 +247,7 @@ ACTIONS = {
     "read log": Action("read", read_log, 200, read_log_effect),
     "restore": Action("write", restore_file, 200, restore_file_effect),
     "read diff": Action("read", read_diff, 200, read_diff_effect),
+    "read many files": Action("read", read_many, 200, read_many_effect),
 }
 
 # principal -> its level on the scene's project; None: cannot see it; "401": not a caller.

@@ -8,6 +8,7 @@ fails here.
 
 from __future__ import annotations
 
+import json
 import re
 from datetime import timedelta
 from typing import TYPE_CHECKING
@@ -227,6 +228,24 @@ def test_walk_every_documented_route(
         for entry in tree:
             api.check_entry(entry)
         assert [x["path"] for x in tree] == ["dir/a.txt"]
+
+        r = c.post(f"{base}/read", json={"files": [{"path": "dir/a.txt"}, {"path": "nope"}]})
+        assert r.status_code == 200, r.text
+        assert r.headers["content-type"] == "application/x-storage-files"
+        line, _, rest = r.content.partition(b"\n")
+        assert json.loads(line) == {
+            "path": "dir/a.txt",
+            "revision": patched["revision"],
+            "size": 7,
+            "sha256": patched["sha256"],
+            "crc32c": api.crc32c(b"second!"),
+            "modified": patched["modified"],
+            "inline": True,
+        }
+        assert rest[:7] == b"second!"
+        missing = json.loads(rest[7:])
+        assert missing["path"] == "nope"
+        assert (missing["error"]["code"], missing["error"]["missing"]) == ("not_found", "path")
 
         # -- directories ----------------------------------------------------------------
         r = c.put(api.directories_url(o, p, "empty"))

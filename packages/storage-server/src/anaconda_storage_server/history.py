@@ -376,3 +376,66 @@ def revision_list(
 
 
 _NEVER = 2**62  # later than any seq or instant
+
+
+@dataclass(frozen=True)
+class RevisionContent:
+    """A revision that holds content, as reading it needs it: no author, attributes or life."""
+
+    id: str
+    size: int
+    sha256: str
+    crc32c: int | None
+    created_us: int
+
+    @classmethod
+    def of(cls, version: Version) -> RevisionContent:
+        """The content of a revision that is not a deletion."""
+        assert version.sha256 is not None
+        return cls(version.id, version.size, version.sha256, version.crc32c, version.created_us)
+
+
+# The columns of a `RevisionContent`: what a content read needs, without VERSION_SELECT's
+# author join and `born_us` subquery (measured on a project of 1,000 files: 4.8 µs a
+# look-up against `current_version`'s 12 µs; POST .../read's server CPU went from ~55 to
+# ~42 µs a 4 KiB file).
+CONTENT_SELECT = """
+SELECT r.id, r.size, r.sha256, r.created_us, r.deleted,
+    (SELECT c.crc32c FROM blob_checksums c WHERE c.sha256 = r.sha256) AS crc32c
+FROM revisions r
+"""
+
+
+def _content(row: sqlite3.Row | None) -> RevisionContent | None:
+    if row is None or row[4]:
+        return None
+    return RevisionContent(row[0], row[1], row[2], row[5], row[3])
+
+
+def current_content(
+    connection: sqlite3.Connection, project_id: str, path: str
+) -> RevisionContent | None:
+    """The content of a live file's current revision, or None (`current_version`, leaner)."""
+    row = connection.execute(
+        f"{CONTENT_SELECT} JOIN live ON live.seq = r.seq"
+        " WHERE live.project_id = ? AND live.path = ?",
+        (project_id, path),
+    ).fetchone()
+    return _content(row)
+
+
+def content_at(
+    connection: sqlite3.Connection, project_id: str, path: str, instant: int
+) -> RevisionContent | None:
+    """The content of a path at an instant, or None if it did not exist or was deleted
+    (`version_at`, leaner)."""
+    # INDEXED BY: left to itself, SQLite walks `revisions_by_time`, every revision of the
+    # project up to the instant, and sorts them (measured: 116 µs a look-up in a project of
+    # 1,000 files, against 4.5 µs, and growing with the project; `version_at` has that plan
+    # too).
+    row = connection.execute(
+        f"{CONTENT_SELECT} INDEXED BY revisions_by_path WHERE r.project_id = ? AND r.path = ?"
+        " AND r.created_us <= ? ORDER BY r.seq DESC LIMIT 1",
+        (project_id, path, instant),
+    ).fetchone()
+    return _content(row)
