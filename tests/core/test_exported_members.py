@@ -87,3 +87,12 @@ def test_the_grammar_modules_public_names_are_exported() -> None:
 
 def test_version() -> None:
     assert isinstance(anaconda_storage_core.__version__, str)
+
+
+def test_the_reads_of_many_files_are_exported() -> None:
+    # `read_files` yields them; the fsspec driver and users name the type.
+    from anaconda_storage_core import models
+
+    assert anaconda_storage_core.FileRead is models.FileRead
+    assert "FileRead" in anaconda_storage_core.__all__
+    assert "FileRead" in models.__all__

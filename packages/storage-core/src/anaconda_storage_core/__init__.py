@@ -66,6 +66,7 @@ if _typing.TYPE_CHECKING:
     from .models import DirectoryInfo as DirectoryInfo
     from .models import Entry as Entry
     from .models import FileInfo as FileInfo
+    from .models import FileRead as FileRead
     from .models import Grant as Grant
     from .models import Health as Health
     from .models import Owner as Owner
@@ -121,6 +122,7 @@ _EXPORTS = {
     "Entry": "models",
     "FileAttributes": "attributes",
     "FileInfo": "models",
+    "FileRead": "models",
     "FileState": "history",
     "Grant": "models",
     "Health": "models",

@@ -9,9 +9,13 @@ compare, hash (mapping fields excluded), and pickle.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
-from typing import Any, Generic, Literal, TypeAlias, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, Literal, TypeAlias, TypeVar
+
+if TYPE_CHECKING:  # annotations only: importing the models loads neither httpx nor the grammar
+    from .errors import StorageError
+    from .uri import StorageURI
 
 __all__ = [
     "Account",
@@ -23,6 +27,7 @@ __all__ = [
     "DirectoryInfo",
     "Entry",
     "FileInfo",
+    "FileRead",
     "Grant",
     "Health",
     "Owner",
@@ -492,3 +497,40 @@ class ContentInfo:
     length: int = 0
     checkpoint_at: datetime | None = None
     crc32c: str | None = None
+
+
+@dataclass(frozen=True)
+class FileRead:
+    """One file of `read_files`: its content, or why not.
+
+    Attributes:
+        uri: The file as it was asked for (parsed).
+        info: What the answer's header said of it: size, revision, sha256, crc32c and
+            `last_modified` (the header's `modified`); `checkpoint_at` when read at a
+            checkpoint. None for an error, or when the server cannot read many files at
+            once (then read the file on its own).
+        data: The content, checked as `verify` asked; None for an error, or for a file not
+            sent inline (larger than the `inline_limit`: read `pinned` on its own).
+        error: Why the file could not be read: `NotFound` (no such file or revision, a
+            deleted file), `ChecksumMismatch` (the content received is not what the header
+            announced). The other files of the call are not affected.
+    """
+
+    uri: StorageURI
+    info: ContentInfo | None
+    data: bytes | None
+    error: StorageError | None
+
+    @property
+    def inline(self) -> bool:
+        """Whether the content came with the answer (`data` holds it)."""
+        return self.data is not None
+
+    @property
+    def pinned(self) -> StorageURI:
+        """`uri` at the revision the answer named: how to read a file that was not sent
+        inline on its own, at the same revision, whatever was written since; `uri` itself
+        when there is no `info`."""
+        if self.info is None:
+            return self.uri
+        return replace(self.uri, checkpoint=None, revision=self.info.revision)
