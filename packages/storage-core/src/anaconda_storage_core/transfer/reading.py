@@ -52,6 +52,7 @@ __all__ = [
     "ReadRoute",
     "plan",
     "read_batch",
+    "unread",
 ]
 
 logger = logging.getLogger("anaconda_storage_core")
@@ -59,13 +60,13 @@ logger = logging.getLogger("anaconda_storage_core")
 FILES_PER_REQUEST = 1000
 """How many files a request carries at most (see `plan`): all the contract allows.
 
-Chosen by measurement: 1,000 files of 4 KiB from the local server on the same 2 CPUs, read
-in one request took 67-83 ms, in 2 of 500 at once 84-135 ms, in 4 of 250 89-107 ms, in 8 of
-125 97-147 ms (with 0 and 20 ms of latency added per request); the client's CPU was about
-the same (20-30 us a file). The server resolves and frames each request on its own, so
-smaller requests only add its per-request work, with no idle CPU to hide it in. More files
-than that go in several requests of up to 1,000, `concurrency` of them at once (4,000
-files: 2 at once beat 1 by a quarter)."""
+Chosen by measurement (1,000 files of 4 KiB from the local server, on the same 2 CPUs,
+median of 7): read in one request they took 73 ms (91 ms with 20 ms of latency added per
+request), in 2 of 500 at once 75 (89), in 4 of 250 87 (121), in 8 of 125 89 (105); the
+client's CPU was the same within the noise, 19-23 us a file. The server resolves and
+frames each request on its own, so smaller requests only add its per-request work, with
+no idle CPU to hide it in. 4,000 files went in 264-283 ms whether 1, 2 or 4 requests of
+1,000 ran at once, and in 299 ms as 8 of 500."""
 
 MAX_HEADER = 64 * 1024
 """The longest header line taken: a path is at most a few KiB; more is not our server."""
