@@ -18,7 +18,10 @@ def test_all_exports_exist_and_nothing_else_is_public(module: object) -> None:
     exported = set(module.__all__)  # type: ignore[attr-defined]
     assert all(hasattr(module, name) for name in exported)
     public = {name for name in vars(module) if not name.startswith("_")}
-    modules = {"addresses", "base", "content", "entries", "files", "filesystem", "namespace"}
+    modules = {
+        *("addresses", "base", "content", "entries", "files", "filesystem", "gathered"),
+        "namespace",
+    }
     assert public - exported <= {"annotations", "path", *modules}
 
 

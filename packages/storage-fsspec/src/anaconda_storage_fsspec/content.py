@@ -1,7 +1,8 @@
 """Bytes in and out: ``cat``, ``pipe``, ``get``, ``put``, ``open`` and ``open_async``.
 
 Each file is one request each way (a range read, a streamed ``PUT``), so fsspec's batched
-``cat``/``get``/``put`` of many files keep ``batch_size`` requests in flight. Downloads are
+``put`` of many files keeps ``batch_size`` requests in flight; ``cat`` and ``get`` of many
+files gather their whole-file reads into few requests (``gathered.py``). Downloads are
 core's: written beside the target, checked against the checksum the server announced (its
 CRC32C by default, its sha256 with ``checksum="sha256"``), renamed into place, resumed at
 the same revision when a connection breaks. A whole file read into memory is checked the
@@ -11,6 +12,7 @@ Uploads stream from disk; large ones go in parts (core decides, by size).
 
 from __future__ import annotations
 
+import contextlib
 import os
 import stat
 from collections.abc import Coroutine, Sequence
@@ -20,17 +22,24 @@ from fsspec.asyn import sync
 from fsspec.callbacks import DEFAULT_CALLBACK, Callback
 from fsspec.utils import isfilelike
 
-from anaconda_storage_core.models import FileInfo, Upload, UploadPart
+from anaconda_storage_core.models import FileInfo, FileRead, Upload, UploadPart
 from anaconda_storage_core.transfer.digest import Verify
+from anaconda_storage_core.transfer.download import partial_path
 from anaconda_storage_core.uri import StorageURI
 
 from .base import checksum_option
 from .files import AnacondaFile, AsyncAnacondaFile
+from .gathered import GatheredReads, gathered, gathering
 from .namespace import Namespace
 
-__all__ = ["Content"]
+__all__ = ["GATHERED_WINDOW", "Content"]
 
 T = TypeVar("T")
+
+GATHERED_WINDOW = 1000
+"""How many of fsspec's per-file coroutines ``cat`` and ``get`` of many files start at once
+while their reads are gathered (at least ``batch_size``): as many files as one
+``POST .../read`` takes. Each waits on a future, not on a connection of its own."""
 
 
 def _local_size(path: str) -> int | None:
@@ -46,6 +55,29 @@ def _local_size(path: str) -> int | None:
     return None if stat.S_ISDIR(status.st_mode) else status.st_size
 
 
+def _gathered_window(batch_size: int) -> int:
+    """fsspec's batch size for ``cat``/``get`` while reads are gathered (-1: all at once)."""
+    return batch_size if batch_size < 0 else max(batch_size, GATHERED_WINDOW)
+
+
+def _write_whole(lpath: str, read: FileRead, callback: Callback) -> None:
+    """Write a content read whole (and checked) to ``lpath`` as a download does: beside it
+    first, renamed onto it once complete, so a reader never sees half of it."""
+    assert read.data is not None
+    assert read.info is not None
+    callback.set_size(len(read.data))
+    partial = partial_path(lpath, read.info.revision)
+    try:
+        with open(partial, "wb") as file:
+            file.write(read.data)
+        os.replace(partial, lpath)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(partial)
+        raise
+    callback.relative_update(len(read.data))
+
+
 async def _result(coroutine: Coroutine[Any, Any, T]) -> T:
     return await coroutine
 
@@ -57,6 +89,33 @@ class Content(Namespace):
         """Run one of this filesystem's coroutines from blocking code, on its loop."""
         result: T = sync(self.loop, _result, coroutine)
         return result
+
+    async def _cat(
+        self,
+        path: str | list[str],
+        recursive: bool = False,
+        on_error: str = "raise",
+        batch_size: int | None = None,
+        **kwargs: Any,
+    ) -> bytes | dict[str, bytes | Exception]:
+        """The contents of one or many files (fsspec's ``cat``), the whole-file reads of
+        many files gathered into few requests (``gathered.py``). Ranges (``start``,
+        ``end``) are one request per file."""
+        if "start" in kwargs or "end" in kwargs:
+            result: bytes | dict[str, bytes | Exception] = await super()._cat(
+                path, recursive=recursive, on_error=on_error, batch_size=batch_size, **kwargs
+            )
+            return result
+        window = batch_size or self.batch_size
+        async with gathering(GatheredReads(self._client, window)):
+            result = await super()._cat(
+                path,
+                recursive=recursive,
+                on_error=on_error,
+                batch_size=_gathered_window(window),
+                **kwargs,
+            )
+            return result
 
     async def _cat_file(
         self,
@@ -73,7 +132,17 @@ class Content(Namespace):
         """
         client = await self._client()
         verify = self._checksum(kwargs)
-        return await client.read_bytes(self._uri(path), start, end, verify=verify)
+        uri = self._uri(path)
+        reads = gathered()
+        if reads is None or start is not None or end is not None:
+            return await client.read_bytes(uri, start, end, verify=verify)
+        read = await reads.read(uri, verify)
+        if read.error is not None:
+            raise read.error
+        if read.data is not None:
+            return read.data
+        async with reads.alone:
+            return await client.read_bytes(read.pinned, verify=verify)
 
     def _checksum(self, kwargs: dict[str, Any]) -> Verify:
         """A call's ``checksum=``, else the filesystem's, as core's ``verify``."""
@@ -132,6 +201,30 @@ class Content(Namespace):
         finally:
             self.invalidate_cache(uri.fs_path)
 
+    async def _get(
+        self,
+        rpath: str | list[str],
+        lpath: str | list[str],
+        recursive: bool = False,
+        callback: Callback = DEFAULT_CALLBACK,
+        maxdepth: int | None = None,
+        **kwargs: Any,
+    ) -> Any:
+        """Download files (fsspec's ``get``), the reads of many files gathered into few
+        requests (``gathered.py``); each file is written atomically, as ``get_file``
+        writes it."""
+        window = kwargs.pop("batch_size", None) or self.batch_size
+        async with gathering(GatheredReads(self._client, window)):
+            return await super()._get(
+                rpath,
+                lpath,
+                recursive=recursive,
+                callback=callback,
+                maxdepth=maxdepth,
+                batch_size=_gathered_window(window),
+                **kwargs,
+            )
+
     async def _get_file(
         self, rpath: str, lpath: Any, callback: Callback = DEFAULT_CALLBACK, **kwargs: Any
     ) -> None:
@@ -146,8 +239,21 @@ class Content(Namespace):
             return
         if _local_size(lpath) is None:
             return  # a directory fsspec's get already made
+        reads = gathered()
         try:
-            await client.download(uri, lpath, progress=callback.relative_update, verify=verify)
+            if reads is None:
+                await client.download(uri, lpath, progress=callback.relative_update, verify=verify)
+                return
+            read = await reads.read(uri, verify)
+            if read.error is not None:
+                raise read.error
+            if read.data is not None:
+                _write_whole(lpath, read, callback)
+                return
+            async with reads.alone:
+                await client.download(
+                    read.pinned, lpath, progress=callback.relative_update, verify=verify
+                )
         except FileNotFoundError:
             if await self._isdir(uri.fs_path):
                 os.makedirs(lpath, exist_ok=True)  # an empty directory (only its .keep)
