@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 from pathlib import Path
 from typing import Any
@@ -9,6 +10,7 @@ from typing import Any
 import httpx
 import pytest
 from fsspec.asyn import sync
+from fsspec.callbacks import Callback
 
 from anaconda_storage_core import ReadOnlyError, StorageClient
 from anaconda_storage_core.models import FileRead
@@ -195,6 +197,63 @@ def test_a_large_file_among_small_ones_is_read_on_its_own_at_its_revision(
     fs.get(f"{project}/l", str(tmp_path / "l"), recursive=True)
     assert (tmp_path / "l" / "large.bin").read_bytes() == large
     assert (tmp_path / "l" / "small.txt").read_bytes() == b"small"
+
+
+class _Counted(Callback):
+    """Records what `get` tells its callback: the total, the files done, the bytes."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.files = 0
+        self.bytes = 0
+
+    def relative_update(self, inc: int = 1) -> None:
+        self.files += inc
+
+    def branched(self, path_1: Any, path_2: Any, **kwargs: Any) -> Any:
+        outer = self
+
+        class Child(Callback):
+            def relative_update(self, inc: int = 1) -> None:
+                outer.bytes += inc
+
+        return contextlib.nullcontext(Child())
+
+
+def test_get_of_two_lists_writes_each_file_as_it_arrives(
+    fs: AnacondaFileSystem, project: str, tmp_path: Path
+) -> None:
+    large = os.urandom(300 * 1024)  # over the driver's inline limit: read on its own
+    contents = {f"{project}/two/{i}.txt": f"{i}".encode() * 10 for i in range(20)}
+    contents[f"{project}/two/large.bin"] = large
+    fs.pipe(contents)
+    fs.mkdir(f"{project}/two/empty")  # only its .keep marker
+    rpaths = [*contents, f"{project}/two/empty"]
+    lpaths = [str(tmp_path / "out" / path.rsplit("/", 1)[-1]) for path in rpaths]
+    counted = _Counted()
+    fs.get(rpaths, lpaths, callback=counted)
+    for rpath, lpath in zip(rpaths[:-1], lpaths[:-1], strict=True):
+        assert Path(lpath).read_bytes() == contents[rpath]
+    assert Path(lpaths[-1]).is_dir()
+    assert counted.size == len(rpaths)
+    assert counted.files == len(rpaths)
+    assert counted.bytes == sum(len(data) for data in contents.values())
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == sorted(
+        path.rsplit("/", 1)[-1] for path in rpaths
+    )  # no temporary file left
+
+
+def test_get_of_two_lists_stops_at_a_missing_file_and_leaves_no_partial_file(
+    fs: AnacondaFileSystem, project: str, tmp_path: Path
+) -> None:
+    fs.pipe({f"{project}/miss/a.txt": b"a", f"{project}/miss/c.txt": b"c"})
+    rpaths = [f"{project}/miss/{name}" for name in ("a.txt", "b.txt", "c.txt")]
+    lpaths = [str(tmp_path / name) for name in ("a.txt", "b.txt", "c.txt")]
+    with pytest.raises(FileNotFoundError, match=r"b\.txt"):
+        fs.get(rpaths, lpaths)
+    assert [p.name for p in tmp_path.iterdir()] == ["a.txt"]
+    with pytest.raises(ValueError, match="as many"):
+        fs.get(rpaths, lpaths[:2])
 
 
 def test_cat_of_one_file_is_one_get(fs: AnacondaFileSystem, project: str) -> None:

@@ -43,6 +43,7 @@ from .digest import ContentCheck, Verify, content_check
 __all__ = [
     "download_to_file",
     "download_to_path",
+    "partial_name",
     "partial_path",
     "read_bytes",
     "read_content",
@@ -200,15 +201,16 @@ def read_content(
         return first
 
 
-def _partial_name(target: str, revision: str) -> str:
-    # String operations, not pathlib: a `get` of many small files makes one per file.
+def partial_name(target: str, revision: str) -> str:
+    """`partial_path` as a string, made with string operations, not pathlib: a `get` of
+    many small files makes one per file."""
     head, name = os.path.split(target)
     return os.path.join(head, f".{name[:180]}.{revision}.part")
 
 
 def partial_path(dest: str | os.PathLike[str], revision: str) -> Path:
     """Where the download of `revision` to `dest` is written until it is complete."""
-    return Path(_partial_name(os.fspath(dest), revision))
+    return Path(partial_name(os.fspath(dest), revision))
 
 
 def _check(verify: Verify, info: ContentInfo) -> ContentCheck | None:
@@ -286,7 +288,7 @@ class _PartialFile:
 
     def open(self, info: ContentInfo) -> None:
         self.check = _check(self.verify, info)
-        self.path = _partial_name(self.target, info.revision)
+        self.path = partial_name(self.target, info.revision)
         self.file = open(self.path, "ab+")  # noqa: SIM115
 
     def held(self, info: ContentInfo) -> int:
