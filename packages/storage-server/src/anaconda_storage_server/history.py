@@ -70,6 +70,9 @@ SELECT r.seq, r.id, r.path, r.created_us, r.deleted, r.size, r.sha256, r.descrip
     (SELECT c.crc32c FROM blob_checksums c WHERE c.sha256 = r.sha256) AS crc32c
 FROM revisions r JOIN owners a ON a.id = r.created_by
 """
+VERSION_SELECT_BY_PATH = VERSION_SELECT.replace(
+    "FROM revisions r JOIN", "FROM revisions r INDEXED BY revisions_by_path JOIN"
+)
 
 
 @dataclass(frozen=True)
@@ -205,8 +208,10 @@ def version_at(
     connection: sqlite3.Connection, project_id: str, path: str, instant: int
 ) -> Version | None:
     """The revision of a path at an instant, or None if it did not exist or was deleted."""
+    # INDEXED BY, as in `content_at`: left to itself, SQLite walks every revision of the
+    # project up to the instant (`revisions_by_time`) and sorts them.
     row = connection.execute(
-        f"{VERSION_SELECT} WHERE r.project_id = ? AND r.path = ? AND r.created_us <= ?"
+        f"{VERSION_SELECT_BY_PATH} WHERE r.project_id = ? AND r.path = ? AND r.created_us <= ?"
         " ORDER BY r.seq DESC LIMIT 1",
         (project_id, path, instant),
     ).fetchone()
