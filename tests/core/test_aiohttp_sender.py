@@ -163,3 +163,20 @@ async def test_an_encoded_body_is_decoded_as_httpx_decodes_it(
         await response.aclose()
     finally:
         await sender.aclose()
+
+
+async def test_content_is_asked_for_as_stored_never_compressed(
+    raw_server: Callable[..., RawServer],
+) -> None:
+    # aiohttp offers gzip by default; a proxy that took it up would change the bytes that
+    # Content-Length, Range and the CRC32C describe.
+    server = raw_server(b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
+    async with AsyncStorageClient(api_key=KEY, domain=server.url) as client:
+        with pytest.raises(NotFound):
+            await client.read_bytes("alice/p/f.csv")
+        with pytest.raises(NotFound):
+            await client.read_bytes("alice/p/f.csv", 5, 10)
+    for request in server.received:
+        headers = request.lower()
+        assert b"\r\naccept-encoding: identity\r\n" in headers
+        assert b"gzip" not in headers

@@ -188,6 +188,9 @@ def byte_range(start: int | None, end: int | None) -> str | None:
     return f"bytes={start or 0}-{end - 1}"
 
 
+_IDENTITY = {"Accept-Encoding": "identity"}
+
+
 def get_content(
     api: Api,
     owner: str,
@@ -202,7 +205,10 @@ def get_content(
     revision, a revision or a checkpoint. The parse reads the headers only; the caller
     reads the body."""
     target = _target(owner, project, path, revision, checkpoint)
-    headers = {"Range": range} if range else None
+    # `identity`: the bytes as stored, never compressed on the way by a proxy (aiohttp would
+    # otherwise offer gzip): a `Range`, the `Content-Length` and the checksums are all of
+    # the content itself.
+    headers = {"Accept-Encoding": "identity", "Range": range} if range else _IDENTITY
     return Call(
         api.request(
             "GET",
