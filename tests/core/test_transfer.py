@@ -693,3 +693,40 @@ async def test_reading_files_leaves_no_reference_cycles(
         gc.garbage.clear()
         gc.enable()
     assert cyclic == []
+
+
+def test_save_whole_writes_beside_the_target_then_renames(tmp_path: Path) -> None:
+    from anaconda_storage_core.transfer.download import partial_path, save_whole
+
+    target = tmp_path / "q1.csv"
+    target.write_bytes(b"old")
+    data = b"a,b\r\n1,2\n" + bytes(range(256)) * 1024  # binary, newlines kept as they are
+    save_whole(target, data, "rev-1")
+    assert target.read_bytes() == data
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["q1.csv"]  # no partial file left
+    save_whole(str(tmp_path / "empty"), b"", "rev-2")
+    assert (tmp_path / "empty").read_bytes() == b""
+    # A partial file an earlier download of that revision left is replaced, not appended to.
+    partial_path(target, "rev-3").write_bytes(b"stale bytes of an interrupted download")
+    save_whole(target, b"new", "rev-3")
+    assert target.read_bytes() == b"new"
+    assert not partial_path(target, "rev-3").exists()
+
+
+def test_save_whole_that_fails_leaves_the_target_and_no_partial_file(tmp_path: Path) -> None:
+    from anaconda_storage_core.transfer.download import save_whole
+
+    target = tmp_path / "q1.csv"
+    target.write_bytes(b"kept")
+    # Failing once the partial file is open: something that is not bytes to write.
+    with pytest.raises(TypeError):
+        save_whole(target, "not bytes", "rev-1")  # type: ignore[arg-type]
+    assert target.read_bytes() == b"kept"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["q1.csv"]
+    # A directory where the file would go: the rename fails, the partial file is removed.
+    (tmp_path / "dir").mkdir()
+    (tmp_path / "dir" / "inside").write_bytes(b"x")
+    with pytest.raises((IsADirectoryError, PermissionError)):  # PermissionError: Windows
+        save_whole(tmp_path / "dir", b"new", "rev-2")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["dir", "q1.csv"]
+    assert (tmp_path / "dir" / "inside").read_bytes() == b"x"

@@ -12,7 +12,6 @@ Uploads stream from disk; large ones go in parts (core decides, by size).
 
 from __future__ import annotations
 
-import contextlib
 import os
 import stat
 from collections.abc import Coroutine, Sequence
@@ -24,7 +23,7 @@ from fsspec.utils import isfilelike
 
 from anaconda_storage_core.models import FileInfo, FileRead, Upload, UploadPart
 from anaconda_storage_core.transfer.digest import Verify
-from anaconda_storage_core.transfer.download import partial_name
+from anaconda_storage_core.transfer.download import save_whole
 from anaconda_storage_core.uri import StorageURI
 
 from .base import checksum_option
@@ -60,36 +59,15 @@ def _gathered_window(batch_size: int) -> int:
     return batch_size if batch_size < 0 else max(batch_size, GATHERED_WINDOW)
 
 
-# O_BINARY: on Windows a descriptor is opened in text mode otherwise, and its writes
-# would turn every "\n" into "\r\n".
-_WRITE_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_BINARY", 0)
-
-
 def _write_whole(lpath: str, read: FileRead, callback: Callback) -> None:
-    """Write a content read whole (and checked) to ``lpath`` as a download does: beside it
-    first, renamed onto it once complete, so a reader never sees half of it.
-
-    With ``os.open`` and ``os.write``, not ``open``: a ``get`` of many small files does
-    this once per file, and a buffered file object costs more than the write itself.
-    """
+    """Write a content read whole (and checked) to ``lpath`` as a download does (core's
+    ``save_whole``: beside it first, renamed onto it once complete), telling ``callback``
+    its size, then its bytes once written."""
     data = read.data
     assert data is not None
     assert read.info is not None
     callback.set_size(len(data))
-    partial = partial_name(os.fspath(lpath), read.info.revision)
-    try:
-        fd = os.open(partial, _WRITE_FLAGS, 0o666)
-        try:
-            view = memoryview(data)
-            while view:
-                view = view[os.write(fd, view) :]
-        finally:
-            os.close(fd)
-        os.replace(partial, lpath)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(partial)
-        raise
+    save_whole(lpath, data, read.info.revision)
     callback.relative_update(len(data))
 
 

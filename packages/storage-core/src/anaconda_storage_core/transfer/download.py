@@ -49,6 +49,7 @@ __all__ = [
     "read_content",
     "read_range",
     "resolve_range",
+    "save_whole",
 ]
 
 logger = logging.getLogger("anaconda_storage_core")
@@ -211,6 +212,45 @@ def partial_name(target: str, revision: str) -> str:
 def partial_path(dest: str | os.PathLike[str], revision: str) -> Path:
     """Where the download of `revision` to `dest` is written until it is complete."""
     return Path(partial_name(os.fspath(dest), revision))
+
+
+# O_BINARY: on Windows a descriptor is opened in text mode otherwise, and its writes
+# would turn every "\n" into "\r\n".
+_WRITE_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_BINARY", 0)
+
+
+def save_whole(dest: str | os.PathLike[str], data: bytes, revision: str) -> None:
+    """Write a content read whole (and checked) to `dest` as a download writes one: to
+    its partial file beside `dest` first, renamed onto it once complete, so that a reader
+    never sees half of it.
+
+    With `os.open` and `os.write`, not `open`: a `get` or `download` of many small files
+    does this once per file, and a buffered file object costs more than the write itself.
+
+    Args:
+        dest: The file to write (its directory must exist).
+        data: The whole content.
+        revision: The content's revision, which names the partial file (`partial_name`).
+
+    Raises:
+        OSError: The partial file could not be written or renamed; it is removed, and
+            `dest` is left as it was.
+    """
+    target = os.fspath(dest)
+    partial = partial_name(target, revision)
+    try:
+        fd = os.open(partial, _WRITE_FLAGS, 0o666)
+        try:
+            view = memoryview(data)
+            while view:
+                view = view[os.write(fd, view) :]
+        finally:
+            os.close(fd)
+        os.replace(partial, target)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(partial)
+        raise
 
 
 def _check(verify: Verify, info: ContentInfo) -> ContentCheck | None:
