@@ -24,7 +24,8 @@ from anaconda_storage_cli.progress import Reporter
 __all__ = ["Cancelled", "Job", "Outcome", "Summary", "finish", "run_jobs"]
 
 # advance(n): n more bytes moved. It raises Cancelled once the run is interrupted, which is
-# how a worker thread in the middle of a large file learns that it should stop.
+# how a worker thread in the middle of a large file learns that it should stop (and one
+# waiting for others, with advance(0)).
 Advance = Callable[[int], None]
 
 
@@ -193,8 +194,9 @@ def run_jobs(
         def advance(amount: int) -> None:
             if cancelled.is_set():
                 raise Cancelled()
-            outcome.bytes += amount
-            reporter.advance(key, amount)
+            if amount:  # advance(0): only asks whether the run goes on
+                outcome.bytes += amount
+                reporter.advance(key, amount)
 
         try:
             outcome.result = job.run(advance)

@@ -35,6 +35,7 @@ import typer
 
 from anaconda_storage_cli import remote
 from anaconda_storage_cli.completion import remote_completer
+from anaconda_storage_cli.downloads import Downloads
 from anaconda_storage_cli.errors import UsageProblem
 from anaconda_storage_cli.filters import Selection
 from anaconda_storage_cli.formats import human_size
@@ -407,8 +408,9 @@ def _copy(
     operation = _verb(src, dst)
     resumable = Resumable(output)
     destination_cache = caches[-1] if dst.path is not None else None
+    downloads = Downloads(client, verify)
     work = [
-        _job(client, operation, step, src, dst, resumable, destination_cache, verify)
+        _job(client, operation, step, src, dst, resumable, destination_cache, downloads)
         for step in files
     ]
     reporter = make_reporter(output.stderr, verb=_VERBS[operation], quiet=output.quiet)
@@ -435,7 +437,7 @@ def _job(
     dst: Side,
     resumable: Resumable,
     cache: HashCache | None,
-    verify: Verification,
+    downloads: Downloads,
 ) -> Job:
     source, destination = src.below(step.path), dst.below(step.path)
     size = step.entry.size
@@ -457,15 +459,15 @@ def _job(
     assert src.uri is not None
     origin = remote.below(src.uri, step.path)
     if operation == "download":
+        local = Path(destination)
+        fetch = downloads.run(origin, local, size)
 
         def download(advance: Advance) -> str:
-            local = Path(destination)
-            local.parent.mkdir(parents=True, exist_ok=True)
-            info = client.download(origin, local, progress=advance, verify=verify.verify)
+            revision = fetch(advance)
             if cache is not None and step.entry.sha256:
                 # The server said what these bytes are: the next sync need not read them.
                 cache.remember(local, local.stat(), step.entry.sha256)
-            return info.revision
+            return revision
 
         return Job(source, destination, size, download)
     assert dst.uri is not None

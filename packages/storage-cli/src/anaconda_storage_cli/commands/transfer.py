@@ -4,7 +4,8 @@
 inside the destination (``upload ./data o/p/in`` gives ``o/p/in/data/...``). ``targets``
 computes where each file goes; this module lists the sources, runs the plan (many files at
 once, a failure not stopping the others) and sums it up. ``cp`` and ``mv`` between
-projects run on the server: no content passes through this machine.
+projects run on the server: no content passes through this machine; ``cp`` to a local path
+is a download. Downloads read small files together (``downloads``).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ import typer
 
 from anaconda_storage_cli import remote
 from anaconda_storage_cli.completion import remote_completer
+from anaconda_storage_cli.downloads import Downloads
 from anaconda_storage_cli.errors import UsageProblem
 from anaconda_storage_cli.filters import Selection
 from anaconda_storage_cli.local import has_trailing_separator, local_kind, local_listing
@@ -39,6 +41,7 @@ from anaconda_storage_cli.options import (
 from anaconda_storage_cli.output import Output
 from anaconda_storage_cli.progress import make_reporter
 from anaconda_storage_cli.resuming import Resumable
+from anaconda_storage_cli.sync_sides import is_remote
 from anaconda_storage_cli.targets import (
     Destination,
     Kind,
@@ -74,9 +77,9 @@ RemoteSourcesAndDestination = Annotated[
     typer.Argument(
         metavar="SRC... DST",
         **remote_completer(),
-        help="One or more remote sources, then the remote destination. SRC/ (trailing"
-        " slash) means the contents of SRC; SRC alone puts SRC itself inside DST. `-` reads"
-        " stdin (as SRC) or writes stdout (as DST).",
+        help="One or more remote sources, then the destination: remote, or a local path to"
+        " download to. SRC/ (trailing slash) means the contents of SRC; SRC alone puts SRC"
+        " itself inside DST. `-` reads stdin (as SRC) or writes stdout (as DST).",
         show_default=False,
     ),
 ]
@@ -282,20 +285,45 @@ def download(
 
     Sources may be read as they were: a project at a #<checkpoint>, a file at a
     #<revision>. Empty directories arrive as empty directories (their .keep markers stay
-    on the server). Existing local files are replaced.
+    on the server). Existing local files are replaced. Small files are read together,
+    up to a thousand in one request.
     """
-    from anaconda_storage_core import NotFound, has_trailing_slash
-
     output = Output(json=json, quiet=quiet)
     select = Selection(exclude, include)
     sources, destination = _split(paths, "download")
-    sources = expand_arguments(sources)
+    _download(
+        expand_arguments(sources),
+        destination,
+        output,
+        select,
+        workers=jobs,
+        verify=verify,
+        dry_run=dry_run,
+    )
+
+
+def _download(
+    sources: list[str],
+    destination: str,
+    output: Output,
+    select: Selection,
+    *,
+    workers: int,
+    verify: Verification,
+    dry_run: bool,
+    recursive: bool = True,
+) -> None:
+    """Download remote ``sources`` into the local ``destination`` (``download``, and ``cp``
+    to a local path, where a directory needs ``recursive``)."""
+    from anaconda_storage_core import NotFound, has_trailing_slash
+
     root = Path(destination)
     target = Destination(destination, local_kind(root), has_trailing_separator(destination))
     check_destination(target, len(sources))
     work: list[Job] = []
     directories: list[Path] = []
     with remote.connect() as client:
+        downloads = Downloads(client, verify)
         for text in sources:
             uri = remote.parse(text)
             found = remote.describe_remote(client, uri)
@@ -303,6 +331,8 @@ def download(
                 raise NotFound(f"{uri} not found: no such file or directory", missing="path")
             listing = remote.Listing((), (), {})
             if found.kind is Kind.DIRECTORY:
+                if not recursive:
+                    raise UsageProblem(f"{uri} is a directory: use cp -r to copy it")
                 listing = remote.listing(client, uri)
             elif not select.keeps(uri.name):
                 continue
@@ -314,12 +344,11 @@ def download(
                 size = listing.sizes.get(item.source) if item.source else _size(found.entry)
                 work.append(
                     _download_job(
-                        client,
+                        downloads,
                         remote.below(uri, item.source),
                         root,
                         item.destination,
                         size,
-                        verify,
                     )
                 )
             # Only the directories left empty: one that receives files is made by them.
@@ -337,7 +366,7 @@ def download(
             [str(d) for d in directories],
             output,
             dry_run=dry_run,
-            workers=jobs,
+            workers=workers,
             make_directories=make_directories,
         )
     finish(summary, output)
@@ -360,20 +389,14 @@ def _size(entry: object) -> int | None:
 
 
 def _download_job(
-    client: StorageClient,
+    downloads: Downloads,
     source: StorageURI,
     root: Path,
     relative: str,
     size: int | None,
-    verify: Verification,
 ) -> Job:
     local = root.joinpath(*relative.split("/")) if relative else root
-
-    def run(advance: Advance) -> str:
-        local.parent.mkdir(parents=True, exist_ok=True)
-        return client.download(source, local, progress=advance, verify=verify.verify).revision
-
-    return Job(str(source), str(local), size, run)
+    return Job(str(source), str(local), size, downloads.run(source, local, size))
 
 
 # -- cp / mv ---------------------------------------------------------------------------
@@ -395,7 +418,8 @@ def cp(
     The copy happens on the server: no content passes through this machine. A source may
     be history (a #<revision> or a project #<checkpoint>): copying an old revision onto
     its own path restores it. A directory needs -r, as with Unix cp. `-` as the source
-    reads stdin, as the destination writes to stdout (checked as --verify says).
+    reads stdin, as the destination writes to stdout (checked as --verify says). A local
+    destination (./x, /tmp/x, a name without a /) downloads there, as download does.
     """
     output = Output(json=json, quiet=quiet)
     sources, destination = _split(paths, "cp")
@@ -406,6 +430,18 @@ def cp(
         return
     if "-" in sources:
         _copy_from_stdin(sources, destination, output)
+        return
+    if not is_remote(destination):
+        _download(
+            sources,
+            destination,
+            output,
+            Selection(exclude, include),
+            workers=jobs,
+            verify=verify,
+            dry_run=dry_run,
+            recursive=recursive,
+        )
         return
     _server_side(
         "copy",
@@ -624,6 +660,7 @@ COMMANDS: dict[str, tuple[Callable[..., Any], tuple[str, ...]]] = {
             "anaconda storage cp -r alice/sales/2024 alice/archive  # gives archive/2024/...",
             "anaconda storage cp 'alice/sales/2024/q?.csv' alice/archive/",
             "anaconda storage cp 'alice/sales/q1.csv#-1' alice/sales/q1.csv  # restore",
+            "anaconda storage cp -r alice/sales/2024/ ./2024     # download",
             "echo hello | anaconda storage cp - alice/sales/hello.txt",
         ),
     ),
