@@ -1,4 +1,4 @@
-"""Downloads read small files together (`downloads.py`): `download`, `cp` to a local path and
+"""Downloads read small files together (`downloads.py`): `download` and
 `sync` to a local directory read the files of at most 256 KiB through core's `read_files`
 (`POST .../read`), a thousand to a request, each file still its own job: its own progress,
 failure, line of the summary and exit code.
@@ -294,24 +294,6 @@ def test_a_server_without_the_route_gets_one_get_a_file(
     assert everything(target) == everything(source)
     assert len(spy.reads) == 1
     assert len(spy.downloads) == SMALL + 1
-
-
-def test_cp_to_a_local_path_reads_together(
-    cli: Any, project: str, source: Path, tmp_path: Path, spy: Spy
-) -> None:
-    target = tmp_path / "x"
-    result = ok(cli("cp", "-r", f"{project}/d/", str(target)))
-    assert "Downloaded 51 files" in result.err
-    assert everything(target) == everything(source)
-    assert spy.read_together == small_uris(project, source)
-    assert spy.downloads == [f"anaconda://{project}/d/sub/large.bin"]
-    # A directory needs -r, as cp between projects; a file does not.
-    refused = cli("cp", f"{project}/d", str(tmp_path / "y"))
-    assert refused.code == 2, refused
-    assert "cp -r" in refused.err
-    assert not (tmp_path / "y").exists()
-    ok(cli.run("cp", "-q", f"{project}/d/f07.bin", "./here.bin", cwd=tmp_path))
-    assert (tmp_path / "here.bin").read_bytes() == content(7)
 
 
 def test_sync_to_a_local_directory_reads_together(

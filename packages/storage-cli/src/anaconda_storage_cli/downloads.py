@@ -1,7 +1,7 @@
 """Downloads to local files, the small ones read together.
 
 A ``GET`` per file costs the server more CPU than a small file's bytes do, so the files of
-a ``download`` (and of ``cp`` and ``sync`` to a local directory) whose size the listing
+a ``download`` (and of ``sync`` to a local directory) whose size the listing
 gave and that are at most :data:`SMALL_FILE` are read in batches through core's
 ``read_files`` (``POST .../read``, docs/api.md "Reading many files"): consecutive small
 files, up to :data:`FILES_PER_BATCH` of them (and :data:`BYTES_PER_BATCH`) to a batch.

@@ -4,8 +4,8 @@
 inside the destination (``upload ./data o/p/in`` gives ``o/p/in/data/...``). ``targets``
 computes where each file goes; this module lists the sources, runs the plan (many files at
 once, a failure not stopping the others) and sums it up. ``cp`` and ``mv`` between
-projects run on the server: no content passes through this machine; ``cp`` to a local path
-is a download. Downloads read small files together (``downloads``).
+projects run on the server: no content passes through this machine. Downloads read small
+files together (``downloads``).
 """
 
 from __future__ import annotations
@@ -41,7 +41,6 @@ from anaconda_storage_cli.options import (
 from anaconda_storage_cli.output import Output
 from anaconda_storage_cli.progress import make_reporter
 from anaconda_storage_cli.resuming import Resumable
-from anaconda_storage_cli.sync_sides import is_remote
 from anaconda_storage_cli.targets import (
     Destination,
     Kind,
@@ -77,9 +76,9 @@ RemoteSourcesAndDestination = Annotated[
     typer.Argument(
         metavar="SRC... DST",
         **remote_completer(),
-        help="One or more remote sources, then the destination: remote, or a local path to"
-        " download to. SRC/ (trailing slash) means the contents of SRC; SRC alone puts SRC"
-        " itself inside DST. `-` reads stdin (as SRC) or writes stdout (as DST).",
+        help="One or more remote sources, then the remote destination. SRC/ (trailing"
+        " slash) means the contents of SRC; SRC alone puts SRC itself inside DST. `-` reads"
+        " stdin (as SRC) or writes stdout (as DST).",
         show_default=False,
     ),
 ]
@@ -311,10 +310,8 @@ def _download(
     workers: int,
     verify: Verification,
     dry_run: bool,
-    recursive: bool = True,
 ) -> None:
-    """Download remote ``sources`` into the local ``destination`` (``download``, and ``cp``
-    to a local path, where a directory needs ``recursive``)."""
+    """Download remote ``sources`` into the local ``destination``."""
     from anaconda_storage_core import NotFound, has_trailing_slash
 
     root = Path(destination)
@@ -331,8 +328,6 @@ def _download(
                 raise NotFound(f"{uri} not found: no such file or directory", missing="path")
             listing = remote.Listing((), (), {})
             if found.kind is Kind.DIRECTORY:
-                if not recursive:
-                    raise UsageProblem(f"{uri} is a directory: use cp -r to copy it")
                 listing = remote.listing(client, uri)
             elif not select.keeps(uri.name):
                 continue
@@ -418,8 +413,7 @@ def cp(
     The copy happens on the server: no content passes through this machine. A source may
     be history (a #<revision> or a project #<checkpoint>): copying an old revision onto
     its own path restores it. A directory needs -r, as with Unix cp. `-` as the source
-    reads stdin, as the destination writes to stdout (checked as --verify says). A local
-    destination (./x, /tmp/x, a name without a /) downloads there, as download does.
+    reads stdin, as the destination writes to stdout (checked as --verify says).
     """
     output = Output(json=json, quiet=quiet)
     sources, destination = _split(paths, "cp")
@@ -430,18 +424,6 @@ def cp(
         return
     if "-" in sources:
         _copy_from_stdin(sources, destination, output)
-        return
-    if not is_remote(destination):
-        _download(
-            sources,
-            destination,
-            output,
-            Selection(exclude, include),
-            workers=jobs,
-            verify=verify,
-            dry_run=dry_run,
-            recursive=recursive,
-        )
         return
     _server_side(
         "copy",
@@ -660,7 +642,6 @@ COMMANDS: dict[str, tuple[Callable[..., Any], tuple[str, ...]]] = {
             "anaconda storage cp -r alice/sales/2024 alice/archive  # gives archive/2024/...",
             "anaconda storage cp 'alice/sales/2024/q?.csv' alice/archive/",
             "anaconda storage cp 'alice/sales/q1.csv#-1' alice/sales/q1.csv  # restore",
-            "anaconda storage cp -r alice/sales/2024/ ./2024     # download",
             "echo hello | anaconda storage cp - alice/sales/hello.txt",
         ),
     ),
