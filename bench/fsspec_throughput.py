@@ -14,9 +14,10 @@ request (20 by default, a close cloud region), in one run. For each operation, t
   `Authorization` header and batch size (its `put` sends `PUT`, like ours);
 - `aiohttp`: a raw `asyncio.gather` of aiohttp requests, one per file, at the same
   concurrency;
-- `aiohttp-read` (`cat` and `get`): raw aiohttp through the route the driver uses, the
-  files split into `--read-requests` requests sent at once, frames cut apart with no
-  check: the floor for the driver's way.
+- `aiohttp-read` (`cat` and `get`): raw aiohttp through the route the driver uses, in
+  the requests the driver sends (core's `read_files`: one per 1,000 files; or
+  `--read-requests` of them, sent at once), frames cut apart with no check: the floor for
+  the driver's way.
 
 Targets (issue 15): `anaconda` at least 10x `sequential` (20x for `put`), at least 1.15x
 faster than `fsspec-http`, and within 1.1x of the fastest raw aiohttp client. Then a
@@ -55,6 +56,7 @@ import aiohttp
 from fsspec.implementations.http import HTTPFileSystem
 from process_cpu import cpu_seconds
 
+from anaconda_storage_core.transfer.reading import FILES_PER_REQUEST
 from anaconda_storage_fsspec import AnacondaFileSystem
 from anaconda_storage_server.testing import LocalServer
 
@@ -176,7 +178,8 @@ class Bench:
         and its frames cut apart; the contents kept, or written to `target`."""
         url = f"{self.url}/api/storage/projects/{OWNER}/{PROJECT}/read"
         names = [f"{directory}/f{i:05d}.bin" for i in range(self.args.files)]
-        count = max(1, min(self.args.read_requests, len(names)))
+        asked = self.args.read_requests or -(-len(names) // FILES_PER_REQUEST)
+        count = max(1, min(asked, len(names)))
         share = -(-len(names) // count)
         batches = [names[i : i + share] for i in range(0, len(names), share)]
 
@@ -372,8 +375,8 @@ def main() -> None:
     parser.add_argument(
         "--read-requests",
         type=int,
-        default=4,
-        help="requests the raw POST .../read baseline splits the files into",
+        help="requests the raw POST .../read baseline splits the files into (default: as"
+        " many as core's read_files sends, one per 1,000 files)",
     )
     parser.add_argument(
         "--sweep", default="1,4,8,16,32,64,100,128,256", help="batch sizes to sweep"

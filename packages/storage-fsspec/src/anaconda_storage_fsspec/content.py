@@ -2,7 +2,8 @@
 
 Each file is one request each way (a range read, a streamed ``PUT``), so fsspec's batched
 ``put`` of many files keeps ``batch_size`` requests in flight; ``cat`` and ``get`` of many
-files gather their whole-file reads into few requests (``gathered.py``). Downloads are
+files read them together, up to 1,000 in one request (core's ``read_files``; for a ``get``
+of a directory or a pattern, through ``gathered.py``). Downloads are
 core's: written beside the target, checked against the checksum the server announced (its
 CRC32C by default, its sha256 with ``checksum="sha256"``), renamed into place, resumed at
 the same revision when a connection breaks. A whole file read into memory is checked the
@@ -71,6 +72,14 @@ def _write_whole(lpath: str, read: FileRead, callback: Callback) -> None:
     callback.relative_update(len(data))
 
 
+async def _caught(coroutine: Coroutine[Any, Any, T]) -> T | Exception:
+    """What ``coroutine`` returns, or the exception it raises."""
+    try:
+        return await coroutine
+    except Exception as exc:
+        return exc
+
+
 async def _result(coroutine: Coroutine[Any, Any, T]) -> T:
     return await coroutine
 
@@ -90,25 +99,66 @@ class Content(Namespace):
         on_error: str = "raise",
         batch_size: int | None = None,
         **kwargs: Any,
-    ) -> bytes | dict[str, bytes | Exception]:
+    ) -> bytes | Exception | dict[str, bytes | Exception]:
         """The contents of one or many files (fsspec's ``cat``), the whole-file reads of
-        many files gathered into few requests (``gathered.py``). Ranges (``start``,
-        ``end``) are one request per file."""
-        if "start" in kwargs or "end" in kwargs:
-            result: bytes | dict[str, bytes | Exception] = await super()._cat(
-                path, recursive=recursive, on_error=on_error, batch_size=batch_size, **kwargs
-            )
-            return result
+        many files read together: one stream of core's ``read_files`` (up to 1,000 files a
+        request), no coroutine per file. Ranges (``start``, ``end``) are one request per
+        file, and so is a single file. What fsspec's ``cat`` returns: one file's bytes, or a
+        dict by path; ``on_error`` as fsspec's (``"raise"`` the first error in path order,
+        ``"omit"`` the failed files, ``"return"`` their exceptions)."""
         window = batch_size or self.batch_size
-        async with gathering(GatheredReads(self._client, window)):
-            result = await super()._cat(
-                path,
-                recursive=recursive,
-                on_error=on_error,
-                batch_size=_gathered_window(window),
-                **kwargs,
+        if "start" in kwargs or "end" in kwargs:
+            result: bytes | Exception | dict[str, bytes | Exception] = await super()._cat(
+                path, recursive=recursive, on_error=on_error, batch_size=window, **kwargs
             )
             return result
+        paths = await self._expand_path(path, recursive=recursive)
+        if len(paths) == 1:
+            contents = [await _caught(self._cat_file(paths[0], **kwargs))]
+        else:
+            contents = await self._cat_listed(paths, window, **kwargs)
+        if on_error == "raise":
+            for content in contents:
+                if isinstance(content, BaseException):
+                    raise content
+        if len(paths) > 1 or isinstance(path, list) or paths[0] != self._strip_protocol(path):
+            return {
+                name: content
+                for name, content in zip(paths, contents, strict=True)
+                if on_error != "omit" or not isinstance(content, BaseException)
+            }
+        return contents[0]  # fsspec's cat of one path: its bytes (or, unless raised, error)
+
+    async def _cat_listed(
+        self, paths: list[str], window: int, **kwargs: Any
+    ) -> list[bytes | Exception]:
+        """The contents of ``paths`` (or each one's error), in order, read together; a
+        file over ``INLINE_LIMIT`` is read on its own, at the revision announced, with at
+        most ``window`` of those in flight."""
+        client = await self._client()
+        verify = self._checksum(kwargs)
+        contents: list[bytes | Exception] = []
+        alone: dict[int, StorageURI] = {}
+        reading = client.read_files(
+            [self._uri(path) for path in paths],
+            verify=verify,
+            inline_limit=INLINE_LIMIT,
+            concurrency=CONCURRENCY,
+        )
+        async for read in reading:
+            if read.data is not None:
+                contents.append(read.data)
+            elif read.error is not None:
+                contents.append(read.error)
+            else:  # too large to come with the others
+                alone[len(contents)] = read.pinned
+                contents.append(b"")
+        if alone:
+            reads = [self._cat_file(uri, **kwargs) for uri in alone.values()]
+            answers = await _run_coros_in_chunks(reads, batch_size=window, return_exceptions=True)
+            for index, answer in zip(alone, answers, strict=True):
+                contents[index] = answer
+        return contents
 
     async def _cat_file(
         self,
@@ -125,17 +175,7 @@ class Content(Namespace):
         """
         client = await self._client()
         verify = self._checksum(kwargs)
-        uri = self._uri(path)
-        reads = gathered()
-        if reads is None or start is not None or end is not None:
-            return await client.read_bytes(uri, start, end, verify=verify)
-        read = await reads.read(uri, verify)
-        if read.error is not None:
-            raise read.error
-        if read.data is not None:
-            return read.data
-        async with reads.alone:
-            return await client.read_bytes(read.pinned, verify=verify)
+        return await client.read_bytes(self._uri(path), start, end, verify=verify)
 
     def _checksum(self, kwargs: dict[str, Any]) -> Verify:
         """A call's ``checksum=``, else the filesystem's, as core's ``verify``."""

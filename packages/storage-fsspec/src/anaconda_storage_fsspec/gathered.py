@@ -1,19 +1,22 @@
-"""Whole-file reads of ``cat`` and ``get`` of many files, gathered into few requests.
+"""Whole-file reads of a ``get`` of many files named by a directory or a pattern,
+gathered into few requests.
 
-fsspec's ``_cat`` and ``_get`` run one coroutine per file, and each would send its own
-``GET``. The local server spends more CPU on a request (about 0.5 ms: parsing it, its
-middleware, its look-ups) than on a small file's bytes, so a thousand small files cost a
-thousand of those (issue 15). While ``cat`` or ``get`` of many files runs, each whole-file
-read registers with a :class:`GatheredReads` instead, and the reads registered in the same
-turn of the event loop are sent together through core's ``read_files``: one
-``POST .../read`` per few hundred files (docs/api.md, "Reading many files"), each content
-checked as a ``GET``'s is.
+fsspec's ``_get`` maps a directory or a glob to local paths and runs one coroutine per
+file, and each would send its own ``GET``. The local server spends more CPU on a request
+(about 0.5 ms: parsing it, its middleware, its look-ups) than on a small file's bytes, so
+a thousand small files cost a thousand of those (issue 15). While such a ``get`` runs,
+each whole-file read registers with a :class:`GatheredReads` instead, and the reads
+registered in the same turn of the event loop are sent together through core's
+``read_files``: one ``POST .../read`` per 1,000 files (docs/api.md, "Reading many
+files"), each content checked as a ``GET``'s is. (``cat`` of many files, and ``get`` of
+two lists, need no gathering: they read core's ``read_files`` as one stream, in
+``content.py``.)
 
-fsspec's own ``_cat``/``_get`` stay in charge of which files, where they go, callbacks and
-errors; only the request changes. A file larger than core's ``inline_limit`` is announced,
-not sent, and read on its own at the revision announced, as is every file when the server
-has no such route; those reads keep at most ``batch_size`` requests in flight. A read
-alone in its turn (``cat`` of one file) is a plain ``GET``.
+fsspec's own ``_get`` stays in charge of which files, where they go, callbacks and
+errors; only the request changes. A file larger than ``INLINE_LIMIT`` is announced, not
+sent, and read on its own at the revision announced, as is every file when the server has
+no such route; those reads keep at most ``batch_size`` requests in flight. A read alone
+in its turn (``get`` of one file) is a plain ``GET``.
 """
 
 from __future__ import annotations
