@@ -33,6 +33,9 @@ from anaconda_storage_core import (
     checksum,
     parse_uri,
 )
+from anaconda_storage_core.operations.call import Api
+from anaconda_storage_core.operations.reading import WantedFile
+from anaconda_storage_core.operations.reading import read_files as read_files_call
 from anaconda_storage_core.transfer import reading as many
 
 pytestmark = pytest.mark.anyio
@@ -677,6 +680,29 @@ def test_a_window_is_split_into_requests_of_about_the_same_size() -> None:
         ("other", 1),
     ]
     assert [p for b in batches for p in b.positions] == list(range(2501))
+
+
+@pytest.mark.parametrize("character", ["a", '"', "é", "\U0001f600"])
+def test_a_request_body_stays_within_the_servers_limit(character: str) -> None:
+    # 1,000 paths of 1,021 characters: in JSON, up to 12 MB (an astral character is
+    # escaped as two \\uXXXX), past the 1 MiB a server takes; plan cuts them in requests
+    # whose bodies stay within it, in order, none lost.
+    segments = [character * 255] * 3
+    uris = [
+        parse_uri("alice/sales/" + "/".join([*segments, f"{character * 252}{i % 10}"]))
+        for i in range(1000)
+    ]
+    batches = list(many.plan(uris, per_request=1000, window=1000))
+    api = Api(base_url="http://storage.test", headers={"Authorization": "Bearer k"})
+    for batch in batches:
+        wanted = [WantedFile(uri.path) for uri in batch.uris]
+        call = read_files_call(api, "alice", "sales", wanted)
+        assert len(call.request.read()) <= 1024 * 1024
+    assert [p for b in batches for p in b.positions] == list(range(1000))
+    assert len(batches) > 1
+    # Names of an ordinary length all go in one request.
+    ordinary = [f"alice/sales/2024/{character * 40}-{i:04d}.csv" for i in range(1000)]
+    assert len(list(many.plan(ordinary, per_request=1000, window=1000))) == 1
 
 
 def test_reads_are_handed_out_once_those_before_them_are_in() -> None:

@@ -45,6 +45,7 @@ from .digest import Verify, content_check
 
 __all__ = [
     "FILES_PER_REQUEST",
+    "MAX_BODY",
     "MAX_HEADER",
     "Batch",
     "Frames",
@@ -56,6 +57,10 @@ __all__ = [
 ]
 
 logger = logging.getLogger("anaconda_storage_core")
+
+MAX_BODY = 768 * 1024
+"""The largest request body `plan` makes, by its upper bound (`_body_size`): the server
+takes JSON bodies of up to 1 MiB (docs/api.md, "Errors", `413`)."""
 
 FILES_PER_REQUEST = 1000
 """How many files a request carries at most (see `plan`): all the contract allows.
@@ -154,13 +159,38 @@ def plan(
             requests = -(-len(parsed_uris) // per_request)
             size = -(-len(parsed_uris) // requests)
             for start in range(0, len(parsed_uris), size):
-                yield Batch(
-                    owner,
-                    project,
-                    checkpoint,
-                    parsed_uris[start : start + size],
-                    positions[start : start + size],
-                )
+                for first, end in _within_body(
+                    parsed_uris, start, min(start + size, len(parsed_uris))
+                ):
+                    yield Batch(
+                        owner,
+                        project,
+                        checkpoint,
+                        parsed_uris[first:end],
+                        positions[first:end],
+                    )
+
+
+def _within_body(uris: list[StorageURI], start: int, end: int) -> Iterator[tuple[int, int]]:
+    """`uris[start:end]` cut into runs whose request bodies stay within `MAX_BODY`, as
+    `(first, end)` index pairs (at least one file each)."""
+    first, used = start, 0
+    for index in range(start, end):
+        size = _body_size(uris[index])
+        if used + size > MAX_BODY and index > first:
+            yield first, index
+            first, used = index, 0
+        used += size
+    yield first, end
+
+
+def _body_size(uri: StorageURI) -> int:
+    """An upper bound of what `uri` adds to a request's JSON body: a path of 1,024
+    characters is up to 12 bytes each once escaped (`"\\ud83d\\ude00"` for one astral
+    character), so 1,000 of them could be 12 MB, past the server's 1 MiB limit on a JSON
+    body (`413`); most paths are ASCII, at most 2 bytes each (`\\"`)."""
+    path = uri.path
+    return (2 if path.isascii() else 12) * len(path) + len(uri.revision or "") + 40
 
 
 class InOrder:
