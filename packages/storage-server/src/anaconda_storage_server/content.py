@@ -221,7 +221,7 @@ class BlobResponse(Response):
                     tasks.cancel_scope.cancel()
 
                 tasks.start_soon(stream_then_stop)
-                await _wait_for_disconnect(receive)
+                await wait_for_disconnect(receive)
                 tasks.cancel_scope.cancel()
 
     async def _stream(self, send: Send) -> None:
@@ -243,7 +243,8 @@ class BlobResponse(Response):
                 await anyio.to_thread.run_sync(chunks.close)
 
 
-async def _wait_for_disconnect(receive: Receive) -> None:
+async def wait_for_disconnect(receive: Receive) -> None:
+    """Return once the client has gone (`http.disconnect`): what stops a long answer."""
     while True:
         message = await receive()
         if message["type"] == "http.disconnect":

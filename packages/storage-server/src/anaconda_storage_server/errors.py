@@ -147,10 +147,18 @@ def storing(what: str) -> Iterator[None]:
         raise
 
 
+def error_object(error: ApiError) -> dict[str, object]:
+    """The documented error object of `error`: `{"code", "message", ...extra}` (an error
+    answer's `error`, and a read frame's, `reading.py`)."""
+    body: dict[str, object] = {"code": error.code, "message": error.message}
+    body.update(error.extra)
+    return body
+
+
 def error_response(error: ApiError) -> JSONResponse:
     """The documented JSON body of `error`, with its status and headers."""
     from starlette.responses import JSONResponse
 
-    body: dict[str, object] = {"code": error.code, "message": error.message}
-    body.update(error.extra)
-    return JSONResponse({"error": body}, status_code=error.status, headers=error.headers)
+    return JSONResponse(
+        {"error": error_object(error)}, status_code=error.status, headers=error.headers
+    )

@@ -44,9 +44,9 @@ from anaconda_storage_core.uri import CheckpointRef, RevisionRef
 from anaconda_storage_server.access import open_project
 from anaconda_storage_server.accounts import Owner
 from anaconda_storage_server.blobs import Blobs
-from anaconda_storage_server.content import SMALL_FILE, _wait_for_disconnect
+from anaconda_storage_server.content import SMALL_FILE, wait_for_disconnect
 from anaconda_storage_server.context import Context, caller, context, json_body
-from anaconda_storage_server.errors import ApiError, invalid, not_found
+from anaconda_storage_server.errors import ApiError, error_object, invalid, not_found
 from anaconda_storage_server.history import (
     RevisionContent,
     checkpoint_instant,
@@ -208,10 +208,8 @@ def _header(path: str, content: RevisionContent, inline: bool) -> bytes:
 
 
 def _error(path: str, error: ApiError) -> bytes:
-    # The error object of every error answer (errors.error_response), in a frame.
-    return _line(
-        {"path": path, "error": {"code": error.code, "message": error.message, **error.extra}}
-    )
+    # The error object of every error answer, in a frame.
+    return _line({"path": path, "error": error_object(error)})
 
 
 def _line(header: dict[str, Any]) -> bytes:
@@ -310,7 +308,7 @@ class FramesResponse(Response):
                 tasks.cancel_scope.cancel()
 
             tasks.start_soon(stream_then_stop)
-            await _wait_for_disconnect(receive)
+            await wait_for_disconnect(receive)
             tasks.cancel_scope.cancel()
 
     async def _stream(self, send: Send) -> None:
