@@ -180,3 +180,15 @@ async def test_content_is_asked_for_as_stored_never_compressed(
         headers = request.lower()
         assert b"\r\naccept-encoding: identity\r\n" in headers
         assert b"gzip" not in headers
+
+
+def test_headers_as_received_are_the_headers_httpx_makes() -> None:
+    from anaconda_storage_core.received import headers_of, lowered
+
+    raw = [(b"ETag", b'"r1"'), (b"Set-Cookie", b"a=1"), (b"set-cookie", b"b=2"), (b"X-N", b"\xe9")]
+    made, reference = headers_of(raw), httpx.Headers(raw)
+    assert made.raw == reference.raw
+    assert made.multi_items() == reference.multi_items()
+    assert made.get_list("set-cookie") == ["a=1", "b=2"]
+    assert made["etag"] == reference["ETag"] == '"r1"'
+    assert lowered(made) == {b"etag": b'"r1"', b"set-cookie": b"b=2", b"x-n": b"\xe9"}

@@ -40,6 +40,7 @@ from typing import TYPE_CHECKING, Any
 import httpx
 
 from .outgoing import OutgoingRequest
+from .received import headers_of
 from .transports import READ_SIZE
 
 if TYPE_CHECKING:
@@ -144,12 +145,15 @@ class AiohttpSender:
         if stream:
             return httpx.Response(
                 answer.status,
-                headers=answer.raw_headers,
+                headers=headers_of(answer.raw_headers),
                 stream=_Body(answer, request),
                 request=request,
             )
         return httpx.Response(
-            answer.status, headers=answer.raw_headers, content=content, request=request
+            answer.status,
+            headers=headers_of(answer.raw_headers),
+            content=content,
+            request=request,
         )
 
     def _proxy(self, origin: str) -> str | None:

@@ -10,6 +10,7 @@ import httpx
 
 from ..errors import raise_for_response
 from ..models import ContentInfo, Entry, FileInfo, Page, Revision, entry_from_json, parse_timestamp
+from ..received import lowered
 from .call import Api, Call, location, parse_json, parse_nothing, project_route, quote_path
 
 __all__ = [
@@ -123,7 +124,7 @@ def read_content_info(response: httpx.Response) -> ContentInfo:
     # Read in one pass (names in lower case), not a look-up per field: each of httpx's
     # scans and decodes every header, and a read of a small file is mostly such work
     # (issue 15). Only the values used are decoded (see `_header_text`).
-    raw = {name.lower(): value for name, value in response.headers.raw}
+    raw = lowered(response.headers)
 
     def header(name: bytes) -> str | None:
         value = raw.get(name)
