@@ -12,7 +12,9 @@ client disconnects.
 
 from __future__ import annotations
 
+import functools
 import re
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from email.utils import formatdate
 
@@ -214,15 +216,7 @@ class BlobResponse(Response):
             body = self.data[self.start : self.start + self.length]
             await send({"type": "http.response.body", "body": body})
         else:
-            async with anyio.create_task_group() as tasks:
-
-                async def stream_then_stop() -> None:
-                    await self._stream(send)
-                    tasks.cancel_scope.cancel()
-
-                tasks.start_soon(stream_then_stop)
-                await wait_for_disconnect(receive)
-                tasks.cancel_scope.cancel()
+            await until_disconnect(functools.partial(self._stream, send), receive)
 
     async def _stream(self, send: Send) -> None:
         chunks = await anyio.to_thread.run_sync(
@@ -243,8 +237,21 @@ class BlobResponse(Response):
                 await anyio.to_thread.run_sync(chunks.close)
 
 
-async def wait_for_disconnect(receive: Receive) -> None:
-    """Return once the client has gone (`http.disconnect`): what stops a long answer."""
+async def until_disconnect(stream: Callable[[], Awaitable[None]], receive: Receive) -> None:
+    """Run `stream` (what sends a long answer's body) until it ends or the client goes,
+    whichever comes first: a client gone stops the reads and sends at once."""
+    async with anyio.create_task_group() as tasks:
+
+        async def stream_then_stop() -> None:
+            await stream()
+            tasks.cancel_scope.cancel()
+
+        tasks.start_soon(stream_then_stop)
+        await _wait_for_disconnect(receive)
+        tasks.cancel_scope.cancel()
+
+
+async def _wait_for_disconnect(receive: Receive) -> None:
     while True:
         message = await receive()
         if message["type"] == "http.disconnect":

@@ -27,6 +27,7 @@ The stream stops as soon as the client disconnects.
 
 from __future__ import annotations
 
+import functools
 import json
 import sqlite3
 from collections.abc import Generator
@@ -44,7 +45,7 @@ from anaconda_storage_core.uri import CheckpointRef, RevisionRef
 from anaconda_storage_server.access import open_project
 from anaconda_storage_server.accounts import Owner
 from anaconda_storage_server.blobs import Blobs
-from anaconda_storage_server.content import SMALL_FILE, wait_for_disconnect
+from anaconda_storage_server.content import SMALL_FILE, until_disconnect
 from anaconda_storage_server.context import Context, caller, context, json_body
 from anaconda_storage_server.errors import ApiError, error_object, invalid, not_found
 from anaconda_storage_server.history import (
@@ -301,15 +302,7 @@ class FramesResponse(Response):
         if self.frames.done:  # everything fit in the first chunk: no watcher, no task
             await send({"type": "http.response.body", "body": self.first})
             return
-        async with anyio.create_task_group() as tasks:
-
-            async def stream_then_stop() -> None:
-                await self._stream(send)
-                tasks.cancel_scope.cancel()
-
-            tasks.start_soon(stream_then_stop)
-            await wait_for_disconnect(receive)
-            tasks.cancel_scope.cancel()
+        await until_disconnect(functools.partial(self._stream, send), receive)
 
     async def _stream(self, send: Send) -> None:
         chunk = self.first
