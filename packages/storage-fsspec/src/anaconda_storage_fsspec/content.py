@@ -37,8 +37,8 @@ __all__ = ["GATHERED_WINDOW", "Content"]
 T = TypeVar("T")
 
 GATHERED_WINDOW = 1000
-"""How many of fsspec's per-file coroutines ``cat`` and ``get`` of many files start at once
-while their reads are gathered (at least ``batch_size``): as many files as one
+"""How many of fsspec's per-file coroutines a ``get`` of a directory or a pattern starts at
+once while their reads are gathered (at least ``batch_size``): as many files as one
 ``POST .../read`` takes. Each waits on a future, not on a connection of its own."""
 
 
@@ -56,7 +56,7 @@ def _local_size(path: str) -> int | None:
 
 
 def _gathered_window(batch_size: int) -> int:
-    """fsspec's batch size for ``cat``/``get`` while reads are gathered (-1: all at once)."""
+    """fsspec's batch size for a ``get`` whose reads are gathered (-1: all at once)."""
     return batch_size if batch_size < 0 else max(batch_size, GATHERED_WINDOW)
 
 
