@@ -693,6 +693,38 @@ def test_every_spelling_parses_to_its_value(case: tuple[StorageURI, str]) -> Non
     assert parse_uri(canonical) == parsed
 
 
+def _fields(uri: StorageURI) -> tuple[object, ...]:
+    return (uri.owner, uri.project, uri.checkpoint, uri.path, uri.revision, dict(uri.options))
+
+
+@given(spellings(), st.booleans())
+def test_parsed_uri_is_what_the_constructor_makes(
+    case: tuple[StorageURI, str], decomposed: bool
+) -> None:
+    """The parser makes its value without the constructor's checks (it has checked the
+    fields already): the value must be the one the constructor makes of the same fields,
+    canonical, in NFC (whatever form the text was typed in) and with read-only options."""
+    uri, text = case
+    if decomposed:
+        text = unicodedata.normalize("NFD", text)  # as macOS file names come
+    parsed = parse_uri(text)
+    built = StorageURI(
+        parsed.owner,
+        parsed.project,
+        parsed.checkpoint,
+        parsed.path,
+        parsed.revision,
+        dict(parsed.options),
+    )
+    assert _fields(parsed) == _fields(built)
+    options = {"domain": "example.com", "api_key": "k"} if "?" in text else {}
+    assert _fields(parsed) == (*_fields(uri)[:5], options)
+    assert type(parsed.options) is type(built.options)
+    assert parsed == built
+    assert hash(parsed) == hash(built)
+    assert _fields(pickle.loads(pickle.dumps(parsed))) == _fields(parsed)
+
+
 _URI_ALPHABET = "anacod:/#?%-_.=&+ 0123456789AaFfTZz\\\x00é"
 
 
