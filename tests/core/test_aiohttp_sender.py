@@ -111,6 +111,30 @@ async def test_the_key_never_ships_with_tblib_from_the_aiohttp_path(cut_server: 
     assert KEY not in repr(pickle.dumps(caught.value))
 
 
+async def test_a_small_body_cut_short_is_read_again_then_a_typed_error(
+    raw_server: Callable[..., RawServer],
+) -> None:
+    # A small content is read whole by one effect (ReadRest): a body that ends before its
+    # Content-Length is aiohttp's payload error, a transport error for the flow, which
+    # reads the file again (pinned to the revision) until its attempts run out.
+    revision = "5f0c6ad4-0000-4000-8000-000000000001"
+    server = raw_server(
+        b"HTTP/1.1 200 OK\r\nContent-Type: application/octet-stream\r\n"
+        + f'Content-Length: 10000\r\nETag: "{revision}"\r\n\r\n'.encode()
+        + b"x" * 4000
+    )
+    retry = RetryPolicy(attempts=3, backoff=0.001)
+    async with AsyncStorageClient(api_key=KEY, domain=server.url, retry=retry) as client:
+        with pytest.raises(StorageConnectionError) as caught:
+            await client.read_bytes("alice/sales/q1.csv")
+    assert isinstance(caught.value.__cause__, httpx.TransportError)
+    assert KEY not in "".join(traceback.format_exception(caught.value))
+    assert server.requests == 3
+    again = [request.split(b"\r\n")[0] for request in server.received[1:]]
+    assert all(f"revision={revision}".encode() in line for line in again)
+    assert all(b"range:" not in request.lower() for request in server.received)
+
+
 async def test_proxies_come_from_the_environment_once_per_host(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
@@ -192,3 +216,25 @@ def test_headers_as_received_are_the_headers_httpx_makes() -> None:
     assert made.get_list("set-cookie") == ["a=1", "b=2"]
     assert made["etag"] == reference["ETag"] == '"r1"'
     assert lowered(made) == {b"etag": b'"r1"', b"set-cookie": b"b=2", b"x-n": b"\xe9"}
+
+
+@pytest.mark.parametrize("encoding", [None, "gzip"])
+def test_an_answer_read_in_full_is_the_response_httpx_makes(encoding: str | None) -> None:
+    import gzip
+
+    from anaconda_storage_core.received import full_response, headers_of
+
+    body = b'{"name": "q1.csv", "size": 3}'
+    sent = body if encoding is None else gzip.compress(body)
+    raw = [(b"Content-Type", b"application/json"), (b"Content-Length", str(len(sent)).encode())]
+    if encoding:
+        raw.append((b"Content-Encoding", encoding.encode()))
+    request = httpx.Request("PUT", "http://storage.test/f")
+    made = full_response(201, headers_of(raw), sent, request)
+    reference = httpx.Response(201, headers=raw, content=sent, request=request)
+    assert made.content == reference.content == body  # an encoded body decoded, as httpx does
+    assert made.json() == reference.json() == {"name": "q1.csv", "size": 3}
+    assert made.text == reference.text
+    assert made.headers.multi_items() == reference.headers.multi_items()
+    assert (made.status_code, made.request, made.is_closed) == (201, request, True)
+    assert made.read() == body  # read again: the same bytes, no stream left to consume

@@ -22,6 +22,7 @@ from anaconda_storage_core import (
     checksum,
 )
 from anaconda_storage_core.retry import RetryPolicy as Policy
+from anaconda_storage_core.transfer.download import READ_AT_ONCE
 
 pytestmark = pytest.mark.anyio
 
@@ -282,26 +283,41 @@ class Broken(httpx.SyncByteStream, httpx.AsyncByteStream):
         raise httpx.ReadError("connection reset by peer")
 
 
-async def test_connection_reset_mid_body_resumes_with_range(make: Clients, tmp_path: Path) -> None:
-    data = b"0123456789" * 1000
+@pytest.mark.parametrize(
+    ("size", "range_asked"),
+    [
+        # Read chunk by chunk: the read resumes where it broke.
+        (READ_AT_ONCE + 10_000, "bytes=4000-"),
+        # At most READ_AT_ONCE bytes are read whole by one effect: a break loses what had
+        # arrived, and the file is read again from its first byte.
+        (10_000, None),
+    ],
+)
+async def test_connection_reset_mid_body_is_read_again_at_the_same_revision(
+    make: Clients, tmp_path: Path, size: int, range_asked: str | None
+) -> None:
+    data = b"0123456789" * (size // 10)
     headers = {
         "ETag": f'"{REVISION}"',
         "X-Storage-Sha256": hashlib.sha256(data).hexdigest(),
         "Content-Length": str(len(data)),
     }
     first = httpx.Response(200, headers=headers, stream=Broken(data[:4000]))
-    rest = httpx.Response(
-        206,
-        content=data[4000:],
-        headers={**headers, "Content-Range": f"bytes 4000-{len(data) - 1}/{len(data)}"},
-    )
+    if range_asked:
+        rest = httpx.Response(
+            206,
+            content=data[4000:],
+            headers={**headers, "Content-Range": f"bytes 4000-{len(data) - 1}/{len(data)}"},
+        )
+    else:
+        rest = httpx.Response(200, headers=headers, content=data)
     script = Script(first, rest)
     target = tmp_path / "q1.csv"
     info = await make(script).download("alice/sales/q1.csv", target)
     assert target.read_bytes() == data
     assert info.size == len(data)
     retry = script.requests[1]
-    assert retry.headers["Range"] == "bytes=4000-"
+    assert retry.headers.get("Range") == range_asked
     assert retry.url.params["revision"] == REVISION  # pinned to the first answer's ETag
     assert "checkpoint" not in retry.url.params
 

@@ -40,7 +40,7 @@ from typing import TYPE_CHECKING, Any
 import httpx
 
 from .outgoing import OutgoingRequest
-from .received import headers_of
+from .received import full_response, headers_of
 from .transports import READ_SIZE
 
 if TYPE_CHECKING:
@@ -48,7 +48,7 @@ if TYPE_CHECKING:
 
     import aiohttp
 
-__all__ = ["AiohttpSender", "body_chunks"]
+__all__ = ["AiohttpSender", "body_chunks", "body_rest"]
 
 
 class AiohttpSender:
@@ -149,12 +149,7 @@ class AiohttpSender:
                 stream=_Body(answer, request),
                 request=request,
             )
-        return httpx.Response(
-            answer.status,
-            headers=headers_of(answer.raw_headers),
-            content=content,
-            request=request,
-        )
+        return full_response(answer.status, headers_of(answer.raw_headers), content, request)
 
     def _proxy(self, origin: str) -> str | None:
         """The proxy for `origin` (`scheme://host[:port]`) from the environment
@@ -211,6 +206,16 @@ def body_chunks(response: httpx.Response) -> AsyncIterator[bytes]:
     return response.aiter_bytes()
 
 
+async def body_rest(response: httpx.Response, chunks: AsyncIterator[bytes]) -> bytes:
+    """The rest of an open answer's body, at once: one read of aiohttp's for an answer of
+    this sender's that is not content-encoded, the `chunks` from `body_chunks` joined for
+    any other. End it with the response's `aclose`, as always."""
+    stream = response.stream
+    if type(stream) is _Body and stream.plain:
+        return await stream.read_rest()
+    return b"".join([chunk async for chunk in chunks])
+
+
 class _Body(httpx.AsyncByteStream):
     """An open answer's body, read up to `READ_SIZE` at a time; `aclose` releases it."""
 
@@ -230,6 +235,17 @@ class _Body(httpx.AsyncByteStream):
                 raise
         if error is not None:
             raise error
+
+    async def read_rest(self) -> bytes:
+        """The rest of the body (see `body_rest`)."""
+        error: httpx.TransportError | None = None
+        try:
+            return await self._answer.read()
+        except Exception as exc:
+            error = _transport_error(exc, self._request)
+            if error is None:
+                raise
+        raise error
 
     async def aclose(self) -> None:
         # Releases the connection to the pool once the body was read to its end;

@@ -15,7 +15,7 @@ from typing import Any, Protocol, TypeAlias, TypeVar
 
 import httpx
 
-from .aiohttp_sender import AiohttpSender, body_chunks
+from .aiohttp_sender import AiohttpSender, body_chunks, body_rest
 from .config import StorageConfig
 from .cookies import cookieless_async_client
 from .effects import (
@@ -28,6 +28,7 @@ from .effects import (
     Gather,
     Pull,
     Read,
+    ReadRest,
     Sleep,
 )
 from .models import ContentInfo
@@ -140,6 +141,14 @@ class AsyncRunner:
                     await response.aclose()
             response.stream = CLOSED_STREAM  # read and closed: no cycle left (see effects)
             return response
+        if type(effect) is ReadRest:
+            response = effect.response
+            opened = run.open.pop(id(response), None)
+            try:
+                return b"" if opened is None else await body_rest(response, opened[1])
+            finally:
+                await response.aclose()
+                response.stream = CLOSED_STREAM  # no cycle left (see effects)
         if isinstance(effect, Close):
             run.open.pop(id(effect.response), None)
             await effect.response.aclose()

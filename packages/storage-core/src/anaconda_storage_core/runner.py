@@ -28,6 +28,7 @@ from .effects import (
     Gather,
     Pull,
     Read,
+    ReadRest,
     Sleep,
 )
 from .models import ContentInfo
@@ -124,6 +125,14 @@ class Runner:
                     response.close()
             response.stream = CLOSED_STREAM  # read and closed: no cycle left (see effects)
             return response
+        if type(effect) is ReadRest:
+            response = effect.response
+            opened = run.open.pop(id(response), None)
+            try:
+                return b"" if opened is None else b"".join(opened[1])
+            finally:
+                response.close()
+                response.stream = CLOSED_STREAM  # no cycle left (see effects)
         if isinstance(effect, Close):
             run.open.pop(id(effect.response), None)
             effect.response.close()

@@ -309,7 +309,9 @@ class FileSystemBase(AsyncFileSystem):  # type: ignore[misc]  # fsspec is untype
 
     def invalidate_cache(self, path: str | None = None) -> None:
         """Forget cached listings: all of them, or those of ``path`` and its parents."""
-        if path is None:
+        if path is None or not self.dircache:
+            # Nothing cached, nothing to forget: a `put` of many files into directories
+            # never listed skips the walk up the parents for each file.
             self.dircache.clear()
             return
         key = self._strip_protocol(path)

@@ -24,7 +24,7 @@ from typing import IO
 
 import httpx
 
-from ..effects import Close, Flow, Read, Sleep
+from ..effects import Close, Flow, Read, ReadRest, Sleep
 from ..errors import (
     ChecksumMismatch,
     RangeNotSatisfiable,
@@ -38,6 +38,7 @@ from ..models import ContentInfo
 from ..operations.call import Api
 from ..operations.files import byte_range, get_content, head_content
 from ..retry import RetryPolicy, attempt, connection_error, send
+from ..transports import READ_SIZE
 from .digest import ContentCheck, Verify, content_check
 
 __all__ = [
@@ -53,6 +54,10 @@ __all__ = [
 ]
 
 logger = logging.getLogger("anaconda_storage_core")
+
+# An answer of at most this many bytes is read whole by one `ReadRest`, not chunk by chunk
+# (a chunk is up to this size anyway): a small read takes three effects fewer.
+READ_AT_ONCE = READ_SIZE
 
 Progress = Callable[[int], None]
 
@@ -163,9 +168,13 @@ def read_content(
             position = info.start  # a suffix range resolved: now an absolute position
         skip = position - info.start  # a server that ignored the Range sends from 0
         stop = first.size if end is None else min(end, first.size)
+        at_once = info.length <= READ_AT_ONCE
+        closed = False
         try:
             while position < stop:
-                chunk: bytes = yield Read(response)
+                # A small body is read whole, its response closed by the same effect.
+                chunk: bytes = yield (ReadRest(response) if at_once else Read(response))
+                closed = at_once
                 if not chunk:
                     raise httpx.RemoteProtocolError("the body ended early")
                 if skip:
@@ -175,6 +184,8 @@ def read_content(
                 if chunk:
                     sink(chunk)
                     position += len(chunk)
+                if at_once and position < stop:
+                    raise httpx.RemoteProtocolError("the body ended early")
         except httpx.TransportError as exc:
             yield Close(response)
             breaks += 1
@@ -190,6 +201,8 @@ def read_content(
             )
             yield Sleep(policy.delay(breaks - 1))
             continue
+        if closed:
+            return first  # read to its end and closed by `ReadRest`
         if position == info.start + info.length:
             # The whole body is read: one more read meets its end, so that the response's
             # chunk iterators finish rather than being closed midway (asyncio finalizes an
