@@ -239,7 +239,7 @@ async def test_upload_stored_differently_is_a_checksum_mismatch(
 ) -> None:
     local = tmp_path / "f.bin"
     local.write_bytes(b"sent")
-    # By default the CRC32C computed while the file is sent is compared with the server's.
+    # By default the CRC32C of what was sent is compared with the server's.
     stored = {
         "path": "q1.csv",
         "size": 4,
@@ -254,12 +254,15 @@ async def test_upload_stored_differently_is_a_checksum_mismatch(
     client = make(Script(httpx.Response(200, json=stored)))
     with pytest.raises(ChecksumMismatch, match=REVISION):
         await client.upload("alice/sales/q1.csv", local, verify="sha256")
-    # Bytes in memory are checksummed first: the server checks them before keeping anything.
-    script = Script(
-        httpx.Response(200, json={**stored, "sha256": hashlib.sha256(b"b").hexdigest()})
-    )
+    # Bytes in memory (and small files, read whole) are checksummed first: the server
+    # checks them before keeping anything, and its answer is compared too.
+    crc = checksum.encode(checksum.crc32c(b"b"))
+    script = Script(httpx.Response(200, json={**stored, "crc32c": crc}))
     await make(script).upload("alice/sales/q1.csv", b"b")
-    assert script.requests[0].headers["X-Storage-Crc32c"] == checksum.encode(checksum.crc32c(b"b"))
+    assert script.requests[0].headers["X-Storage-Crc32c"] == crc
+    script = Script(httpx.Response(200, json={**stored, "crc32c": crc}))
+    with pytest.raises(ChecksumMismatch, match=REVISION):
+        await make(script).upload("alice/sales/q1.csv", b"other")
     assert "X-Storage-Sha256" not in script.requests[0].headers
     script = Script(
         httpx.Response(200, json={**stored, "sha256": hashlib.sha256(b"b").hexdigest()})

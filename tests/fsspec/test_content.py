@@ -299,6 +299,43 @@ def test_get_reads_history(fs: AnacondaFileSystem, project: str, tmp_path: Path)
     assert (tmp_path / "old.txt").read_bytes() == b"old"
 
 
+def test_put_of_two_lists_sends_each_file_and_makes_the_directories(
+    fs: AnacondaFileSystem, project: str, tmp_path: Path
+) -> None:
+    contents = {f"{i}.txt": f"{i}".encode() * 10 for i in range(30)}
+    contents["large.bin"] = os.urandom(2 * 1024 * 1024)  # over the small-file size
+    for name, data in contents.items():
+        (tmp_path / name).write_bytes(data)
+    (tmp_path / "empty").mkdir()
+    lpaths = [str(tmp_path / name) for name in [*contents, "empty"]]
+    rpaths = [f"{project}/up/{name}" for name in [*contents, "empty"]]
+    counted = _Counted()
+    assert fs.put(lpaths, rpaths, callback=counted, batch_size=4) == [None] * len(contents)
+    assert fs.cat([f"{project}/up/{name}" for name in contents]) == {
+        f"{project}/up/{name}": data for name, data in contents.items()
+    }
+    assert fs.isdir(f"{project}/up/empty")
+    assert counted.size == counted.files == len(contents)  # the directory is no file sent
+    assert counted.bytes == sum(len(data) for data in contents.values())
+
+
+def test_put_of_two_lists_stops_at_the_first_error(
+    fs: AnacondaFileSystem, project: str, tmp_path: Path
+) -> None:
+    (tmp_path / "a.txt").write_bytes(b"a")
+    lpaths = [str(tmp_path / name) for name in ("a.txt", "missing.txt")]
+    rpaths = [f"{project}/stop/{name}" for name in ("a.txt", "missing.txt")]
+    with pytest.raises(FileNotFoundError, match=r"missing\.txt"):
+        fs.put(lpaths, rpaths, batch_size=1)
+    assert not fs.exists(f"{project}/stop/missing.txt")
+    with pytest.raises(ValueError, match="as many"):
+        fs.put(lpaths, rpaths[:1])
+    # fsspec's options reach each file: mode="create" writes no file that exists.
+    with pytest.raises(FileExistsError):
+        fs.put(lpaths[:1], rpaths[:1], mode="create")
+    assert fs.cat_file(rpaths[0]) == b"a"
+
+
 def test_put_file_streams_a_large_file_in_parts(
     fs: AnacondaFileSystem, project: str, tmp_path: Path
 ) -> None:

@@ -32,6 +32,7 @@ from .effects import (
     Sleep,
 )
 from .models import ContentInfo
+from .workers import in_workers
 
 __all__ = ["AsyncContentStream", "AsyncRunner", "Sender", "default_http_client"]
 
@@ -169,22 +170,13 @@ class AsyncRunner:
         if limit <= 1:
             return [await self.run(flow) for flow in effect.flows]
         results: dict[int, Any] = {}
-        flows = enumerate(effect.flows)
 
-        async def worker() -> None:
-            # The workers share one iterator: each takes the next flow when it is free, so
-            # a lazy iterable is read only as fast as flows finish.
-            for index, flow in flows:
-                results[index] = await self.run(flow)
+        async def one(item: tuple[int, Flow[Any]]) -> None:
+            index, flow = item
+            results[index] = await self.run(flow)
 
-        workers = [asyncio.ensure_future(worker()) for _ in range(limit)]
-        try:
-            await asyncio.gather(*workers)
-        except BaseException:
-            for task in workers:
-                task.cancel()
-            await asyncio.gather(*workers, return_exceptions=True)
-            raise
+        # A lazy iterable of flows is read only as fast as flows finish (see workers.py).
+        await in_workers(enumerate(effect.flows), one, limit)
         return [results[index] for index in range(len(results))]
 
 

@@ -13,6 +13,7 @@ Uploads stream from disk; large ones go in parts (core decides, by size).
 
 from __future__ import annotations
 
+import asyncio
 import os
 import stat
 from collections.abc import Coroutine, Sequence
@@ -26,6 +27,7 @@ from anaconda_storage_core.models import FileInfo, FileRead, Upload, UploadPart
 from anaconda_storage_core.transfer.digest import Verify
 from anaconda_storage_core.transfer.download import save_whole
 from anaconda_storage_core.uri import StorageURI
+from anaconda_storage_core.workers import in_workers
 
 from .base import checksum_option
 from .files import AnacondaFile, AsyncAnacondaFile
@@ -209,6 +211,67 @@ class Content(Namespace):
         finally:
             self.invalidate_cache(uri.fs_path)
 
+    async def _put(
+        self,
+        lpath: str | list[str],
+        rpath: str | list[str],
+        recursive: bool = False,
+        callback: Callback = DEFAULT_CALLBACK,
+        batch_size: int | None = None,
+        maxdepth: int | None = None,
+        **kwargs: Any,
+    ) -> Any:
+        """Upload files (fsspec's ``put``); files named one by one, in two lists of as
+        many paths, are sent by ``batch_size`` workers, with no coroutine per file."""
+        window = batch_size or self.batch_size
+        if isinstance(lpath, list) and isinstance(rpath, list):
+            return await self._put_listed(lpath, rpath, callback, window, **kwargs)
+        return await super()._put(
+            lpath,
+            rpath,
+            recursive=recursive,
+            callback=callback,
+            batch_size=window,
+            maxdepth=maxdepth,
+            **kwargs,
+        )
+
+    async def _put_listed(
+        self,
+        lpaths: list[str],
+        rpaths: list[str],
+        callback: Callback,
+        window: int,
+        **kwargs: Any,
+    ) -> list[None]:
+        """``put`` of two lists: what fsspec's does (the directories among the local paths
+        made remotely first, a child callback per file, one step of ``callback`` per file
+        sent, the first error raised and the rest stopped), without its task per file and
+        its wait on all of them at each completion (about 100 of the 790 Python calls of a
+        small file's upload)."""
+        if len(lpaths) != len(rpaths):
+            raise ValueError(
+                f"put: {len(lpaths)} local paths for {len(rpaths)} remote ones; give as many"
+            )
+        sizes = [_local_size(lpath) for lpath in lpaths]
+        directories = [rpath for rpath, size in zip(rpaths, sizes, strict=True) if size is None]
+        await asyncio.gather(*(self._makedirs(path, exist_ok=True) for path in directories))
+        files = [
+            (lpath, rpath, size)
+            for lpath, rpath, size in zip(lpaths, rpaths, sizes, strict=True)
+            if size is not None
+        ]
+        callback.set_size(len(files))
+
+        async def put(file: tuple[str, str, int]) -> None:
+            lpath, rpath, size = file
+            with callback.branched(lpath, rpath) as child:
+                await self._put_local(lpath, size, rpath, child, **kwargs)
+            callback.relative_update(1)
+
+        await in_workers(files, put, len(files) if window < 0 else window)
+        return [None] * len(files)
+
     async def _put_file(
         self,
         lpath: str,
@@ -221,6 +284,18 @@ class Content(Namespace):
         size = _local_size(lpath)
         if size is None:
             return  # a directory: fsspec's put made it already
+        await self._put_local(lpath, size, rpath, callback, mode)
+
+    async def _put_local(
+        self,
+        lpath: str,
+        size: int,
+        rpath: str,
+        callback: Callback,
+        mode: str = "overwrite",
+        **kwargs: Any,
+    ) -> None:
+        """Upload the local file ``lpath`` of ``size`` bytes (see ``_put_file``)."""
         uri = self._uri(rpath)
         callback.set_size(size)
         client = await self._client()

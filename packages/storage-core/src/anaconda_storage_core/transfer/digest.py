@@ -135,14 +135,25 @@ class ContentCheck:
 
     Attributes:
         algorithm: `"crc32c"` or `"sha256"`.
-        expected: The announced digest (base64 CRC32C, or hex sha256).
+        expected: The announced digest (base64 CRC32C, or hex sha256), canonical.
+
+    Raises:
+        ValueError: A CRC32C expected that is not base64 of 4 bytes.
     """
 
     def __init__(self, algorithm: Literal["crc32c", "sha256"], expected: str) -> None:
         self.algorithm = algorithm
-        self.expected = expected
         self._crc = checksum.Crc32c() if algorithm == "crc32c" else None
         self._sha = Sha256() if algorithm == "sha256" else None
+        # A CRC32C is compared as a number: its base64 form is made for a message only.
+        self._expected_crc = checksum.decode(expected) if self._crc is not None else None
+        self._expected_sha = expected.lower()
+
+    @property
+    def expected(self) -> str:
+        if self._expected_crc is not None:
+            return checksum.encode(self._expected_crc)
+        return self._expected_sha
 
     def update(self, data: bytes) -> None:
         """Add `data` (after everything fed before)."""
@@ -173,6 +184,8 @@ class ContentCheck:
         Raises:
             ChecksumMismatch: They differ.
         """
+        if self._crc is not None and self._crc.value == self._expected_crc:
+            return
         actual = self.actual()
         if actual != self.expected:
             name = "CRC32C" if self.algorithm == "crc32c" else "sha256"
@@ -195,10 +208,10 @@ def content_check(verify: Verify, crc32c: str | None, sha256: str | None) -> Con
     if verify is False:
         return None
     if verify != "sha256" and crc32c:
-        try:  # in the canonical form, so that only the content can differ
-            return ContentCheck("crc32c", checksum.encode(checksum.decode(crc32c)))
+        try:
+            return ContentCheck("crc32c", crc32c)
         except ValueError:
             pass  # not a CRC32C: checked by sha256 instead
     if sha256:
-        return ContentCheck("sha256", sha256.lower())
+        return ContentCheck("sha256", sha256)
     return None

@@ -72,6 +72,14 @@ class LocalFile:
     def sha256(self, start: int, length: int) -> str:
         return sha256_of(self.source, self.offset + start, length, lock=self.lock)
 
+    def read(self) -> bytes:
+        """The whole content, read now (for a small file: see `upload`).
+
+        Raises:
+            OSError: The file is shorter than its size was.
+        """
+        return b"".join(self.slice(0, self.size, digest=None))
+
 
 def classify(source: Source) -> bytes | LocalFile | Stream:
     if isinstance(source, (bytes, bytearray, memoryview)):

@@ -83,6 +83,10 @@ DEFAULT_PART_SIZE = 16 * 1024 * 1024
 DEFAULT_MULTIPART_THRESHOLD = 64 * 1024 * 1024
 DEFAULT_CONCURRENCY = 4
 
+# A local file of at most this many bytes is read whole and sent as bytes (see `upload`);
+# a larger one is streamed from disk, read once as it is sent.
+SMALL_FILE = 1024 * 1024
+
 
 @dataclass(frozen=True)
 class UploadSettings:
@@ -204,6 +208,15 @@ def upload(
             )
         )
     if isinstance(data, LocalFile):
+        if data.size <= min(SMALL_FILE, settings.multipart_threshold):
+            # Read at once and sent as bytes, its CRC32C in a header: one read, and none of
+            # a streamed body's machinery (about 60 of the 820 Python calls of a small PUT).
+            whole = data.read()
+            return (
+                yield from _put_bytes(
+                    api, policy, where, whole, conditions, progress, settings.verify
+                )
+            )
         if data.size <= settings.multipart_threshold:
             return (
                 yield from _put_file(
@@ -266,6 +279,7 @@ def _put_bytes(
     # sha256 that settles a lost answer is computed only should one be lost.
     digest = _digest(verify)
     sha256 = _sha256(data) if digest == "sha256" else None
+    crc32c = _crc32c(data) if digest == "crc32c" else None
     call = put_file(
         api,
         where.owner,
@@ -273,12 +287,15 @@ def _put_bytes(
         where.path,
         content=data,
         sha256=sha256,
-        crc32c=_crc32c(data) if digest == "crc32c" else None,
+        crc32c=crc32c,
         if_match=conditions.if_match,
         if_none_match=conditions.if_none_match,
     )
     settle = _settle(api, policy, where, conditions, lambda: sha256 or _sha256(data))
     info: FileInfo = yield from send(call, policy, settle)
+    # The server checked the header before keeping anything; its answer is compared too,
+    # for a server that reads no such header.
+    _compare_stored(where, info, sha256, crc32c)
     if progress:
         progress(len(data))
     return info
@@ -313,10 +330,21 @@ def _put_file(
         api, policy, where, conditions, lambda: body.sha256 or local.sha256(0, local.size)
     )
     info: FileInfo = yield from send(call, policy, settle)
+    _compare_stored(where, info, body.sha256, body.crc32c)
+    return info
+
+
+def _compare_stored(
+    where: FileLocation, info: FileInfo, sha256: str | None, crc32c: str | None
+) -> None:
+    """Compare the digest of what was sent (the sha256 if computed, else the CRC32C) with
+    what the server says it stored.
+
+    Raises:
+        ChecksumMismatch: They differ.
+    """
     name, sent, stored = (
-        ("sha256", body.sha256, info.sha256)
-        if body.sha256 is not None
-        else ("CRC32C", body.crc32c, info.crc32c)
+        ("sha256", sha256, info.sha256) if sha256 is not None else ("CRC32C", crc32c, info.crc32c)
     )
     # A server that answers no CRC32C (an older one) leaves the CRC unchecked.
     if sent is not None and stored is not None and sent != stored:
@@ -326,7 +354,6 @@ def _put_file(
             expected=sent,
             actual=stored,
         )
-    return info
 
 
 def _checked(
