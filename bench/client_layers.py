@@ -19,7 +19,9 @@ fsspec's `batch_size` for the two drivers), taking turns round after round. The 
 the client's CPU time per read (this process: `time.process_time`), the median of the
 rounds, with the spread (lowest-highest round) beside it; wall time is shown too. The
 target of issue 15 (the async client at most 1.25x raw aiohttp's CPU per read) is judged
-on the medians and printed with yes/no. With the server on the same two CPUs, a client that spends
+on the median of each round's own ratio (the two layers run seconds apart in a round, so
+the drift of a run over minutes weighs on both alike) and printed with yes/no, beside the
+ratio of the medians. With the server on the same two CPUs, a client that spends
 more CPU per read than the server does is the one the run waits on.
 
     python bench/client_layers.py                 # the figures of the README ("Speed")
@@ -126,7 +128,7 @@ def main() -> None:
     parser.add_argument("--size", type=int, default=4096, help="bytes per file")
     parser.add_argument("--latency", type=float, default=20, help="ms added per request")
     parser.add_argument("--concurrency", type=int, default=64)
-    parser.add_argument("--rounds", type=int, default=7, help="median of this many runs")
+    parser.add_argument("--rounds", type=int, default=31, help="median of this many runs")
     args = parser.parse_args()
 
     with (
@@ -156,10 +158,19 @@ def main() -> None:
         ratio = cpu / cpus["aiohttp"]
         print(f"{name:20} {cpu:12.0f} {spread:>10} {ratio:>10.2f} {wall:8.2f}")
     ratio = cpus["AsyncStorageClient"] / cpus["aiohttp"]
-    verdict = "yes" if ratio <= 1.25 else "NO"
-    print(
-        f"\ntarget: AsyncStorageClient CPU per read <= 1.25x raw aiohttp's ({ratio:.2f}): {verdict}"
+    # Each round's own ratio: the two layers ran a few seconds apart, so what drifts over a
+    # run (this VM's CPU, the server's state) weighs on both alike.
+    paired = sorted(
+        ours[0] / raw[0]
+        for ours, raw in zip(runs["AsyncStorageClient"], runs["aiohttp"], strict=True)
     )
+    within = statistics.median(paired)
+    verdict = "yes" if within <= 1.25 else "NO"
+    print(
+        f"\nAsyncStorageClient CPU per read / raw aiohttp's: {ratio:.2f} (of the medians);"
+        f" {within:.2f} (the median of each round's own, {paired[0]:.2f}-{paired[-1]:.2f})"
+    )
+    print(f"target: at most 1.25x raw aiohttp's (each round's own, median): {verdict}")
 
 
 if __name__ == "__main__":
