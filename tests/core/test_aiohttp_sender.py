@@ -230,7 +230,7 @@ def test_an_answer_read_in_full_is_the_response_httpx_makes(encoding: str | None
     if encoding:
         raw.append((b"Content-Encoding", encoding.encode()))
     request = httpx.Request("PUT", "http://storage.test/f")
-    made = full_response(201, headers_of(raw), sent, request)
+    made = full_response(201, headers_of(raw), sent, request, encoded=encoding is not None)
     reference = httpx.Response(201, headers=raw, content=sent, request=request)
     assert made.content == reference.content == body  # an encoded body decoded, as httpx does
     assert made.json() == reference.json() == {"name": "q1.csv", "size": 3}

@@ -149,7 +149,13 @@ class AiohttpSender:
                 stream=_Body(answer, request),
                 request=request,
             )
-        return full_response(answer.status, headers_of(answer.raw_headers), content, request)
+        return full_response(
+            answer.status,
+            headers_of(answer.raw_headers),
+            content,
+            request,
+            encoded="Content-Encoding" in answer.headers,
+        )
 
     def _proxy(self, origin: str) -> str | None:
         """The proxy for `origin` (`scheme://host[:port]`) from the environment

@@ -73,11 +73,21 @@ def headers_of(raw: Iterable[tuple[bytes, bytes]]) -> httpx.Headers:
 
 
 def full_response(
-    status: int, headers: httpx.Headers, content: bytes, request: httpx.Request
+    status: int,
+    headers: httpx.Headers,
+    content: bytes,
+    request: httpx.Request,
+    *,
+    encoded: bool,
 ) -> httpx.Response:
     """The `httpx.Response` of an answer read in full: the one
-    `httpx.Response(status, headers=headers, content=content, request=request)` makes."""
-    if not _CONTENT or "content-encoding" in headers:
+    `httpx.Response(status, headers=headers, content=content, request=request)` makes.
+
+    Args:
+        encoded: Whether the answer has a `Content-Encoding` (told by the caller, who
+            read the headers already: asking `headers` would decode every value).
+    """
+    if not _CONTENT or encoded:
         # httpx decodes an encoded body as it reads it (the sender never does).
         return httpx.Response(status, headers=headers, content=content, request=request)
     response = httpx.Response(status, headers=headers, request=request, stream=CLOSED_STREAM)
