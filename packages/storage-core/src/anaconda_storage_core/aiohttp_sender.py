@@ -212,11 +212,11 @@ def body_chunks(response: httpx.Response) -> AsyncIterator[bytes]:
     return response.aiter_bytes()
 
 
-async def body_rest(response: httpx.Response, chunks: AsyncIterator[bytes]) -> bytes:
+async def body_rest(response: httpx.Response, chunks: AsyncIterator[bytes] | None) -> bytes:
     """The rest of an open answer's body, at once: one read of aiohttp's for an answer of
     this sender's that is not content-encoded (the response closed then), the `chunks`
-    from `body_chunks` joined for any other. End it with the response's `aclose`, as
-    always."""
+    from `body_chunks` (made here if not given) joined for any other. End it with the
+    response's `aclose`, as always."""
     stream = response.stream
     if type(stream) is _Body and stream.plain:
         try:
@@ -226,7 +226,7 @@ async def body_rest(response: httpx.Response, chunks: AsyncIterator[bytes]) -> b
             # its `request_context`, a contextlib manager, costs 8 Python calls a read.
             response.is_closed = True
             await stream.aclose()
-    return b"".join([chunk async for chunk in chunks])
+    return b"".join([chunk async for chunk in chunks or body_chunks(response)])
 
 
 class _Body(httpx.AsyncByteStream):

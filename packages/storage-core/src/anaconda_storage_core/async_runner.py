@@ -40,7 +40,8 @@ T = TypeVar("T")
 
 
 # The run of a flow by this runner: its open responses are read through AsyncIterators.
-Run: TypeAlias = FlowRun[T, AsyncIterator[bytes]]
+# (None until the first `Read` of it: a body read whole by `ReadRest` needs none.)
+Run: TypeAlias = FlowRun[T, AsyncIterator[bytes] | None]
 
 
 class Sender(Protocol):
@@ -127,13 +128,18 @@ class AsyncRunner:
     async def perform(self, effect: Effect, run: Run[Any]) -> Any:
         """Do what `effect` asks and return its result."""
         if type(effect) is Read:  # the hot path of a download
-            return await anext(run.open[id(effect.response)][1], b"")
+            response = effect.response
+            chunks = run.open[id(response)][1]
+            if chunks is None:
+                chunks = body_chunks(response)
+                run.open[id(response)] = (response, chunks)
+            return await anext(chunks, b"")
         if isinstance(effect, Attempt):
             request = effect.request
             request.extensions.setdefault("timeout", self.timeout)
             response = await self.http.send(request, stream=effect.stream)
             if effect.stream and response.status_code < 400:
-                run.open[id(response)] = (response, body_chunks(response))
+                run.open[id(response)] = (response, None)
                 return response
             if effect.stream:
                 try:
@@ -148,7 +154,8 @@ class AsyncRunner:
             try:
                 return b"" if opened is None else await body_rest(response, opened[1])
             finally:
-                await response.aclose()
+                if not response.is_closed:  # `body_rest` closes what aiohttp read whole
+                    await response.aclose()
                 response.stream = CLOSED_STREAM  # no cycle left (see effects)
         if isinstance(effect, Close):
             run.open.pop(id(effect.response), None)

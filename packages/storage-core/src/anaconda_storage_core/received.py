@@ -95,8 +95,22 @@ def full_response(
     return response
 
 
-def lowered(headers: httpx.Headers) -> dict[bytes, bytes]:
-    """Each header's value by its lower-case name (the last, for a repeated one)."""
+def lowered(headers: httpx.Headers) -> dict[bytes, str]:
+    """Each header's value as text by its lower-case name (the last, for a repeated one):
+    UTF-8 where every value is valid UTF-8 (ours are ASCII), else each value as httpx
+    decodes it (UTF-8, or Latin-1 where that is not valid)."""
     if _LAYOUT:
-        return {name: value for _, name, value in headers._list}
-    return {name.lower(): value for name, value in headers.raw}
+        raw = {name: value for _, name, value in headers._list}
+    else:
+        raw = {name.lower(): value for name, value in headers.raw}
+    try:
+        return {name: value.decode("utf-8") for name, value in raw.items()}
+    except UnicodeDecodeError:
+        return {name: _text(value) for name, value in raw.items()}
+
+
+def _text(value: bytes) -> str:
+    try:
+        return value.decode("utf-8")
+    except UnicodeDecodeError:
+        return value.decode("iso-8859-1")

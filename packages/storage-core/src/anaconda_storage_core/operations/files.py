@@ -123,13 +123,8 @@ def read_content_info(response: httpx.Response) -> ContentInfo:
     """The `ContentInfo` of a content answer's headers (200, 206 or a HEAD)."""
     # Read in one pass (names in lower case), not a look-up per field: each of httpx's
     # scans and decodes every header, and a read of a small file is mostly such work
-    # (issue 15). Only the values used are decoded (see `_header_text`).
-    raw = lowered(response.headers)
-
-    def header(name: bytes) -> str | None:
-        value = raw.get(name)
-        return None if value is None else _header_text(value)
-
+    # (issue 15).
+    header = lowered(response.headers).get
     revision = header(b"x-storage-revision") or _unquote_etag(header(b"etag") or "")
     length = int(header(b"content-length") or 0)
     start, size = 0, length
@@ -149,15 +144,6 @@ def read_content_info(response: httpx.Response) -> ContentInfo:
         length=length,
         checkpoint_at=parse_timestamp(header(b"x-storage-checkpoint-at")),
     )
-
-
-def _header_text(value: bytes) -> str:
-    """A header value as text: UTF-8 where it is valid, else Latin-1, as httpx decodes
-    (which decides once for all the headers; these are ASCII from our server)."""
-    try:
-        return value.decode("utf-8")
-    except UnicodeDecodeError:
-        return value.decode("iso-8859-1")
 
 
 def _parse_content(target: str) -> Any:
