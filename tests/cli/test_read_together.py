@@ -356,7 +356,8 @@ def small_jobs(client: FakeClient, tmp_path: Path, count: int) -> list[Any]:
     for i in range(count):
         uri = parse_uri(f"alice/p/f{i}.bin")
         local = tmp_path / f"f{i}"
-        jobs.append(Job(str(uri), str(local), 10, downloads.run(uri, local, 10)))
+        fetch = downloads.run(uri, local, 10)
+        jobs.append(Job(str(uri), str(local), 10, lambda advance, f=fetch: f(advance).revision))
     return jobs
 
 

@@ -255,6 +255,34 @@ def test_remote_to_local_and_delete_there(
     assert (here / "sub" / "b.txt").read_bytes() == b"changed\n"
 
 
+def test_a_file_changed_after_the_listing_is_remembered_as_downloaded(
+    sync: Sync,
+    client: Any,
+    project: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from anaconda_storage_cli.downloads import Downloads
+
+    client.upload(f"{project}/a.csv", b"listed\n")
+    real = Downloads.run
+
+    def written_meanwhile(self: Downloads, source: Any, local: Path, size: Any) -> Any:
+        client.upload(f"{project}/a.csv", b"written since\n")  # after the listing
+        return real(self, source, local, size)
+
+    monkeypatch.setattr(Downloads, "run", written_meanwhile)
+    here = tmp_path / "copy"
+    assert counts(sync(f"{project}/", str(here)))[0] == 1
+    assert (here / "a.csv").read_bytes() == b"written since\n"
+    monkeypatch.setattr(Downloads, "run", real)
+    opened = reads(monkeypatch)
+    # The hash cache holds the digest of what was downloaded, not the listing's: nothing
+    # to copy, nothing read.
+    assert counts(sync(f"{project}/", str(here))) == (0, 1, 0, 0, 0)
+    assert opened == []
+
+
 def test_local_deletions_are_listed_first_in_a_dry_run(
     sync: Sync, project: str, tree: Path, tmp_path: Path
 ) -> None:

@@ -26,6 +26,7 @@ if TYPE_CHECKING:
 
     from anaconda_storage_cli.options import Verification
     from anaconda_storage_core import FileRead, StorageClient, StorageURI
+    from anaconda_storage_core.models import ContentInfo
 
 __all__ = ["BYTES_PER_BATCH", "FILES_PER_BATCH", "SMALL_FILE", "Downloads"]
 
@@ -127,7 +128,9 @@ class Downloads:
         self._save_whole = save_whole
         self._batch: _Batch | None = None
 
-    def run(self, source: StorageURI, local: Path, size: int | None) -> Callable[[Advance], str]:
+    def run(
+        self, source: StorageURI, local: Path, size: int | None
+    ) -> Callable[[Advance], ContentInfo]:
         """The ``run`` of a job that downloads ``source`` to ``local``.
 
         Args:
@@ -136,8 +139,8 @@ class Downloads:
             size: Its size from the listing; None when unknown (then read on its own).
 
         Returns:
-            A job's ``run``: it reports the bytes written through ``advance`` and returns
-            the revision downloaded.
+            What a job runs: it reports the bytes written through ``advance`` and returns
+            what the server said of the content downloaded (its revision, its sha256).
         """
         if size is None or size > SMALL_FILE:
             self._batch = None  # batches hold consecutive small files
@@ -152,13 +155,13 @@ class Downloads:
         """Read a batch (core's ``read_files``, sending what a batch holds inline)."""
         return list(self._client.read_files(uris, verify=self._verify, inline_limit=SMALL_FILE))
 
-    def _alone(self, source: StorageURI, local: Path, advance: Advance) -> str:
+    def _alone(self, source: StorageURI, local: Path, advance: Advance) -> ContentInfo:
         local.parent.mkdir(parents=True, exist_ok=True)
-        return self._client.download(source, local, progress=advance, verify=self._verify).revision
+        return self._client.download(source, local, progress=advance, verify=self._verify)
 
     def _together(
         self, batch: _Batch, index: int, source: StorageURI, local: Path, advance: Advance
-    ) -> str:
+    ) -> ContentInfo:
         if len(batch.uris) == 1:
             return self._alone(source, local, advance)  # a file alone is one GET
         read = batch.take(index, advance)
@@ -171,4 +174,4 @@ class Downloads:
         local.parent.mkdir(parents=True, exist_ok=True)
         self._save_whole(local, read.data, read.info.revision)
         advance(len(read.data))
-        return read.info.revision
+        return read.info

@@ -463,11 +463,13 @@ def _job(
         fetch = downloads.run(origin, local, size)
 
         def download(advance: Advance) -> str:
-            revision = fetch(advance)
-            if cache is not None and step.entry.sha256:
-                # The server said what these bytes are: the next sync need not read them.
-                cache.remember(local, local.stat(), step.entry.sha256)
-            return revision
+            info = fetch(advance)
+            if cache is not None and info.sha256:
+                # The server said what these bytes are (the answer they came with, not the
+                # listing, which a write since may have outdated): the next sync need not
+                # read them.
+                cache.remember(local, local.stat(), info.sha256)
+            return info.revision
 
         return Job(source, destination, size, download)
     assert dst.uri is not None

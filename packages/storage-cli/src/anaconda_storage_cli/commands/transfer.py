@@ -391,7 +391,8 @@ def _download_job(
     size: int | None,
 ) -> Job:
     local = root.joinpath(*relative.split("/")) if relative else root
-    return Job(str(source), str(local), size, downloads.run(source, local, size))
+    fetch = downloads.run(source, local, size)
+    return Job(str(source), str(local), size, lambda advance: fetch(advance).revision)
 
 
 # -- cp / mv ---------------------------------------------------------------------------
