@@ -16,6 +16,7 @@ from anaconda_storage_core import (
     AsyncStorageClient,
     NotFound,
     RetryPolicy,
+    StorageClient,
     StorageConnectionError,
 )
 from anaconda_storage_core.aiohttp_sender import AiohttpSender
@@ -133,6 +134,27 @@ async def test_a_small_body_cut_short_is_read_again_then_a_typed_error(
     again = [request.split(b"\r\n")[0] for request in server.received[1:]]
     assert all(f"revision={revision}".encode() in line for line in again)
     assert all(b"range:" not in request.lower() for request in server.received)
+
+
+async def test_an_answer_both_sized_and_chunked_is_refused_by_either_client(
+    raw_server: Callable[..., RawServer],
+) -> None:
+    # A hostile answer: 10 bytes announced, then 4 MiB sent chunked. Neither client reads
+    # past the announced length into memory; both end with a typed error.
+    chunk = b"10000\r\n" + b"x" * 65536 + b"\r\n"
+    server = raw_server(
+        b"HTTP/1.1 200 OK\r\nContent-Type: application/octet-stream\r\nContent-Length: 10\r\n"
+        b'Transfer-Encoding: chunked\r\nETag: "5f0c6ad4-0000-4000-8000-000000000001"\r\n\r\n'
+        + chunk * 64
+        + b"0\r\n\r\n"
+    )
+    retry = RetryPolicy(attempts=2, backoff=0.001)
+    async with AsyncStorageClient(api_key=KEY, domain=server.url, retry=retry) as client:
+        with pytest.raises(StorageConnectionError):
+            await client.read_bytes("alice/sales/q1.csv")  # aiohttp refuses such an answer
+    blocking = StorageClient(api_key=KEY, domain=server.url, retry=retry)
+    with blocking, pytest.raises(StorageConnectionError, match="more than the 10 bytes"):
+        blocking.read_bytes("alice/sales/q1.csv")
 
 
 async def test_proxies_come_from_the_environment_once_per_host(

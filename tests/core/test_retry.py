@@ -325,6 +325,34 @@ async def test_connection_reset_mid_body_is_read_again_at_the_same_revision(
     assert "checkpoint" not in retry.url.params
 
 
+class Endless(httpx.SyncByteStream, httpx.AsyncByteStream):
+    """A body far longer than its Content-Length says, counting the chunks taken."""
+
+    def __init__(self) -> None:
+        self.taken = 0
+
+    def __iter__(self) -> Iterator[bytes]:
+        while self.taken < 10_000:
+            self.taken += 1
+            yield b"x" * 65536
+
+    async def __aiter__(self) -> Any:
+        for chunk in self:
+            yield chunk
+
+
+async def test_a_body_longer_than_announced_is_not_read_past_its_length(make: Clients) -> None:
+    # A small body is read whole by one effect: a server that sends more than it
+    # announced (or a transport that does not stop at Content-Length) cannot fill the
+    # memory. Each attempt stops one chunk past the announced 10 bytes.
+    bodies = [Endless() for _ in range(3)]
+    headers = {"ETag": f'"{REVISION}"', "Content-Length": "10"}
+    script = Script(*(httpx.Response(200, headers=headers, stream=body) for body in bodies))
+    with pytest.raises(StorageConnectionError, match="more than the 10 bytes announced"):
+        await make(script, retry=Policy(attempts=3, backoff=0.001)).read_bytes("alice/sales/q1.csv")
+    assert [body.taken for body in bodies] == [1, 1, 1]
+
+
 async def test_checksum_mismatch_leaves_no_file(make: Clients, tmp_path: Path) -> None:
     script = Script(content(b"received", **{"X-Storage-Sha256": "0" * 64}))
     target = tmp_path / "q1.csv"

@@ -39,6 +39,7 @@ from typing import TYPE_CHECKING, Any
 
 import httpx
 
+from .effects import too_long
 from .outgoing import OutgoingRequest
 from .received import full_response, headers_of
 from .transports import READ_SIZE
@@ -212,13 +213,17 @@ def body_chunks(response: httpx.Response) -> AsyncIterator[bytes]:
     return response.aiter_bytes()
 
 
-async def body_rest(response: httpx.Response, chunks: AsyncIterator[bytes] | None) -> bytes:
-    """The rest of an open answer's body, at once: one read of aiohttp's for an answer of
-    this sender's that is not content-encoded (the response closed then), the `chunks`
-    from `body_chunks` (made here if not given) joined for any other. End it with the
-    response's `aclose`, as always."""
+async def body_rest(
+    response: httpx.Response, chunks: AsyncIterator[bytes] | None, limit: int
+) -> bytes:
+    """The rest of an open answer's body, at once, if it holds at most `limit` bytes (see
+    `effects.ReadRest`): one read of aiohttp's for an answer of this sender's that is not
+    content-encoded and announces a length within the limit (aiohttp reads no further:
+    it refuses an answer that also says it is chunked), the response closed then; the
+    `chunks` from `body_chunks` (made here if not given) joined for any other, no further
+    than the limit. End it with the response's `aclose`, as always."""
     stream = response.stream
-    if type(stream) is _Body and stream.plain:
+    if type(stream) is _Body and stream.plain and stream.length_within(limit):
         try:
             return await stream.read_rest()
         finally:
@@ -226,7 +231,14 @@ async def body_rest(response: httpx.Response, chunks: AsyncIterator[bytes] | Non
             # its `request_context`, a contextlib manager, costs 8 Python calls a read.
             response.is_closed = True
             await stream.aclose()
-    return b"".join([chunk async for chunk in chunks or body_chunks(response)])
+    parts: list[bytes] = []
+    held = 0
+    async for chunk in chunks or body_chunks(response):
+        held += len(chunk)
+        if held > limit:
+            raise too_long(limit)
+        parts.append(chunk)
+    return b"".join(parts)
 
 
 class _Body(httpx.AsyncByteStream):
@@ -248,6 +260,11 @@ class _Body(httpx.AsyncByteStream):
                 raise
         if error is not None:
             raise error
+
+    def length_within(self, limit: int) -> bool:
+        """Whether the answer announces a length of at most `limit` bytes."""
+        length = self._answer.content_length
+        return length is not None and length <= limit
 
     async def read_rest(self) -> bytes:
         """The rest of the body (see `body_rest`)."""

@@ -152,7 +152,9 @@ class AsyncRunner:
             response = effect.response
             opened = run.open.pop(id(response), None)
             try:
-                return b"" if opened is None else await body_rest(response, opened[1])
+                if opened is None:
+                    return b""
+                return await body_rest(response, opened[1], effect.limit)
             finally:
                 if not response.is_closed:  # `body_rest` closes what aiohttp read whole
                     await response.aclose()

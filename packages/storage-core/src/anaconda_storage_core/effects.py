@@ -32,6 +32,7 @@ __all__ = [
     "Read",
     "ReadRest",
     "Sleep",
+    "too_long",
 ]
 
 T = TypeVar("T")
@@ -61,12 +62,20 @@ class Read:
 class ReadRest:
     """Answers the rest of an open response's body at once (`b""` if none is left), and
     closes the response. Raises `httpx.TransportError` into the flow when the connection
-    breaks mid-body (the response is closed then too, its bytes so far lost).
+    breaks mid-body (the response is closed then too, its bytes so far lost), and
+    `httpx.RemoteProtocolError` when the body holds more than `limit` bytes (what is read
+    stops there: a server sending more than it announced cannot fill the memory).
 
     For a body known to be small: one effect where `Read` takes one per chunk and one more
     for the end, and then `Close` (issue 15: the client's CPU per small read)."""
 
     response: httpx.Response
+    limit: int
+
+
+def too_long(limit: int) -> httpx.RemoteProtocolError:
+    """The error of a `ReadRest` whose body holds more than `limit` bytes."""
+    return httpx.RemoteProtocolError(f"the body holds more than the {limit} bytes announced")
 
 
 @dataclass(frozen=True, eq=False)

@@ -30,6 +30,7 @@ from .effects import (
     Read,
     ReadRest,
     Sleep,
+    too_long,
 )
 from .models import ContentInfo
 from .urllib3_transport import Urllib3Transport
@@ -129,7 +130,7 @@ class Runner:
             response = effect.response
             opened = run.open.pop(id(response), None)
             try:
-                return b"" if opened is None else b"".join(opened[1])
+                return b"" if opened is None else _at_most(opened[1], effect.limit)
             finally:
                 response.close()
                 response.stream = CLOSED_STREAM  # no cycle left (see effects)
@@ -256,3 +257,15 @@ def _environment_proxies() -> bool:
     """Whether the environment names a proxy for HTTP or HTTPS (as urllib and httpx read it)."""
     proxies = urllib.request.getproxies()
     return any(proxies.get(scheme) for scheme in ("http", "https", "all"))
+
+
+def _at_most(chunks: Iterator[bytes], limit: int) -> bytes:
+    """The chunks joined, if they hold at most `limit` bytes (see `ReadRest`)."""
+    parts: list[bytes] = []
+    held = 0
+    for chunk in chunks:
+        held += len(chunk)
+        if held > limit:
+            raise too_long(limit)
+        parts.append(chunk)
+    return b"".join(parts)

@@ -168,12 +168,16 @@ def read_content(
             position = info.start  # a suffix range resolved: now an absolute position
         skip = position - info.start  # a server that ignored the Range sends from 0
         stop = first.size if end is None else min(end, first.size)
-        at_once = info.length <= READ_AT_ONCE
+        # Only a body of announced length (aiohttp reads no further than it; `ReadRest`
+        # stops past it with any sender): without one, chunk by chunk up to `stop`.
+        at_once = 0 < info.length <= READ_AT_ONCE
         closed = False
         try:
             while position < stop:
                 # A small body is read whole, its response closed by the same effect.
-                chunk: bytes = yield (ReadRest(response) if at_once else Read(response))
+                chunk: bytes = yield (
+                    ReadRest(response, info.length) if at_once else Read(response)
+                )
                 closed = at_once
                 if not chunk:
                     raise httpx.RemoteProtocolError("the body ended early")
