@@ -48,6 +48,29 @@ def test_timestamps() -> None:
     assert parse_timestamp("") is None
 
 
+def test_a_listing_shares_its_owners_and_parses_each_timestamp_as_written() -> None:
+    first = FileInfo.from_json(FILE)
+    second = FileInfo.from_json({**FILE, "path": "b.csv", "created_at": FILE["modified"]})
+    assert first.modified_by is second.modified_by  # one Owner for the same owner
+    assert first.modified_by is not None
+    assert (first.modified_by.id, first.modified_by.name, first.modified_by.kind) == (
+        "u1",
+        "alice",
+        "user",
+    )
+    assert first.created_at == datetime(2024, 4, 1, tzinfo=timezone.utc)
+    assert second.created_at == second.modified == first.modified
+    # Owners the cache does not hold are read all the same.
+    long_name = {**OWNER, "name": "x" * 300}
+    assert FileInfo.from_json({**FILE, "modified_by": long_name}).modified_by == (
+        FileInfo.from_json({**FILE, "modified_by": long_name}).modified_by
+    )
+    odd = FileInfo.from_json({**FILE, "modified_by": {**OWNER, "kind": ["org"]}})
+    assert odd.modified_by is not None
+    assert odd.modified_by.kind == ["org"]  # type: ignore[comparison-overlap]
+    assert FileInfo.from_json({**FILE, "modified_by": None, "metadata": None}).metadata == {}
+
+
 def test_file_and_directory() -> None:
     entry = entry_from_json(FILE)
     assert isinstance(entry, FileInfo)

@@ -8,6 +8,7 @@ compare, hash (mapping fields excluded), and pickle.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
@@ -63,6 +64,8 @@ def _required_timestamp(value: Any) -> datetime:
 
 
 def _str_map(value: Any) -> dict[str, str]:
+    if not value:  # the common case, without the abstract Mapping's isinstance
+        return {}
     return {str(k): str(v) for k, v in value.items()} if isinstance(value, Mapping) else {}
 
 
@@ -85,7 +88,20 @@ class Owner:
 
 
 def _owner_or_none(value: Any) -> Owner | None:
-    return Owner.from_json(value) if isinstance(value, Mapping) else None
+    if not isinstance(value, Mapping):
+        return None
+    uid, name, kind = value.get("id"), value.get("name"), value.get("kind", "user")
+    if type(uid) is str and type(name) is str and type(kind) is str and len(uid + name) <= 200:
+        # One Owner per (id, name, kind), shared (it is immutable): a listing names the
+        # same few owners on every one of its entries. (Only names as short as the grammar
+        # allows are remembered: a hostile answer's cannot fill the memory.)
+        return _owner(uid, name, kind)
+    return Owner.from_json(value)
+
+
+@functools.lru_cache(maxsize=1024)
+def _owner(uid: str, name: str, kind: Any) -> Owner:
+    return Owner(id=uid, name=name, kind=kind)
 
 
 @dataclass(frozen=True)
@@ -280,13 +296,16 @@ class FileInfo:
     @classmethod
     def from_json(cls, data: JSON) -> FileInfo:
         """Read the contract's `File` object."""
+        written, created = data.get("modified"), data.get("created_at")
+        modified = parse_timestamp(written)
         return cls(
             path=str(data["path"]),
             size=int(data.get("size") or 0),
             sha256=data.get("sha256"),
             revision=str(data.get("revision") or ""),
-            modified=parse_timestamp(data.get("modified")),
-            created_at=parse_timestamp(data.get("created_at")),
+            modified=modified,
+            # The first revision of a file's life is often the current one: parsed once.
+            created_at=modified if created == written else parse_timestamp(created),
             modified_by=_owner_or_none(data.get("modified_by")),
             description=str(data.get("description") or ""),
             metadata=_str_map(data.get("metadata")),
