@@ -39,7 +39,7 @@ from typing import TYPE_CHECKING, Any
 
 import httpx
 
-from .effects import too_long
+from .effects import Held
 from .outgoing import OutgoingRequest
 from .received import full_response, headers_of
 from .transports import READ_SIZE
@@ -231,14 +231,10 @@ async def body_rest(
             # its `request_context`, a contextlib manager, costs 8 Python calls a read.
             response.is_closed = True
             await stream.aclose()
-    parts: list[bytes] = []
-    held = 0
+    held = Held(limit)
     async for chunk in chunks or body_chunks(response):
-        held += len(chunk)
-        if held > limit:
-            raise too_long(limit)
-        parts.append(chunk)
-    return b"".join(parts)
+        held.add(chunk)
+    return held.joined()
 
 
 class _Body(httpx.AsyncByteStream):

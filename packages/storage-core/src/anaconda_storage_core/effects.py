@@ -28,11 +28,11 @@ __all__ = [
     "Flow",
     "FlowRun",
     "Gather",
+    "Held",
     "Pull",
     "Read",
     "ReadRest",
     "Sleep",
-    "too_long",
 ]
 
 T = TypeVar("T")
@@ -73,9 +73,32 @@ class ReadRest:
     limit: int
 
 
-def too_long(limit: int) -> httpx.RemoteProtocolError:
-    """The error of a `ReadRest` whose body holds more than `limit` bytes."""
-    return httpx.RemoteProtocolError(f"the body holds more than the {limit} bytes announced")
+class Held:
+    """The chunks a runner reads for a `ReadRest`: no more than its `limit` bytes."""
+
+    __slots__ = ("_chunks", "_limit", "_size")
+
+    def __init__(self, limit: int) -> None:
+        self._limit = limit
+        self._size = 0
+        self._chunks: list[bytes] = []
+
+    def add(self, chunk: bytes) -> None:
+        """Hold `chunk`.
+
+        Raises:
+            httpx.RemoteProtocolError: The body holds more than `limit` bytes.
+        """
+        self._size += len(chunk)
+        if self._size > self._limit:
+            raise httpx.RemoteProtocolError(
+                f"the body holds more than the {self._limit} bytes announced"
+            )
+        self._chunks.append(chunk)
+
+    def joined(self) -> bytes:
+        """The chunks held, as one."""
+        return b"".join(self._chunks)
 
 
 @dataclass(frozen=True, eq=False)

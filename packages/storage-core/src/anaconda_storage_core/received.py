@@ -99,14 +99,12 @@ def lowered(headers: httpx.Headers) -> dict[bytes, str]:
     """Each header's value as text by its lower-case name (the last, for a repeated one):
     UTF-8 where every value is valid UTF-8 (ours are ASCII), else each value as httpx
     decodes it (UTF-8, or Latin-1 where that is not valid)."""
-    if _LAYOUT:
-        raw = {name: value for _, name, value in headers._list}
-    else:
-        raw = {name.lower(): value for name, value in headers.raw}
     try:
-        return {name: value.decode("utf-8") for name, value in raw.items()}
-    except UnicodeDecodeError:
-        return {name: _text(value) for name, value in raw.items()}
+        if _LAYOUT:
+            return {name: value.decode("utf-8") for _, name, value in headers._list}
+        return {name.lower(): value.decode("utf-8") for name, value in headers.raw}
+    except UnicodeDecodeError:  # rare: each value on its own
+        return {name.lower(): _text(value) for name, value in headers.raw}
 
 
 def _text(value: bytes) -> str:

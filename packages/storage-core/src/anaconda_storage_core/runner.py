@@ -26,11 +26,11 @@ from .effects import (
     Flow,
     FlowRun,
     Gather,
+    Held,
     Pull,
     Read,
     ReadRest,
     Sleep,
-    too_long,
 )
 from .models import ContentInfo
 from .urllib3_transport import Urllib3Transport
@@ -261,11 +261,7 @@ def _environment_proxies() -> bool:
 
 def _at_most(chunks: Iterator[bytes], limit: int) -> bytes:
     """The chunks joined, if they hold at most `limit` bytes (see `ReadRest`)."""
-    parts: list[bytes] = []
-    held = 0
+    held = Held(limit)
     for chunk in chunks:
-        held += len(chunk)
-        if held > limit:
-            raise too_long(limit)
-        parts.append(chunk)
-    return b"".join(parts)
+        held.add(chunk)
+    return held.joined()

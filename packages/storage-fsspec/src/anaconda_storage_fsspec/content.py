@@ -269,7 +269,8 @@ class Content(Namespace):
                 await self._put_local(lpath, size, rpath, child, **kwargs)
             callback.relative_update(1)
 
-        await in_workers(files, put, len(files) if window < 0 else window)
+        # No more workers than files (-1, fsspec's "all at once": one per file).
+        await in_workers(files, put, len(files) if window < 0 else min(window, len(files)))
         return [None] * len(files)
 
     async def _put_file(
