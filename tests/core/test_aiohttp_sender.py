@@ -115,9 +115,10 @@ async def test_the_key_never_ships_with_tblib_from_the_aiohttp_path(cut_server: 
 async def test_a_small_body_cut_short_is_read_again_then_a_typed_error(
     raw_server: Callable[..., RawServer],
 ) -> None:
-    # A small content is read whole by one effect (ReadRest): a body that ends before its
-    # Content-Length is aiohttp's payload error, a transport error for the flow, which
-    # reads the file again (pinned to the revision) until its attempts run out.
+    # A small content is read whole with its answer (Attempt's read_within): a body that
+    # ends before its Content-Length is aiohttp's payload error, raised into the flow by
+    # the read of the answer it has the headers of: it reads the file again, pinned to the
+    # revision, until its attempts run out.
     revision = "5f0c6ad4-0000-4000-8000-000000000001"
     server = raw_server(
         b"HTTP/1.1 200 OK\r\nContent-Type: application/octet-stream\r\n"
@@ -206,6 +207,58 @@ async def test_an_encoded_body_is_decoded_as_httpx_decodes_it(
         response = await sender.send(httpx.Request("GET", server.url), stream=True)
         assert response.headers["Content-Encoding"] == "gzip"
         assert b"".join([chunk async for chunk in body_chunks(response)]) == content
+        await response.aclose()
+    finally:
+        await sender.aclose()
+
+
+@pytest.mark.parametrize(
+    ("answer", "read_within", "whole"),
+    [
+        (b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello", 5, True),
+        (b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello", 4, False),  # too long
+        (b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello", 0, False),  # not asked
+        (b"HTTP/1.1 200 OK\r\nConnection: close\r\n\r\nhello", 10, False),  # no length
+        (b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n", 10, False),
+        (b"HTTP/1.1 404 Not Found\r\nContent-Length: 5\r\n\r\nhello", 10, False),
+        (gzip_answer(b"hello"), 1 << 20, False),  # decoded by httpx, as any encoded body
+    ],
+)
+async def test_a_small_streamed_answer_is_read_in_full_when_asked(
+    raw_server: Callable[..., RawServer], answer: bytes, read_within: int, whole: bool
+) -> None:
+    from anaconda_storage_core.aiohttp_sender import body_chunks
+
+    server = raw_server(answer)
+    sender = AiohttpSender(verify=True, limits=httpx.Limits(max_connections=2), trust_env=False)
+    try:
+        request = httpx.Request("GET", server.url)
+        response = await sender.send(request, stream=True, read_within=read_within)
+        assert response.is_closed is whole
+        if whole:
+            assert response.content == b"hello"
+        else:
+            body = b"".join([chunk async for chunk in body_chunks(response)])
+            assert body == (b"" if b"Content-Length: 0" in answer else b"hello")
+            await response.aclose()
+    finally:
+        await sender.aclose()
+
+
+async def test_a_small_answer_that_breaks_is_answered_open_its_read_raising(
+    raw_server: Callable[..., RawServer],
+) -> None:
+    # The headers arrived: the flow gets them (the revision to pin a read again to), and
+    # the break when it reads the body, never a body shorter than announced.
+    server = raw_server(b'HTTP/1.1 200 OK\r\nContent-Length: 10\r\nETag: "r1"\r\n\r\nhello')
+    sender = AiohttpSender(verify=True, limits=httpx.Limits(max_connections=2), trust_env=False)
+    try:
+        response = await sender.send(httpx.Request("GET", server.url), stream=True, read_within=10)
+        assert not response.is_closed
+        assert response.headers["ETag"] == '"r1"'
+        with pytest.raises(httpx.RemoteProtocolError) as caught:
+            await response.aread()
+        assert caught.value.__context__ is None  # no aiohttp exception (it holds headers)
         await response.aclose()
     finally:
         await sender.aclose()

@@ -252,7 +252,7 @@ async def test_small_reads_cut_mid_body_by_the_server_are_read_again_whole(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     # The local server cuts half of its content answers after half their body. A small
-    # file is read whole by one effect (ReadRest): each cut read is sent again, pinned to
+    # file is read whole with its answer: each cut read is sent again, pinned to
     # the revision first answered, until the whole content arrives and checks out.
     caplog.set_level(logging.INFO, logger="anaconda_storage_core")
     files = {f"f{i}.bin": payload(64 * 1024 + i, seed=i) for i in range(12)}

@@ -100,9 +100,18 @@ class AiohttpSender:
         )
         return self._session
 
-    async def send(self, request: httpx.Request, *, stream: bool = False) -> httpx.Response:
+    async def send(
+        self, request: httpx.Request, *, stream: bool = False, read_within: int = 0
+    ) -> httpx.Response:
         """Send `request`; its answer, read in full unless `stream` (then read it with
         `aiter_bytes` and end it with `aclose`, as an httpx response).
+
+        Args:
+            read_within: With `stream`: a success that is not content-encoded and
+                announces a `Content-Length` above 0 and at most this is read in full all
+                the same (see `effects.Attempt`); aiohttp reads no further than that length.
+                If that body breaks, the answer is open, its read raising the break: the
+                flow has its headers (the revision a read again is pinned to).
 
         Raises:
             httpx.TransportError: The exchange failed (the subclass says how).
@@ -120,6 +129,8 @@ class AiohttpSender:
         else:
             url, origin, headers = str(request.url), _origin(request.url), _headers(request)
             data = _body(request)
+        whole = not stream
+        answer = None
         try:
             answer = await session.request(
                 request.method,
@@ -130,7 +141,11 @@ class AiohttpSender:
                 timeout=self._timeout(request),
                 proxy=self._proxy(origin),
             )
-            if not stream:
+            encoded = "Content-Encoding" in answer.headers
+            if stream and read_within and answer.status < 400 and not encoded:
+                length = answer.content_length
+                whole = length is not None and 0 < length <= read_within
+            if whole:
                 try:
                     content = await answer.read()
                 finally:
@@ -140,10 +155,18 @@ class AiohttpSender:
             if error is None:
                 raise
         if error is not None:
+            if stream and answer is not None:  # a small body broke: see `read_within`
+                return httpx.Response(
+                    answer.status,
+                    headers=headers_of(answer.raw_headers),
+                    stream=_Broken(error),
+                    request=request,
+                )
             # Raised here, outside the handler: aiohttp's exception is neither the cause
             # nor the context (some hold the request's headers, the API key among them).
             raise error
-        if stream:
+        assert answer is not None
+        if not whole:
             return httpx.Response(
                 answer.status,
                 headers=headers_of(answer.raw_headers),
@@ -155,7 +178,7 @@ class AiohttpSender:
             headers_of(answer.raw_headers),
             content,
             request,
-            encoded="Content-Encoding" in answer.headers,
+            encoded=encoded,
         )
 
     def _proxy(self, origin: str) -> str | None:
@@ -277,6 +300,20 @@ class _Body(httpx.AsyncByteStream):
         # Releases the connection to the pool once the body was read to its end;
         # closes it otherwise (an abandoned download).
         self._answer.release()
+
+
+class _Broken(httpx.AsyncByteStream):
+    """The body of an answer whose read broke (`AiohttpSender.send`'s `read_within`): its
+    read raises that break."""
+
+    def __init__(self, error: httpx.TransportError) -> None:
+        self._error = error
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        nothing: tuple[bytes, ...] = ()  # the loop only makes this an async generator
+        for chunk in nothing:
+            yield chunk
+        raise self._error
 
 
 def _headers(request: httpx.Request) -> list[tuple[str, str]]:

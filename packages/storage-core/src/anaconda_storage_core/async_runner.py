@@ -67,6 +67,8 @@ class AsyncRunner:
 
     def __init__(self, http: Sender, timeout: httpx.Timeout, max_workers: int = 8) -> None:
         self.http = http
+        # Only the default sender reads a small streamed answer in full (`Attempt.read_within`).
+        self._aiohttp = http if isinstance(http, AiohttpSender) else None
         self.timeout = timeout.as_dict()
         self.max_workers = max_workers
         self.sleep = asyncio.sleep  # replaceable, for tests of retry timing
@@ -137,7 +139,14 @@ class AsyncRunner:
         if isinstance(effect, Attempt):
             request = effect.request
             request.extensions.setdefault("timeout", self.timeout)
-            response = await self.http.send(request, stream=effect.stream)
+            if effect.read_within and self._aiohttp is not None:
+                response = await self._aiohttp.send(
+                    request, stream=effect.stream, read_within=effect.read_within
+                )
+                if response.is_closed:  # read in full, as `read_within` allows
+                    return response
+            else:
+                response = await self.http.send(request, stream=effect.stream)
             if effect.stream and response.status_code < 400:
                 run.open[id(response)] = (response, None)
                 return response

@@ -44,10 +44,17 @@ class Attempt:
     """Send `request` once (no retry). Answers the `httpx.Response`: read in full, unless
     `stream` and the status is below 400 (then open: read it with `Read`, end with `Close`).
     An error answer is always read in full, so its JSON body can be parsed. Raises
-    `httpx.TransportError` into the flow when the exchange fails."""
+    `httpx.TransportError` into the flow when the exchange fails.
+
+    `read_within` (with `stream`): a runner may answer a success whose `Content-Length` is
+    above 0 and at most this many bytes read in full and closed (`is_closed`), as if not
+    streamed. A small file's read then takes one effect, not two (issue 15: the client's
+    CPU per small read); a body that breaks fails the attempt. A runner that does not
+    answers it open, as for any `stream`, and the flow reads it with `ReadRest`."""
 
     request: httpx.Request
     stream: bool = False
+    read_within: int = 0
 
 
 @dataclass(frozen=True, eq=False)

@@ -123,8 +123,12 @@ def connection_error(request: httpx.Request, error: httpx.TransportError) -> Sto
     return StorageConnectionError(f"connection failed: {_where(request)}: {detail}")
 
 
-def attempt(call: Call[T], policy: RetryPolicy) -> Flow[httpx.Response]:
+def attempt(call: Call[T], policy: RetryPolicy, *, read_within: int = 0) -> Flow[httpx.Response]:
     """Send `call.request` until it gets an answer not worth retrying, or attempts run out.
+
+    Args:
+        read_within: For a streamed call: a success announcing at most this many bytes may
+            be answered read in full (see `effects.Attempt`).
 
     Returns:
         The last response: a success, an error answer not retried (parse it to raise), or
@@ -133,7 +137,7 @@ def attempt(call: Call[T], policy: RetryPolicy) -> Flow[httpx.Response]:
     Raises:
         StorageConnectionError: The exchange failed and is not retried any more.
     """
-    response, _ = yield from _attempts(call, policy)
+    response, _ = yield from _attempts(call, policy, read_within)
     return response
 
 
@@ -142,7 +146,9 @@ def _outcome_lost(error: httpx.TransportError) -> bool:
     return not isinstance(error, (httpx.ConnectError, httpx.PoolTimeout))
 
 
-def _attempts(call: Call[T], policy: RetryPolicy) -> Flow[tuple[httpx.Response, bool]]:
+def _attempts(
+    call: Call[T], policy: RetryPolicy, read_within: int = 0
+) -> Flow[tuple[httpx.Response, bool]]:
     """`attempt`, also telling whether an earlier attempt's outcome is unknown: it may have
     been carried out, its answer lost."""
     retry = 0
@@ -150,7 +156,7 @@ def _attempts(call: Call[T], policy: RetryPolicy) -> Flow[tuple[httpx.Response, 
     while True:
         last = retry + 1 >= policy.attempts
         try:
-            response: httpx.Response = yield Attempt(call.request, stream=call.stream)
+            response: httpx.Response = yield Attempt(call.request, call.stream, read_within)
         except httpx.TransportError as exc:
             if last or not policy.retries_error(exc, call.idempotent):
                 raise connection_error(call.request, exc) from scrubbed(exc)

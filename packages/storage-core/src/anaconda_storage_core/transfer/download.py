@@ -150,7 +150,10 @@ def read_content(
             checkpoint=None if pinned else where.checkpoint,
             range=byte_range(position, end),
         )
-        response: httpx.Response = yield from attempt(call, policy)
+        # A small body may come read in full with its answer (effects.Attempt): not where
+        # bytes held already are to be skipped (the answer is closed unread then).
+        within = READ_AT_ONCE if skip_held is None else 0
+        response: httpx.Response = yield from attempt(call, policy, read_within=within)
         info = call.parse(response)  # raises the typed error of an error answer
         if first is None:
             first = info
@@ -171,14 +174,15 @@ def read_content(
         # Only a body of announced length (aiohttp reads no further than it; `ReadRest`
         # stops past it with any sender): without one, chunk by chunk up to `stop`.
         at_once = 0 < info.length <= READ_AT_ONCE
-        closed = False
+        closed = response.is_closed  # read in full with its answer (`read_within`)
+        body = response.content if closed else None
         try:
             while position < stop:
-                # A small body is read whole, its response closed by the same effect.
-                chunk: bytes = yield (
-                    ReadRest(response, info.length) if at_once else Read(response)
-                )
-                closed = at_once
+                if body is not None:
+                    chunk, body = body, None
+                else:  # a small body is read whole, its response closed by the same effect
+                    chunk = yield (ReadRest(response, info.length) if at_once else Read(response))
+                    closed = at_once
                 if not chunk:
                     raise httpx.RemoteProtocolError("the body ended early")
                 if skip:
@@ -188,7 +192,7 @@ def read_content(
                 if chunk:
                     sink(chunk)
                     position += len(chunk)
-                if at_once and position < stop:
+                if closed and position < stop:
                     raise httpx.RemoteProtocolError("the body ended early")
         except httpx.TransportError as exc:
             yield Close(response)
