@@ -264,6 +264,39 @@ async def test_a_small_answer_that_breaks_is_answered_open_its_read_raising(
         await sender.aclose()
 
 
+async def test_the_clients_headers_go_once_to_the_session_and_a_requests_own_win(
+    raw_server: Callable[..., RawServer],
+) -> None:
+    # The session's defaults are the client's headers (Parts.base); each request passes
+    # only its own, which replace a client's header of the same name in any case, as the
+    # merged headers (what httpx sends) do.
+    from anaconda_storage_core.operations.call import Api
+
+    server = raw_server(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+    api = Api(base_url=server.url, headers={"Authorization": f"Bearer {KEY}", "x-mine": "a"})
+    sender = AiohttpSender(verify=True, limits=httpx.Limits(max_connections=2), trust_env=False)
+    try:
+        for own in (None, {"X-Mine": "b"}):
+            response = await sender.send(api.request("GET", "/api/storage/owners", headers=own))
+            assert response.content == b"ok"
+        # The defaults (the key among them) never go with a request the client did not
+        # build, nor to another origin: refused, never sent.
+        other = Api(base_url=server.url, headers={})
+        with pytest.raises(RuntimeError, match="one client"):
+            await sender.send(other.request("GET", "/api/health"))
+        elsewhere = Api(base_url="http://127.0.0.1:9", headers=api.headers)
+        with pytest.raises(RuntimeError, match="not to the client's"):
+            await sender.send(elsewhere.request("GET", "/api/storage/owners"))
+    finally:
+        await sender.aclose()
+    first, second = (request.lower() for request in server.received)
+    assert f"authorization: bearer {KEY}\r\n".lower().encode() in first
+    assert b"x-mine: a\r\n" in first
+    assert b"x-mine: b\r\n" in second
+    assert b"x-mine: a" not in second
+    assert second.count(b"authorization:") == 1
+
+
 async def test_content_is_asked_for_as_stored_never_compressed(
     raw_server: Callable[..., RawServer],
 ) -> None:

@@ -24,6 +24,10 @@ What it keeps from the httpx path:
   `RemoteProtocolError` for an answer cut short...), raised without aiohttp's exception
   attached (some of those hold the request's headers, and with them the API key).
 - No cookies: the session's jar is aiohttp's `DummyCookieJar` (see `cookies.py`).
+- Headers as the client's `Api` merges them: the client's own are the session's defaults
+  (aiohttp merges each header of a request into them, one by one), each request passes only
+  its own. So a sender serves the one client it was made for, and refuses any other
+  request (see `send`).
 - Bodies as sent: `auto_decompress=False`, so an encoded answer is decoded by httpx's
   `Response`, as with httpx-aiohttp.
 - The environment (`trust_env`): proxies from `HTTPS_PROXY`/`ALL_PROXY`/`NO_PROXY` (as
@@ -34,7 +38,7 @@ from __future__ import annotations
 
 import asyncio
 import urllib.request
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from typing import TYPE_CHECKING, Any
 
 import httpx
@@ -71,6 +75,10 @@ class AiohttpSender:
         self._closed = False
         self._proxies: dict[str, str | None] = {}
         self._timeouts: dict[tuple[Any, ...], aiohttp.ClientTimeout] = {}
+        # The session's defaults, taken from its first request (see `_open`).
+        self._base: Mapping[str, str] | None = None
+        self._origin = ""
+        self._timeout_default: aiohttp.ClientTimeout | None = None
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(closed={self._closed})"
@@ -80,9 +88,18 @@ class AiohttpSender:
         """Whether `aclose` was called."""
         return self._closed
 
-    def _open(self) -> aiohttp.ClientSession:
+    def _open(self, request: httpx.Request) -> aiohttp.ClientSession:
         # Made in the running loop (aiohttp binds a session to it), on the first request.
+        # Its defaults are that request's timeout and, for one the client built (its
+        # `parts`), the client's headers (`Parts.base`): every request of a client shares
+        # them, and aiohttp merges each request's headers into its defaults one by one,
+        # so they are passed once, here, and each request passes only its own.
         import aiohttp
+
+        parts = request.parts if type(request) is OutgoingRequest else None
+        if parts is not None:
+            self._base, self._origin = parts.base, parts.origin
+        self._timeout_default = self._timeout(request)
 
         connector = aiohttp.TCPConnector(
             limit=self._limits.max_connections or 0,  # httpx's None (no limit) is aiohttp's 0
@@ -92,6 +109,8 @@ class AiohttpSender:
         self._session = aiohttp.ClientSession(
             connector=connector,
             cookie_jar=aiohttp.DummyCookieJar(),
+            headers=self._base,
+            timeout=self._timeout_default,
             # Not aiohttp's `trust_env`: it reads the environment and ~/.netrc again for
             # every request (a third of the client's CPU for a small one); `_proxy`
             # reads the proxies once per host.
@@ -115,32 +134,48 @@ class AiohttpSender:
 
         Raises:
             httpx.TransportError: The exchange failed (the subclass says how).
-            RuntimeError: The sender is closed.
+            RuntimeError: The sender is closed; or the request is not one of the client's
+                it was made for (another's, or to another origin): the session's default
+                headers, the API key among them, would go with it.
         """
         if self._closed:
             raise RuntimeError("Cannot send a request, as the client has been closed.")
-        session = self._session or self._open()
+        session = self._session or self._open(request)
         error: httpx.TransportError | None = None
         parts = request.parts if type(request) is OutgoingRequest else None
-        headers: dict[str, str] | list[tuple[str, str]]
+        headers: Mapping[str, str] | list[tuple[str, str]] | None
         if parts is not None:  # as built: nothing parsed (see outgoing.py)
-            url, origin, headers = parts.url, parts.origin, parts.headers
-            data = parts.content or parts.stream
+            url, origin, data = parts.url, parts.origin, parts.content or parts.stream
+            # The session's defaults are the client's headers, or none (see `_open`).
+            headers = parts.own if parts.base is self._base else parts.headers
+            if self._base is not None and parts.base is not self._base:
+                raise RuntimeError("a sender serves the requests of the one client it was made for")
         else:
-            url, origin, headers = str(request.url), _origin(request.url), _headers(request)
-            data = _body(request)
+            url, origin, data = str(request.url), _origin(request.url), _body(request)
+            headers = _headers(request)
+        if self._base is not None and origin != self._origin:
+            # Never: a client builds every request for its one origin. Were one built for
+            # another, the session's defaults (the API key among them) would go with it.
+            raise RuntimeError(f"a request to {origin}, not to the client's {self._origin}")
+        timeout, proxy = self._timeout(request), self._proxy(origin)
         whole = not stream
         answer = None
         try:
-            answer = await session.request(
-                request.method,
-                url,
-                headers=headers,
-                data=data,
-                allow_redirects=False,
-                timeout=self._timeout(request),
-                proxy=self._proxy(origin),
-            )
+            if data is None and proxy is None and timeout is self._timeout_default:
+                # aiohttp's defaults: each keyword given is one more for it to go through.
+                answer = await session.request(
+                    request.method, url, headers=headers, allow_redirects=False
+                )
+            else:
+                answer = await session.request(
+                    request.method,
+                    url,
+                    headers=headers,
+                    data=data,
+                    allow_redirects=False,
+                    timeout=timeout,
+                    proxy=proxy,
+                )
             encoded = "Content-Encoding" in answer.headers
             if stream and read_within and answer.status < 400 and not encoded:
                 length = answer.content_length

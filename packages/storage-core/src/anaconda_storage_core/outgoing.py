@@ -14,7 +14,7 @@ from the same arguments. What sends it never has to know which kind it got.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Mapping
 from typing import Any
 
 import httpx
@@ -22,23 +22,58 @@ import httpx
 __all__ = ["OutgoingRequest", "Parts"]
 
 
-@dataclass(frozen=True)
 class Parts:
     """What a request was built from, as a sender that is not httpx takes it.
 
     Attributes:
         url: The whole URL, quoted, with its query.
         origin: `scheme://host[:port]` (the key of per-host settings: proxies).
-        headers: Every header, the client's included (`Host` only when given).
+        base: The client's headers (`Api.headers`): the same object in every request of a
+            client, so a sender can make them its defaults and send only `own` with each.
+        own: This request's headers (None: none); each replaces a client's header of the
+            same name, in any case.
         content: A bytes body (None: none, or `stream`).
         stream: A streamed body (`transfer.bodies`).
     """
 
-    url: str
-    origin: str
-    headers: dict[str, str] = field(repr=False)  # the API key is one of them
-    content: bytes | None = None
-    stream: httpx.SyncByteStream | httpx.AsyncByteStream | None = None
+    __slots__ = ("base", "content", "origin", "own", "stream", "url")
+
+    def __init__(
+        self,
+        url: str,
+        origin: str,
+        base: Mapping[str, str],
+        own: Mapping[str, str] | None = None,
+        content: bytes | None = None,
+        stream: httpx.SyncByteStream | httpx.AsyncByteStream | None = None,
+    ) -> None:
+        # A plain class, not a frozen dataclass: one is made per request (issue 15).
+        self.url = url
+        self.origin = origin
+        self.base = base
+        self.own = own
+        self.content = content
+        self.stream = stream
+
+    def __repr__(self) -> str:  # never the headers: the API key is one of them
+        return f"Parts(url={self.url!r}, origin={self.origin!r})"
+
+    @property
+    def headers(self) -> dict[str, str]:
+        """Every header: the client's, then this request's (`merged`)."""
+        return merged(self.base, self.own)
+
+
+def merged(base: Mapping[str, str], own: Mapping[str, str] | None) -> dict[str, str]:
+    """The client's headers, then a request's: one of the same name as a client's, in any
+    case, replaces it (as `httpx.Headers.update` does)."""
+    headers = dict(base)
+    if own:
+        names = {name.lower() for name in own}
+        for name in [name for name in headers if name.lower() in names]:
+            del headers[name]
+        headers.update(own)
+    return headers
 
 
 class OutgoingRequest(httpx.Request):

@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any, Generic, TypeVar
 from urllib.parse import quote, urlencode
 
@@ -19,7 +20,7 @@ import httpx
 
 from ..config import StorageConfig
 from ..errors import LOGIN_HINT, AuthenticationRequired, raise_for_response
-from ..outgoing import OutgoingRequest, Parts
+from ..outgoing import OutgoingRequest, Parts, merged
 from ..transfer.bodies import CHUNK_SIZE, BytesBody
 from ..uri import InvalidURI, StorageURI
 
@@ -165,28 +166,16 @@ class Api:
         # Routes are quoted already, so the query is the only part left to encode.
         url = f"{self.url(route)}?{urlencode(query)}" if query else self.url(route)
         if json is not None:  # not a hot path: httpx encodes it, as it always did
-            return httpx.Request(method, url, headers=self._merged(headers), json=json)
-        all_headers = self._merged(headers)
+            return httpx.Request(method, url, headers=merged(self.headers, headers), json=json)
+        own = headers
         if content is not None and len(content) > CHUNK_SIZE:
             stream, content = BytesBody(content), None
-            all_headers["Content-Length"] = str(len(stream.data))
+            own = {**(own or {}), "Content-Length": str(len(stream.data))}
         if stream is not None and "host" not in self._names:
             # httpx adds no header to a request made with `stream=` (not even Host).
-            all_headers.setdefault("Host", self._host)
+            own = {"Host": self._host, **(own or {})}
         # Parsed by httpx only if httpx sends it (see `outgoing.py`).
-        return OutgoingRequest(method, Parts(url, self._origin, all_headers, content, stream))
-
-    def _merged(self, headers: Mapping[str, str] | None) -> dict[str, str]:
-        """The client's headers, then this request's (replacing one of the same name, in
-        any case, as `httpx.Headers.update` does)."""
-        merged = dict(self.headers)
-        if headers:
-            for name, value in headers.items():
-                if name.lower() in self._names:
-                    for own in [n for n in merged if n.lower() == name.lower()]:
-                        del merged[own]
-                merged[name] = value
-        return merged
+        return OutgoingRequest(method, Parts(url, self._origin, self.headers, own, content, stream))
 
 
 @dataclass(frozen=True)
@@ -229,6 +218,7 @@ def parse_nothing(target: str) -> Callable[[httpx.Response], None]:
     return parse
 
 
+@lru_cache(maxsize=256)  # a workload names few projects, over and over (issue 15)
 def project_route(owner: str, project: str) -> str:
     """The route of a project: `/api/storage/projects/{owner}/{project}`, quoted."""
     return f"/api/storage/projects/{quote_segment(owner)}/{quote_segment(project)}"

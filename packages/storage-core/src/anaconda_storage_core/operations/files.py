@@ -37,7 +37,9 @@ def _target(
     return location(owner, project, path, checkpoint=checkpoint, revision=revision)
 
 
-def _history(revision: str | None, checkpoint: str | None) -> dict[str, str | None]:
+def _history(revision: str | None, checkpoint: str | None) -> dict[str, str | None] | None:
+    if revision is None and checkpoint is None:  # the most common: no query to build
+        return None
     return {"revision": revision, "checkpoint": checkpoint}
 
 
