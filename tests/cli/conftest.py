@@ -7,7 +7,7 @@ is no package), so the helpers live on the `cli` fixture:
   `anaconda_cli_base.cli.app` (typer's CliRunner), as the account given (default: `user`);
 - `cli.run("ls", "alice/p")` runs the real `anaconda` console script in a subprocess;
 - both return a `Result` with `code`, `out`, `err` (and `out_bytes`), and take `account=`,
-  `input=` and `env=`.
+  `input=` and `env=`; `result.ok()` asserts it a success and returns it.
 
 Every run gets a fresh HOME, so `~/.anaconda` (its config file, its stored tokens) never
 leaks into a test, and the server's URL and the account's key in the environment.
@@ -51,6 +51,12 @@ class Result:
 
     def __repr__(self) -> str:  # what pytest shows when an assertion fails
         return f"Result(code={self.code}, out={self.out[:2000]!r}, err={self.err[:2000]!r})"
+
+    def ok(self) -> Result:
+        """This result, asserted a success: exit code 0, and no traceback said."""
+        assert self.code == 0, self
+        assert "Traceback" not in self.err, self
+        return self
 
 
 class Cli:

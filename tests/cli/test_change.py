@@ -9,30 +9,25 @@ from typing import Any
 import pytest
 
 
-def ok(result: Any) -> Any:
-    assert result.code == 0, result
-    return result
-
-
 @pytest.fixture
 def project(cli: Any, tree: Path) -> str:
     name = f"{cli.account.name}/work"
-    ok(cli("mkdir", name))
-    ok(cli("upload", "-q", f"{tree}/", f"{name}/data"))
+    cli("mkdir", name).ok()
+    cli("upload", "-q", f"{tree}/", f"{name}/data").ok()
     return name
 
 
 def test_mkdir_project_and_directories(cli: Any) -> None:
     owner = cli.account.name
-    made = ok(cli("mkdir", f"{owner}/fresh"))
+    made = cli("mkdir", f"{owner}/fresh").ok()
     assert "created project" in made.err
     assert made.out == ""
-    ok(cli("mkdir", f"{owner}/fresh/a/b", f"anaconda://{owner}/fresh/c"))
-    assert ok(cli("ls", f"{owner}/fresh")).out == "a/\nc/\n"
-    assert ok(cli("ls", "-a", f"{owner}/fresh/a/b")).out == ".keep\n"
+    cli("mkdir", f"{owner}/fresh/a/b", f"anaconda://{owner}/fresh/c").ok()
+    assert cli("ls", f"{owner}/fresh").ok().out == "a/\nc/\n"
+    assert cli("ls", "-a", f"{owner}/fresh/a/b").ok().out == ".keep\n"
     again = cli("mkdir", f"{owner}/fresh")
     assert again.code == 5, again
-    assert ok(cli("mkdir", "-p", f"{owner}/fresh")).err == ""
+    assert cli("mkdir", "-p", f"{owner}/fresh").ok().err == ""
 
 
 def test_mkdir_needs_the_project_unless_parents(cli: Any) -> None:
@@ -40,8 +35,8 @@ def test_mkdir_needs_the_project_unless_parents(cli: Any) -> None:
     missing = cli("mkdir", f"{owner}/later/inbox")
     assert missing.code == 3
     assert f"anaconda storage mkdir {owner}/later" in missing.err
-    ok(cli("mkdir", "-p", f"{owner}/later/inbox"))
-    assert ok(cli("ls", f"{owner}/later")).out == "inbox/\n"
+    cli("mkdir", "-p", f"{owner}/later/inbox").ok()
+    assert cli("ls", f"{owner}/later").ok().out == "inbox/\n"
 
 
 def test_mkdir_errors(cli: Any, project: str) -> None:
@@ -52,9 +47,9 @@ def test_mkdir_errors(cli: Any, project: str) -> None:
 
 
 def test_rmdir(cli: Any, project: str) -> None:
-    ok(cli("mkdir", f"{project}/void"))
-    ok(cli("rmdir", f"{project}/void"))
-    assert ok(cli("ls", project)).out == "data/\n"
+    cli("mkdir", f"{project}/void").ok()
+    cli("rmdir", f"{project}/void").ok()
+    assert cli("ls", project).ok().out == "data/\n"
     full = cli("rmdir", f"{project}/data")
     assert full.code == 5, full
     assert f"`anaconda storage rm -r {project}/data`" in full.err
@@ -64,26 +59,26 @@ def test_rmdir(cli: Any, project: str) -> None:
     assert f"`anaconda storage rm -r {project}`" in not_empty.err
     assert "recursive=true" not in not_empty.err
     owner = cli.account.name
-    ok(cli("mkdir", f"{owner}/empty-one"))
-    ok(cli("rmdir", f"{owner}/empty-one"))
-    assert "empty-one" not in ok(cli("ls", owner)).out
+    cli("mkdir", f"{owner}/empty-one").ok()
+    cli("rmdir", f"{owner}/empty-one").ok()
+    assert "empty-one" not in cli("ls", owner).ok().out
 
 
 def test_rmdir_of_a_project_with_history_asks(cli: Any) -> None:
     # Issue 11, as reported: no file left, but the project still holds history.
     project = f"{cli.account.name}/hist"
-    ok(cli("mkdir", project))
-    ok(cli("cp", "-", f"{project}/data.csv", input="a,b\n"))
-    ok(cli("rm", f"{project}/data.csv"))
-    ok(cli("checkpoint", project))
+    cli("mkdir", project).ok()
+    cli("cp", "-", f"{project}/data.csv", input="a,b\n").ok()
+    cli("rm", f"{project}/data.csv").ok()
+    cli("checkpoint", project).ok()
     refused = cli("rmdir", project)
     assert refused.code == 2, refused
     assert f"rmdir anaconda://{project} deletes the project and all its history" in refused.err
     assert "--yes" in refused.err
-    assert ok(cli("cat", f"{project}/data.csv#-1")).out == "a,b\n"
-    deleted = ok(cli("rmdir", "--yes", project))
+    assert cli("cat", f"{project}/data.csv#-1").ok().out == "a,b\n"
+    deleted = cli("rmdir", "--yes", project).ok()
     assert f"deleted project anaconda://{project} and its history" in deleted.err
-    assert "hist" not in ok(cli("ls", cli.account.name)).out
+    assert "hist" not in cli("ls", cli.account.name).ok().out
     assert cli("cat", f"{project}/data.csv#-1").code == 3
 
 
@@ -94,22 +89,22 @@ def test_rmdir_of_a_project_with_history_on_a_terminal(
     from anaconda_storage_cli.commands import change
 
     project = f"{cli.account.name}/hist"
-    ok(cli("mkdir", project))
-    ok(cli("checkpoint", project))
+    cli("mkdir", project).ok()
+    cli("checkpoint", project).ok()
     monkeypatch.setattr(change, "_can_ask", lambda: True)
-    result = ok(cli("rmdir", project, input=answer))
+    result = cli("rmdir", project, input=answer).ok()
     assert f"Delete project anaconda://{project} and all its history?" in result.err
-    assert ("hist" in ok(cli("ls", cli.account.name)).out) is not deleted
+    assert ("hist" in cli("ls", cli.account.name).ok().out) is not deleted
     assert ("kept project" in result.err) is not deleted
 
 
 def test_rm_files_keep_history(cli: Any, project: str) -> None:
     path = f"{project}/data/a.csv"
-    removed = ok(cli("rm", path))
+    removed = cli("rm", path).ok()
     assert "Removed 1 file" in removed.err
     assert cli("cat", path).code == 3
-    assert ok(cli("cat", f"{path}#-1")).out == "a,b\n1,2\n"
-    revisions = json.loads(ok(cli("ls", "--revisions", "--json", path)).out)
+    assert cli("cat", f"{path}#-1").ok().out == "a,b\n1,2\n"
+    revisions = json.loads(cli("ls", "--revisions", "--json", path).ok().out)
     assert revisions[0]["deleted"] is True
 
 
@@ -117,17 +112,17 @@ def test_rm_directory_needs_recursive(cli: Any, project: str) -> None:
     refused = cli("rm", f"{project}/data")
     assert refused.code == 2
     assert "rm -r" in refused.err
-    dry = ok(cli("rm", "-r", "--dry-run", f"{project}/data"))
+    dry = cli("rm", "-r", "--dry-run", f"{project}/data").ok()
     assert f"would remove anaconda://{project}/data/sub/b.txt" in dry.out
-    assert ok(cli("ls", "-R", project)).out.count("\n") == 3  # nothing changed
-    summary = json.loads(ok(cli("rm", "-r", "--json", f"{project}/data")).out)
+    assert cli("ls", "-R", project).ok().out.count("\n") == 3  # nothing changed
+    summary = json.loads(cli("rm", "-r", "--json", f"{project}/data").ok().out)
     assert summary["operation"] == "remove"
     # The empty directory's .keep marker goes too, but it is no file: not listed as one.
     assert sorted(f["source"].rsplit("/", 1)[1] for f in summary["files"]) == [
         "a.csv",
         "b.txt",
     ]
-    assert ok(cli("ls", project)).out == ""
+    assert cli("ls", project).ok().out == ""
 
 
 def test_rm_goes_on_after_a_failure(cli: Any, project: str) -> None:
@@ -135,8 +130,8 @@ def test_rm_goes_on_after_a_failure(cli: Any, project: str) -> None:
     assert result.code == 6, result
     assert "nope not found" in result.err
     assert "Removed 2 files" in result.err
-    assert ok(cli("ls", "-R", project)).out == "data/empty/\n"
-    assert ok(cli("rm", "-f", f"{project}/nope")).code == 0
+    assert cli("ls", "-R", project).ok().out == "data/empty/\n"
+    assert cli("rm", "-f", f"{project}/nope").ok().code == 0
 
 
 def test_rm_of_history_is_refused(cli: Any, project: str) -> None:
@@ -150,24 +145,24 @@ def test_rm_project_asks_and_needs_yes_without_a_terminal(cli: Any, project: str
     assert refused.code == 2, refused
     assert "--yes" in refused.err
     assert cli("rm", project).code == 2  # a project needs -r
-    dry = ok(cli("rm", "-r", "--dry-run", project))
+    dry = cli("rm", "-r", "--dry-run", project).ok()
     assert "would delete project" in dry.err
-    deleted = ok(cli("rm", "-r", "--yes", project))
+    deleted = cli("rm", "-r", "--yes", project).ok()
     assert "deleted project" in deleted.err
-    assert "work" not in ok(cli("ls", cli.account.name)).out
+    assert "work" not in cli("ls", cli.account.name).ok().out
 
 
 def test_touch(cli: Any, project: str) -> None:
     path = f"{project}/new.txt"
-    ok(cli("touch", path))
-    assert ok(cli("cat", path)).out == ""
-    ok(cli("cp", "-", path, input="kept\n"))
-    left = ok(cli("touch", path))
+    cli("touch", path).ok()
+    assert cli("cat", path).ok().out == ""
+    cli("cp", "-", path, input="kept\n").ok()
+    left = cli("touch", path).ok()
     assert "left as it is" in left.err
-    assert ok(cli("cat", path)).out == "kept\n"
-    ok(cli("touch", "--truncate", path))
-    assert ok(cli("cat", path)).out == ""
-    assert ok(cli("cat", f"{path}#-1")).out == "kept\n"
+    assert cli("cat", path).ok().out == "kept\n"
+    cli("touch", "--truncate", path).ok()
+    assert cli("cat", path).ok().out == ""
+    assert cli("cat", f"{path}#-1").ok().out == "kept\n"
     assert cli("touch", project).code == 2
     assert cli("touch", f"{project}/data").code == 5
 
@@ -179,7 +174,7 @@ def test_rm_project_asks_on_a_terminal(
     from anaconda_storage_cli.commands import change
 
     monkeypatch.setattr(change, "_can_ask", lambda: True)
-    result = ok(cli("rm", "-r", project, input=answer))
+    result = cli("rm", "-r", project, input=answer).ok()
     assert f"Delete project anaconda://{project} with its 2 files" in result.err
-    assert ("work" in ok(cli("ls", cli.account.name)).out) is not deleted
+    assert ("work" in cli("ls", cli.account.name).ok().out) is not deleted
     assert ("kept project" in result.err) is not deleted

@@ -8,25 +8,20 @@ from typing import Any
 import pytest
 
 
-def ok(result: Any) -> Any:
-    assert result.code == 0, result
-    return result
-
-
 @pytest.fixture
 def project(cli: Any) -> str:
     name = f"{cli.account.name}/sales"
-    ok(cli("mkdir", name))
-    ok(cli("cp", "-", f"{name}/q1.csv", input="a,b\n1,2\n"))
+    cli("mkdir", name).ok()
+    cli("cp", "-", f"{name}/q1.csv", input="a,b\n1,2\n").ok()
     return name
 
 
 def test_log_shows_changes_and_checkpoint_messages(cli: Any, project: str) -> None:
-    ok(cli("checkpoint", project, "-m", "before the Q2 import"))
-    ok(cli("cp", "-", f"{project}/q1.csv", input="a,b\n9,9\n"))
-    ok(cli("rm", f"{project}/q1.csv"))
+    cli("checkpoint", project, "-m", "before the Q2 import").ok()
+    cli("cp", "-", f"{project}/q1.csv", input="a,b\n9,9\n").ok()
+    cli("rm", f"{project}/q1.csv").ok()
 
-    lines = ok(cli("log", project)).out.splitlines()
+    lines = cli("log", project).ok().out.splitlines()
     assert lines[0].split() == ["DATE", "(UTC)", "BY", "ACTION", "SIZE", "REVISION", "PATH"]
     assert [line.split()[2] for line in lines[1:]] == [
         "deleted",
@@ -37,14 +32,14 @@ def test_log_shows_changes_and_checkpoint_messages(cli: Any, project: str) -> No
     assert lines[3].endswith(": before the Q2 import")
     assert all(cli.account.name in line for line in lines[1:])
 
-    entries = json.loads(ok(cli("log", project, "--json", "--limit", "2")).out)
+    entries = json.loads(cli("log", project, "--json", "--limit", "2").ok().out)
     assert [e["action"] for e in entries] == ["deleted", "modified"]
     assert entries[1]["uri"] == f"anaconda://{project}/q1.csv#{entries[1]['revision']}"
     assert entries[1]["size"] == len("a,b\n9,9\n")
 
-    since = json.loads(ok(cli("log", f"{project}/q1.csv", "--since", "-1", "--json")).out)
+    since = json.loads(cli("log", f"{project}/q1.csv", "--since", "-1", "--json").ok().out)
     assert [e["action"] for e in since] == ["deleted", "modified"]
-    until = json.loads(ok(cli("log", project, "--until", "-1", "--json")).out)
+    until = json.loads(cli("log", project, "--until", "-1", "--json").ok().out)
     assert [e["action"] for e in until] == ["checkpoint", "created"]
 
     bad = cli("log", project, "--since", "yesterday")
@@ -53,29 +48,29 @@ def test_log_shows_changes_and_checkpoint_messages(cli: Any, project: str) -> No
 
 
 def test_restore_a_file_a_deleted_file_and_a_project(cli: Any, project: str) -> None:
-    ok(cli("cp", "-", f"{project}/q1.csv", input="overwritten by mistake\n"))
-    planned = ok(cli("restore", f"{project}/q1.csv#-1", "--dry-run"))
+    cli("cp", "-", f"{project}/q1.csv", input="overwritten by mistake\n").ok()
+    planned = cli("restore", f"{project}/q1.csv#-1", "--dry-run").ok()
     assert planned.out.splitlines() == ["would restore q1.csv: goes back"]
-    assert ok(cli("cat", f"{project}/q1.csv")).out == "overwritten by mistake\n"
-    done = ok(cli("restore", f"{project}/q1.csv#-1"))
+    assert cli("cat", f"{project}/q1.csv").ok().out == "overwritten by mistake\n"
+    done = cli("restore", f"{project}/q1.csv#-1").ok()
     assert "restored q1.csv" in done.err
-    assert ok(cli("cat", f"{project}/q1.csv")).out == "a,b\n1,2\n"
-    again = ok(cli("restore", f"{project}/q1.csv#-2"))
+    assert cli("cat", f"{project}/q1.csv").ok().out == "a,b\n1,2\n"
+    again = cli("restore", f"{project}/q1.csv#-2").ok()
     assert "nothing to restore" in again.err
 
-    ok(cli("checkpoint", project, "-m", "good"))
-    ok(cli("rm", f"{project}/q1.csv"))
-    ok(cli("cp", "-", f"{project}/new.csv", input="new\n"))
-    result = json.loads(ok(cli("restore", f"{project}#-1", "--json")).out)
+    cli("checkpoint", project, "-m", "good").ok()
+    cli("rm", f"{project}/q1.csv").ok()
+    cli("cp", "-", f"{project}/new.csv", input="new\n").ok()
+    result = json.loads(cli("restore", f"{project}#-1", "--json").ok().out)
     assert result["uri"] == f"anaconda://{project}#-1"
     assert [(c["path"], c["change"]) for c in result["changes"]] == [
         ("new.csv", "deleted"),
         ("q1.csv", "added"),
     ]
-    assert ok(cli("ls", project)).out.split() == ["q1.csv"]
-    restored = json.loads(ok(cli("log", project, "--json", "--limit", "2")).out)
+    assert cli("ls", project).ok().out.split() == ["q1.csv"]
+    restored = json.loads(cli("log", project, "--json", "--limit", "2").ok().out)
     assert [e["action"] for e in restored] == ["restored", "restored"]
-    lines = ok(cli("log", project, "--limit", "2")).out.splitlines()
+    lines = cli("log", project, "--limit", "2").ok().out.splitlines()
     assert any("(deleted: absent at" in line for line in lines), lines
 
     nothing = cli("restore", f"{project}/q1.csv")
@@ -84,88 +79,88 @@ def test_restore_a_file_a_deleted_file_and_a_project(cli: Any, project: str) -> 
 
 
 def test_diff_against_a_checkpoint(cli: Any, project: str) -> None:
-    ok(cli("checkpoint", project, "-m", "yesterday"))
-    ok(cli("cp", "-", f"{project}/q1.csv", input="a,b\n1,2\n3,4\n"))
-    ok(cli("cp", "-", f"{project}/q2.csv", input="new\n"))
-    ok(cli("mkdir", f"{project}/empty"))
+    cli("checkpoint", project, "-m", "yesterday").ok()
+    cli("cp", "-", f"{project}/q1.csv", input="a,b\n1,2\n3,4\n").ok()
+    cli("cp", "-", f"{project}/q2.csv", input="new\n").ok()
+    cli("mkdir", f"{project}/empty").ok()
 
-    lines = ok(cli("diff", f"{project}#-1")).out.splitlines()
+    lines = cli("diff", f"{project}#-1").ok().out.splitlines()
     assert [line.split() for line in lines] == [
         ["BEFORE", "AFTER", "PATH"],
         ["M", "8", "B", "12", "B", "q1.csv"],
         ["A", "-", "4", "B", "q2.csv"],
     ]
-    stat = ok(cli("diff", f"{project}#-1", "--stat"))
+    stat = cli("diff", f"{project}#-1", "--stat").ok()
     assert stat.out.strip() == "2 added (4 B), 0 deleted (0 B), 1 modified (12 B)"
-    document = json.loads(ok(cli("diff", f"{project}#-1", "--json")).out)
+    document = json.loads(cli("diff", f"{project}#-1", "--json").ok().out)
     assert document["stat"]["added"] == {"files": 2, "bytes": 4}
     assert [(c["path"], c["change"]) for c in document["changes"]] == [
         ("empty/.keep", "added"),
         ("q1.csv", "modified"),
         ("q2.csv", "added"),
     ]
-    ok(cli("checkpoint", project))
-    backwards = ok(cli("diff", f"{project}#-1", "#-2")).out.splitlines()
+    cli("checkpoint", project).ok()
+    backwards = cli("diff", f"{project}#-1", "#-2").ok().out.splitlines()
     assert [line.split()[0] for line in backwards[1:]] == ["M", "D"]
-    nothing = ok(cli("diff", f"{project}#-1"))
+    nothing = cli("diff", f"{project}#-1").ok()
     assert nothing.out == ""
     assert "no changes" in nothing.err
     assert cli("diff", project).code == 2
 
 
 def test_checkpoint_messages_in_ls_stat_log_and_json(cli: Any, project: str) -> None:
-    ok(cli("checkpoint", project, "-m", "before the Q2 import"))
-    ok(cli("cp", "-", f"{project}/q1.csv", input="q2 data\n"))
-    ok(cli("checkpoint", project, "-m", "after the Q2 import"))
+    cli("checkpoint", project, "-m", "before the Q2 import").ok()
+    cli("cp", "-", f"{project}/q1.csv", input="q2 data\n").ok()
+    cli("checkpoint", project, "-m", "after the Q2 import").ok()
 
-    listed = ok(cli("ls", "--checkpoints", project)).out.splitlines()
+    listed = cli("ls", "--checkpoints", project).ok().out.splitlines()
     assert listed[1].endswith("after the Q2 import")
     assert listed[2].endswith("before the Q2 import")
-    assert "before the Q2 import" in ok(cli("stat", project)).out
-    log = ok(cli("log", project)).out
+    assert "before the Q2 import" in cli("stat", project).ok().out
+    log = cli("log", project).ok().out
     assert "before the Q2 import" in log
     assert "after the Q2 import" in log
 
     # Pick a checkpoint by its message in --json output, and go back to it.
-    checkpoints = json.loads(ok(cli("ls", "--checkpoints", project, "--json")).out)
+    checkpoints = json.loads(cli("ls", "--checkpoints", project, "--json").ok().out)
     (chosen,) = [c for c in checkpoints if c["message"] == "before the Q2 import"]
-    ok(cli("restore", chosen["uri"]))
-    assert ok(cli("cat", f"{project}/q1.csv")).out == "a,b\n1,2\n"
-    entries = json.loads(ok(cli("log", project, "--json", "--limit", "1")).out)
+    cli("restore", chosen["uri"]).ok()
+    assert cli("cat", f"{project}/q1.csv").ok().out == "a,b\n1,2\n"
+    entries = json.loads(cli("log", project, "--json", "--limit", "1").ok().out)
     assert entries[0]["source"]["checkpoint"] == chosen["id"]
 
 
 def test_deleted_projects_come_back(cli: Any, project: str) -> None:
     owner = cli.account.name
-    ok(cli("checkpoint", project, "-m", "kept"))
-    removed = ok(cli("rm", "-r", "--yes", project))
+    cli("checkpoint", project, "-m", "kept").ok()
+    removed = cli("rm", "-r", "--yes", project).ok()
     assert f"anaconda storage restore anaconda://{project} brings it back" in removed.err
     assert cli("ls", project).code != 0
 
-    lines = ok(cli("ls", "--deleted", owner)).out.splitlines()
+    lines = cli("ls", "--deleted", owner).ok().out.splitlines()
     assert lines[0].split()[:2] == ["DELETED", "(UTC)"]
     assert project in lines[1]
-    (listed,) = json.loads(ok(cli("ls", "--deleted", owner, "--json")).out)
+    (listed,) = json.loads(cli("ls", "--deleted", owner, "--json").ok().out)
     assert listed["project"]["name"] == "sales"
     assert listed["purge_at"] > listed["deleted_at"]
 
     # The name is free; the deleted one comes back under another.
-    ok(cli("mkdir", project))
+    cli("mkdir", project).ok()
     taken = cli("restore", project)
     assert taken.code != 0
     assert "another name" in taken.err
-    planned = ok(cli("restore", project, "--dry-run"))
+    planned = cli("restore", project, "--dry-run").ok()
     assert planned.out.strip() == f"would bring back project anaconda://{project}"
-    ok(cli("restore", project, "--as", "sales-old"))
-    assert ok(cli("cat", f"{owner}/sales-old/q1.csv")).out == "a,b\n1,2\n"
-    assert "kept" in ok(cli("ls", "--checkpoints", f"{owner}/sales-old")).out
-    assert ok(cli("ls", "--deleted", owner, "--json")).out.strip() == "[]"
+    cli("restore", project, "--as", "sales-old").ok()
+    assert cli("cat", f"{owner}/sales-old/q1.csv").ok().out == "a,b\n1,2\n"
+    assert "kept" in cli("ls", "--checkpoints", f"{owner}/sales-old").ok().out
+    assert cli("ls", "--deleted", owner, "--json").ok().out.strip() == "[]"
 
     # --purge deletes for good, and asks first (--yes without a terminal).
     refused = cli("rm", "-r", "--purge", f"{owner}/sales-old")
     assert refused.code == 2
     assert "--yes" in refused.err
-    gone = ok(cli("rm", "-r", "--purge", "--yes", f"{owner}/sales-old"))
+    gone = cli("rm", "-r", "--purge", "--yes", f"{owner}/sales-old").ok()
     assert "for good" in gone.err
-    assert ok(cli("ls", "--deleted", owner, "--json")).out.strip() == "[]"
+    assert cli("ls", "--deleted", owner, "--json").ok().out.strip() == "[]"
     assert cli("restore", f"{owner}/sales-old").code != 0

@@ -8,16 +8,11 @@ from typing import Any
 import pytest
 
 
-def ok(result: Any) -> Any:
-    assert result.code == 0, result
-    return result
-
-
 @pytest.fixture
 def project(cli: Any) -> str:
     name = f"{cli.account.name}/shared"
-    ok(cli("mkdir", name))
-    ok(cli("cp", "-", f"{name}/q1.csv", input="a,b\n1,2\n"))
+    cli("mkdir", name).ok()
+    cli("cp", "-", f"{name}/q1.csv", input="a,b\n1,2\n").ok()
     return name
 
 
@@ -25,24 +20,24 @@ def test_chmod_read_then_write(cli: Any, project: str, other_user: Any) -> None:
     bob = other_user
     hidden = cli("cat", f"{project}/q1.csv", account=bob)
     assert hidden.code == 3  # a project you cannot read does not exist for you
-    granted = ok(cli("chmod", project, f"u/{bob.name}+r"))
+    granted = cli("chmod", project, f"u/{bob.name}+r").ok()
     assert f"{bob.name} may read" in granted.err
-    assert ok(cli("cat", f"{project}/q1.csv", account=bob)).out == "a,b\n1,2\n"
-    assert "shared" in ok(cli("ls", cli.account.name, account=bob)).out
+    assert cli("cat", f"{project}/q1.csv", account=bob).ok().out == "a,b\n1,2\n"
+    assert "shared" in cli("ls", cli.account.name, account=bob).ok().out
     denied = cli("touch", f"{project}/bob.txt", account=bob)
     assert denied.code == 4, denied
     assert "write" in denied.err
-    ok(cli("chmod", f"anaconda://{project}", f"u/{bob.name}+w"))
-    ok(cli("cp", "-", f"{project}/bob.txt", input="hi", account=bob))
+    cli("chmod", f"anaconda://{project}", f"u/{bob.name}+w").ok()
+    cli("cp", "-", f"{project}/bob.txt", input="hi", account=bob).ok()
     assert cli("chmod", project, f"u/{cli.account.name}-r", account=bob).code == 4
-    ok(cli("chmod", project, f"u/{bob.name}-w"))
+    cli("chmod", project, f"u/{bob.name}-w").ok()
     assert cli("touch", f"{project}/bob2.txt", account=bob).code == 4
-    ok(cli("chmod", project, f"u/{bob.name}-r"))
+    cli("chmod", project, f"u/{bob.name}-r").ok()
     assert cli("ls", project, account=bob).code == 3
 
 
 def test_chmod_json_and_errors(cli: Any, project: str, other_user: Any) -> None:
-    result = json.loads(ok(cli("chmod", "--json", project, f"u/{other_user.name}+w")).out)
+    result = json.loads(cli("chmod", "--json", project, f"u/{other_user.name}+w").ok().out)
     assert result["owner"]["name"] == cli.account.name
     assert result["grants"] == [{"principal": result["grants"][0]["principal"], "level": "w"}]
     bad = cli("chmod", project, "u/bob*r")
@@ -56,54 +51,50 @@ def test_chmod_json_and_errors(cli: Any, project: str, other_user: Any) -> None:
 
 
 def test_chattr_project_seen_by_a_second_user(cli: Any, project: str, other_user: Any) -> None:
-    ok(cli("chmod", project, f"u/{other_user.name}+r"))
-    ok(
-        cli(
-            "chattr",
-            project,
-            "--title",
-            "Shared data",
-            "--description",
-            "For Bob",
-            "--tag",
-            "data",
-            "--tag",
-            "notebook",
-        )
-    )
-    seen = json.loads(ok(cli("stat", "--json", project, account=other_user)).out)
+    cli("chmod", project, f"u/{other_user.name}+r").ok()
+    cli(
+        "chattr",
+        project,
+        "--title",
+        "Shared data",
+        "--description",
+        "For Bob",
+        "--tag",
+        "data",
+        "--tag",
+        "notebook",
+    ).ok()
+    seen = json.loads(cli("stat", "--json", project, account=other_user).ok().out)
     assert seen["title"] == "Shared data"
     assert seen["description"] == "For Bob"
     assert seen["tags"] == ["data", "notebook"]
-    ok(cli("chattr", project, "--no-tags"))
-    assert json.loads(ok(cli("stat", "--json", project)).out)["tags"] == []
+    cli("chattr", project, "--no-tags").ok()
+    assert json.loads(cli("stat", "--json", project).ok().out)["tags"] == []
     assert cli("chattr", project, "--title", "x", account=other_user).code == 4
 
 
 def test_chattr_hidden_and_rename(cli: Any, project: str) -> None:
     owner = cli.account.name
-    ok(cli("chattr", project, "--hidden"))
-    assert ok(cli("ls", owner)).out == ""
-    ok(cli("chattr", project, "--no-hidden", "--name", "renamed"))
-    assert ok(cli("ls", owner)).out == "renamed\n"
-    assert ok(cli("cat", f"{owner}/renamed/q1.csv")).out == "a,b\n1,2\n"
+    cli("chattr", project, "--hidden").ok()
+    assert cli("ls", owner).ok().out == ""
+    cli("chattr", project, "--no-hidden", "--name", "renamed").ok()
+    assert cli("ls", owner).ok().out == "renamed\n"
+    assert cli("cat", f"{owner}/renamed/q1.csv").ok().out == "a,b\n1,2\n"
 
 
 def test_chattr_file_metadata_is_a_revision(cli: Any, project: str, other_user: Any) -> None:
     path = f"{project}/q1.csv"
-    ok(cli("chmod", project, f"u/{other_user.name}+r"))
-    ok(
-        cli(
-            "chattr", path, "--description", "Q1", "--metadata", "source=crm", "--metadata", "k=v=w"
-        )
-    )
-    ok(cli("chattr", path, "--metadata", "owner=sales", "--unset-metadata", "source"))
-    seen = json.loads(ok(cli("stat", "--json", path, account=other_user)).out)
+    cli("chmod", project, f"u/{other_user.name}+r").ok()
+    cli(
+        "chattr", path, "--description", "Q1", "--metadata", "source=crm", "--metadata", "k=v=w"
+    ).ok()
+    cli("chattr", path, "--metadata", "owner=sales", "--unset-metadata", "source").ok()
+    seen = json.loads(cli("stat", "--json", path, account=other_user).ok().out)
     assert seen["description"] == "Q1"
     assert seen["metadata"] == {"k": "v=w", "owner": "sales"}
     assert len(seen["revisions"]) == 3
-    assert ok(cli("cat", path)).out == "a,b\n1,2\n"  # same content
-    history = ok(cli("ls", "--revisions", path)).out
+    assert cli("cat", path).ok().out == "a,b\n1,2\n"  # same content
+    history = cli("ls", "--revisions", path).ok().out
     assert "attributes" in history
 
 
@@ -120,9 +111,9 @@ def test_chattr_errors(cli: Any, project: str) -> None:
 
 
 def test_checkpoint(cli: Any, project: str, other_user: Any) -> None:
-    made = json.loads(ok(cli("checkpoint", "--json", project, "-m", "v1")).out)
+    made = json.loads(cli("checkpoint", "--json", project, "-m", "v1").ok().out)
     assert made["message"] == "v1"
     assert made["uri"] == f"anaconda://{project}#{made['id']}"
     assert cli("checkpoint", f"{project}/q1.csv").code == 2
-    ok(cli("chmod", project, f"u/{other_user.name}+r"))
+    cli("chmod", project, f"u/{other_user.name}+r").ok()
     assert cli("checkpoint", project, account=other_user).code == 4

@@ -26,11 +26,6 @@ SMALL = 50
 LARGE = 300 * KiB  # over the 256 KiB read together
 
 
-def ok(result: Any) -> Any:
-    assert result.code == 0, result
-    return result
-
-
 def content(i: int) -> bytes:
     # Sizes from 0 to ~12 KiB, binary, with "\n" and "\r\n" that must arrive as they are.
     return (f"file {i}\r\n".encode() + bytes(range(256))) * (i % 50)
@@ -96,8 +91,8 @@ def source(tmp_path: Path) -> Path:
 def project(cli: Any, source: Path) -> str:
     """`<user>/p/d`, holding `source`'s contents."""
     name = f"{cli.account.name}/p"
-    ok(cli("mkdir", name))
-    ok(cli("upload", "-q", f"{source}/", f"{name}/d"))
+    cli("mkdir", name).ok()
+    cli("upload", "-q", f"{source}/", f"{name}/d").ok()
     return name
 
 
@@ -111,7 +106,7 @@ def test_download_reads_the_small_files_together(
     cli: Any, project: str, source: Path, tmp_path: Path, spy: Spy
 ) -> None:
     target = tmp_path / "out"
-    result = ok(cli("download", f"{project}/d/", str(target)))
+    result = cli("download", f"{project}/d/", str(target)).ok()
     assert everything(target) == everything(source)  # the same tree, the empty directory too
     assert list(target.rglob(".*.part")) == []  # no partial file left
     assert len(spy.reads) == 1  # one read_files call for the 50 small files
@@ -126,7 +121,7 @@ def test_download_reads_the_small_files_together(
 
     spy.clear()
     again = tmp_path / "again"
-    summary = json.loads(ok(cli("download", "--json", "-q", f"{project}/d", str(again))).out)
+    summary = json.loads(cli("download", "--json", "-q", f"{project}/d", str(again)).ok().out)
     assert summary["operation"] == "download"
     assert summary["failed"] == []
     assert summary["bytes"] == total
@@ -144,7 +139,7 @@ def test_download_reads_the_small_files_together(
 def test_a_file_alone_is_downloaded_as_before(
     cli: Any, project: str, source: Path, tmp_path: Path, spy: Spy
 ) -> None:
-    ok(cli("download", f"{project}/d/f07.bin", str(tmp_path / "one.bin")))
+    cli("download", f"{project}/d/f07.bin", str(tmp_path / "one.bin")).ok()
     assert (tmp_path / "one.bin").read_bytes() == content(7)
     assert spy.reads == []  # one GET, not a read of many files
     assert spy.downloads == [f"anaconda://{project}/d/f07.bin"]
@@ -156,11 +151,11 @@ def test_a_thousand_files_a_request(cli: Any, tmp_path: Path, spy: Spy) -> None:
     for i in range(1005):
         (folder / f"n{i:04}.txt").write_text(str(i))
     project = f"{cli.account.name}/many"
-    ok(cli("mkdir", project))
-    ok(cli("upload", "-q", "-j", "16", f"{folder}/", project))
+    cli("mkdir", project).ok()
+    cli("upload", "-q", "-j", "16", f"{folder}/", project).ok()
     spy.clear()
     target = tmp_path / "out"
-    ok(cli("download", "-q", f"{project}/", str(target)))
+    cli("download", "-q", f"{project}/", str(target)).ok()
     assert sorted(len(call) for call in spy.reads) == [5, 1000]
     assert spy.downloads == []
     assert everything(target) == everything(folder)
@@ -267,13 +262,13 @@ def test_verify_checks_what_is_read_together(
     assert [Path(f["destination"]).name for f in summary["files"]] == ["large.bin"]
     assert not list((tmp_path / "crc").rglob("f*.bin"))
     assert list((tmp_path / "crc").rglob(".*.part")) == []
-    ok(cli("download", "-q", "--verify", "sha256", f"{project}/d/", str(tmp_path / "sha")))
+    cli("download", "-q", "--verify", "sha256", f"{project}/d/", str(tmp_path / "sha")).ok()
     assert everything(tmp_path / "sha") == everything(source)
-    ok(cli("download", "-q", "--verify", "none", f"{project}/d/", str(tmp_path / "none")))
+    cli("download", "-q", "--verify", "none", f"{project}/d/", str(tmp_path / "none")).ok()
     assert everything(tmp_path / "none") == everything(source)
 
     through(monkeypatch, cli, ReadRouteTransport(header="sha256"))
-    ok(cli("download", "-q", f"{project}/d/", str(tmp_path / "crc-ok")))  # the CRC32C holds
+    cli("download", "-q", f"{project}/d/", str(tmp_path / "crc-ok")).ok()  # the CRC32C holds
     failed = cli("download", "--json", "--verify", "sha256", f"{project}/d/", str(tmp_path / "x"))
     assert failed.code == 6, failed
     assert len(json.loads(failed.out)["failed"]) == SMALL
@@ -290,7 +285,7 @@ def test_a_server_without_the_route_gets_one_get_a_file(
 ) -> None:
     through(monkeypatch, cli, ReadRouteTransport(missing=True))
     target = tmp_path / "out"
-    ok(cli("download", "-q", f"{project}/d/", str(target)))
+    cli("download", "-q", f"{project}/d/", str(target)).ok()
     assert everything(target) == everything(source)
     assert len(spy.reads) == 1
     assert len(spy.downloads) == SMALL + 1
@@ -300,14 +295,14 @@ def test_sync_to_a_local_directory_reads_together(
     cli: Any, project: str, source: Path, tmp_path: Path, spy: Spy
 ) -> None:
     target = tmp_path / "y"
-    result = ok(cli("sync", "--json", project, str(target)))
+    result = cli("sync", "--json", project, str(target)).ok()
     assert json.loads(result.out)["copied"] == SMALL + 1
     assert everything(target / "p" / "d") == everything(source)
     assert spy.read_together == small_uris(project, source)
     assert spy.downloads == [f"anaconda://{project}/d/sub/large.bin"]
     # What was written is known to the hash cache: nothing differs, nothing is read.
     spy.clear()
-    again = json.loads(ok(cli("sync", "--json", project, str(target))).out)
+    again = json.loads(cli("sync", "--json", project, str(target)).ok().out)
     assert again["copied"] == 0
     assert again["skipped"] == SMALL + 1
     assert spy.reads == spy.downloads == []

@@ -15,11 +15,6 @@ from anaconda_storage_core import StorageClient
 from anaconda_storage_core.sync import hashes
 
 
-def ok(result: Any) -> Any:
-    assert result.code == 0, result
-    return result
-
-
 def files_below(root: Path) -> list[str]:
     return sorted(
         p.relative_to(root).as_posix() + ("/" if p.is_dir() else "")
@@ -60,7 +55,7 @@ def sync(cli: Any, tmp_path: Path) -> Sync:
 @pytest.fixture
 def project(cli: Any) -> str:
     name = f"{cli.account.name}/p"
-    ok(cli("mkdir", name))
+    cli("mkdir", name).ok()
     return name
 
 
@@ -107,7 +102,7 @@ def test_first_sync_then_nothing_then_one_changed_file(
     assert counts(first) == (2, 0, 0, 0, 12)
     assert first["failures"] == []
     assert first["directories"] == 1
-    assert ok(cli("ls", "-R", project)).out.splitlines() == [
+    assert cli("ls", "-R", project).ok().out.splitlines() == [
         "data/a.csv",
         "data/empty/",
         "data/sub/b.txt",
@@ -128,7 +123,7 @@ def test_first_sync_then_nothing_then_one_changed_file(
 
 def test_trailing_slash_syncs_the_contents(sync: Sync, cli: Any, project: str, tree: Path) -> None:
     sync(f"{tree}/", f"{project}/in")
-    assert ok(cli("ls", "-R", project)).out.splitlines() == [
+    assert cli("ls", "-R", project).ok().out.splitlines() == [
         "in/a.csv",
         "in/empty/",
         "in/sub/b.txt",
@@ -176,10 +171,10 @@ def test_delete_on_the_server_keeps_history(
     (tree / "empty").rmdir()
     without = sync(f"{tree}/", project)
     assert counts(without) == (0, 1, 0, 0, 0)  # nothing deleted without --delete
-    result = ok(sync.text("--delete", f"{tree}/", project))
+    result = sync.text("--delete", f"{tree}/", project).ok()
     assert "restore one with `anaconda storage cp" in result.err
     assert "a.csv#-1" in result.err
-    assert ok(cli("ls", "-R", project)).out.splitlines() == ["sub/b.txt"]
+    assert cli("ls", "-R", project).ok().out.splitlines() == ["sub/b.txt"]
     assert client.read_bytes(f"{project}/a.csv#-1") == b"a,b\n1,2\n"
 
 
@@ -191,14 +186,14 @@ def test_excluded_paths_are_neither_sent_nor_deleted(
     (tree / "sub" / "c.log").write_text("noise")
     summary = sync("--delete", "--exclude", "*.log", "--exclude", "empty/", f"{tree}/", project)
     assert counts(summary)[:3] == (2, 0, 0)
-    assert ok(cli("ls", "-R", project)).out.splitlines() == [
+    assert cli("ls", "-R", project).ok().out.splitlines() == [
         "a.csv",
         "remote-only.log",
         "sub/b.txt",
     ]
     only = sync("--include", "*.log", f"{tree}/", f"{project}/logs")
     assert counts(only)[:2] == (2, 0)
-    assert ok(cli("ls", "-R", f"{project}/logs")).out.splitlines() == [
+    assert cli("ls", "-R", f"{project}/logs").ok().out.splitlines() == [
         "debug.log",
         "sub/c.log",
     ]
@@ -208,19 +203,19 @@ def test_dry_run_changes_nothing(sync: Sync, cli: Any, project: str, tree: Path)
     sync(f"{tree}/", project)
     (tree / "a.csv").unlink()
     (tree / "new.csv").write_text("new\n")
-    result = ok(sync.text("--dry-run", "--delete", f"{tree}/", project))
+    result = sync.text("--dry-run", "--delete", f"{tree}/", project).ok()
     lines = result.out.splitlines()
     assert lines[0] == f"would delete anaconda://{project}/a.csv"
     assert f"would upload {tree}/new.csv -> anaconda://{project}/new.csv" in lines
     assert "nothing was changed" in result.err
-    assert ok(cli("ls", "-R", project)).out.splitlines() == ["a.csv", "empty/", "sub/b.txt"]
+    assert cli("ls", "-R", project).ok().out.splitlines() == ["a.csv", "empty/", "sub/b.txt"]
     summary = sync("--dry-run", "--delete", f"{tree}/", project)
     assert counts(summary) == (1, 1, 1, 0, 4)
     assert summary["dry_run"] is True
 
 
 def test_quiet_prints_nothing(sync: Sync, project: str, tree: Path) -> None:
-    result = ok(sync.cli("sync", "-q", f"{tree}/", project))
+    result = sync.cli("sync", "-q", f"{tree}/", project).ok()
     assert result.out == ""
     assert result.err == ""
 
@@ -290,7 +285,7 @@ def test_local_deletions_are_listed_first_in_a_dry_run(
     here = tmp_path / "copy"
     here.mkdir()
     (here / "zzz.txt").write_text("local only")
-    result = ok(sync.text("-n", "--delete", f"{project}/", str(here)))
+    result = sync.text("-n", "--delete", f"{project}/", str(here)).ok()
     lines = result.out.splitlines()
     assert lines[0] == f"would delete {here / 'zzz.txt'}"
     assert any(line.startswith("would download") for line in lines[1:])
@@ -321,11 +316,11 @@ def test_remote_to_remote_on_the_server(
     sync: Sync, cli: Any, client: Any, project: str, tree: Path
 ) -> None:
     sync(f"{tree}/", f"{project}/src")
-    ok(cli("mkdir", f"{cli.account.name}/backup"))
+    cli("mkdir", f"{cli.account.name}/backup").ok()
     backup = f"{cli.account.name}/backup"
     first = sync(f"{project}/src", backup)
     assert counts(first) == (2, 0, 0, 0, 0)  # no bytes through the client
-    assert ok(cli("ls", "-R", backup)).out.splitlines() == [
+    assert cli("ls", "-R", backup).ok().out.splitlines() == [
         "src/a.csv",
         "src/empty/",
         "src/sub/b.txt",
@@ -365,8 +360,8 @@ def test_refusals(sync: Sync, cli: Any, project: str, tree: Path, tmp_path: Path
 
 
 def test_upload_again_adds_no_revision(cli: Any, client: Any, project: str, tree: Path) -> None:
-    ok(cli("upload", f"{tree}/", project))
-    ok(cli("upload", f"{tree}/", project))
+    cli("upload", f"{tree}/", project).ok()
+    cli("upload", f"{tree}/", project).ok()
     assert revisions(client, f"{project}/a.csv") == 1
     assert revisions(client, f"{project}/sub/b.txt") == 1
 
@@ -406,7 +401,7 @@ def test_a_local_file_goes_into_a_directory_then_nothing_then_its_change(
     assert counts(sync(str(source), project)) == (1, 0, 0, 0, 8)
     assert client.read_bytes(f"{project}/a.csv") == b"a,b\n3,4\n"
     assert revisions(client, f"{project}/a.csv") == 2
-    assert ok(cli("ls", "-R", project)).out.splitlines() == ["a.csv"]
+    assert cli("ls", "-R", project).ok().out.splitlines() == ["a.csv"]
 
 
 def test_a_file_goes_onto_a_path_unless_it_is_a_directory(
@@ -416,9 +411,9 @@ def test_a_file_goes_onto_a_path_unless_it_is_a_directory(
     assert sync(source, f"{project}/renamed.csv")["copied"] == 1  # missing, no slash: the file
     assert counts(sync(source, f"{project}/renamed.csv")) == (0, 1, 0, 0, 0)
     assert sync(source, f"{project}/reports/")["copied"] == 1  # the slash: a directory
-    ok(cli("mkdir", f"{project}/in"))
+    cli("mkdir", f"{project}/in").ok()
     assert sync(source, f"{project}/in")["copied"] == 1  # an existing directory
-    assert ok(cli("ls", "-R", project)).out.splitlines() == [
+    assert cli("ls", "-R", project).ok().out.splitlines() == [
         "in/a.csv",
         "renamed.csv",
         "reports/a.csv",
@@ -452,7 +447,7 @@ def test_a_remote_file_to_remote_on_the_server(
 ) -> None:
     client.upload(f"{project}/q1.csv", b"quarter one\n")
     backup = f"{cli.account.name}/backup"
-    ok(cli("mkdir", backup))
+    cli("mkdir", backup).ok()
     assert counts(sync(f"{project}/q1.csv", f"{backup}/2024/")) == (1, 0, 0, 0, 0)
     assert client.read_bytes(f"{backup}/2024/q1.csv") == b"quarter one\n"
     assert counts(sync(f"{project}/q1.csv", f"{backup}/2024/")) == (0, 1, 0, 0, 0)
@@ -480,17 +475,17 @@ def test_a_file_dry_run_filters_and_text_summary(
     sync: Sync, cli: Any, client: Any, project: str, tree: Path
 ) -> None:
     source = str(tree / "a.csv")
-    dry = ok(sync.text("-n", source, project))
+    dry = sync.text("-n", source, project).ok()
     assert dry.out.splitlines() == [f"would upload {source} -> anaconda://{project}/a.csv"]
     summary = sync("-n", source, project)
     assert counts(summary) == (1, 0, 0, 0, 8)
     assert summary["dry_run"] is True
-    assert ok(cli("ls", project)).out == ""
+    assert cli("ls", project).ok().out == ""
     assert counts(sync("--exclude", "*.csv", source, project)) == (0, 0, 0, 0, 0)
-    assert ok(cli("ls", project)).out == ""
-    done = ok(sync.text(source, project))
+    assert cli("ls", project).ok().out == ""
+    done = sync.text(source, project).ok()
     assert f"Synced anaconda://{project}/a.csv: 1 file copied (8 B), 0 unchanged" in done.err
-    again = ok(sync.text(source, project))
+    again = sync.text(source, project).ok()
     assert f"Synced anaconda://{project}/a.csv: 0 files copied, 1 unchanged" in again.err
 
 
@@ -503,8 +498,8 @@ def test_a_file_source_refuses_delete_and_a_directory_in_its_place(
         refused = sync.text("--delete", source, where)
         assert refused.code == 2, refused
         assert "--delete needs a directory source" in refused.err
-    assert ok(cli("ls", project)).out.splitlines() == ["stray.txt"]
-    ok(cli("mkdir", f"{project}/a.csv"))
+    assert cli("ls", project).ok().out.splitlines() == ["stray.txt"]
+    cli("mkdir", f"{project}/a.csv").ok()
     onto = sync.text(str(tree / "a.csv"), project)
     assert onto.code == 2, onto
     assert "is a directory" in onto.err
@@ -530,15 +525,15 @@ def test_an_empty_local_directory_makes_the_remote_one(
     empty.mkdir()
     dry = sync("-n", f"{empty}/", f"{project}/e")
     assert dry["directories"] == 1
-    lines = ok(sync.text("-n", f"{empty}/", f"{project}/e")).out.splitlines()
+    lines = sync.text("-n", f"{empty}/", f"{project}/e").ok().out.splitlines()
     assert lines == [f"would make directory anaconda://{project}/e"]
-    assert ok(cli("ls", project)).out == ""
+    assert cli("ls", project).ok().out == ""
     first = sync(f"{empty}/", f"{project}/e")
     assert counts(first) == (0, 0, 0, 0, 0)
     assert first["directories"] == 1
     assert sync(str(empty), project)["directories"] == 1  # no slash: DST/nothing
-    assert ok(cli("ls", project)).out.splitlines() == ["e/", "nothing/"]
-    assert ok(cli("ls", "--all", f"{project}/e")).out.splitlines() == [".keep"]
+    assert cli("ls", project).ok().out.splitlines() == ["e/", "nothing/"]
+    assert cli("ls", "--all", f"{project}/e").ok().out.splitlines() == [".keep"]
     assert sync(f"{empty}/", f"{project}/e")["directories"] == 0  # there already
     assert sync(f"{empty}/", project)["directories"] == 0  # a project always exists
 
@@ -546,7 +541,7 @@ def test_an_empty_local_directory_makes_the_remote_one(
 def test_an_empty_remote_directory_makes_the_local_one(
     sync: Sync, cli: Any, project: str, tmp_path: Path
 ) -> None:
-    ok(cli("mkdir", f"{project}/r"))
+    cli("mkdir", f"{project}/r").ok()
     here = tmp_path / "here"
     assert sync(f"{project}/r/", str(here))["directories"] == 1
     assert here.is_dir()
@@ -565,4 +560,4 @@ def test_delete_of_everything_leaves_the_remote_directory(
     summary = sync("--delete", f"{empty}/", f"{project}/e")
     assert counts(summary) == (0, 0, 1, 0, 0)
     assert summary["directories"] == 1  # its last file went: the directory stays, as rsync's
-    assert ok(cli("ls", project)).out.splitlines() == ["e/"]
+    assert cli("ls", project).ok().out.splitlines() == ["e/"]

@@ -16,15 +16,10 @@ from rich.console import Console
 from anaconda_storage_cli.progress import RichReporter
 
 
-def ok(result: Any) -> Any:
-    assert result.code == 0, result
-    return result
-
-
 @pytest.fixture
 def project(cli: Any) -> str:
     name = f"{cli.account.name}/p"
-    ok(cli("mkdir", name))
+    cli("mkdir", name).ok()
     return name
 
 
@@ -33,46 +28,46 @@ def project(cli: Any) -> str:
 
 @pytest.mark.parametrize("command", [(), ("cp",), ("upload",), ("rm",), ("sync",)])
 def test_dash_h_is_help(cli: Any, command: tuple[str, ...]) -> None:
-    short, long = ok(cli(*command, "-h")), ok(cli(*command, "--help"))
+    short, long = cli(*command, "-h").ok(), cli(*command, "--help").ok()
     assert short.out == long.out
     assert "Usage:" in short.out
 
 
 def test_help_reads_like_gits(cli: Any) -> None:
     for command in ("cp", "upload", "download", "rm", "ls", "sync", "cat", "mkdir"):
-        text = ok(cli(command, "--help")).out
+        text = cli(command, "--help").ok().out
         assert "<bool>" not in text, command
         assert "<list[str]>" not in text, command
         usage = next(line for line in text.splitlines() if "Usage:" in line)
         assert "{" not in usage, command
-    cp = ok(cli("cp", "--help")).out
+    cp = cli("cp", "--help").ok().out
     assert re.search(r"Usage: .*storage cp \[OPTIONS\] SRC\.\.\. DST *\n", cp)
     assert re.search(r"--jobs\s+-j\s+N ", cp)
-    assert re.search(r"storage ls \[OPTIONS\] \[PATH\] *\n", ok(cli("ls", "--help")).out)
+    assert re.search(r"storage ls \[OPTIONS\] \[PATH\] *\n", cli("ls", "--help").ok().out)
 
 
 def test_ls_dash_h_is_human_sizes_and_help_is_long_only(cli: Any, project: str) -> None:
-    ok(cli("cp", "-", f"{project}/big.bin", input=b"x" * 3 * 1024 * 1024))
-    assert ok(cli("ls", "-l", project)).out.split()[0] == str(3 * 1024 * 1024)
-    assert ok(cli("ls", "-lh", project)).out.startswith("3.0 MiB  ")
-    assert re.search(r"--human-readable\s+-h\s", ok(cli("ls", "--help")).out)
+    cli("cp", "-", f"{project}/big.bin", input=b"x" * 3 * 1024 * 1024).ok()
+    assert cli("ls", "-l", project).ok().out.split()[0] == str(3 * 1024 * 1024)
+    assert cli("ls", "-lh", project).ok().out.startswith("3.0 MiB  ")
+    assert re.search(r"--human-readable\s+-h\s", cli("ls", "--help").ok().out)
 
 
 # -- transfers -----------------------------------------------------------------------------
 
 
 def test_upload_and_download_accept_recursive(cli: Any, project: str, tree: Path) -> None:
-    ok(cli("upload", "-r", f"{tree}/", project))
-    ok(cli("upload", "--recursive", str(tree), project))
+    cli("upload", "-r", f"{tree}/", project).ok()
+    cli("upload", "--recursive", str(tree), project).ok()
     target = tree.parent / "down"
-    ok(cli("download", "-r", f"{project}/data", str(target)))
+    cli("download", "-r", f"{project}/data", str(target)).ok()
     assert (target / "data" / "sub" / "b.txt").read_text() == "bee\n"
 
 
 def test_download_counts_only_empty_directories(cli: Any, project: str, tmp_path: Path) -> None:
-    ok(cli("mkdir", f"{project}/full", f"{project}/empty"))
-    ok(cli("cp", "-", f"{project}/full/a.csv", input=b"a\n"))
-    result = ok(cli("download", f"{project}/", str(tmp_path / "down")))
+    cli("mkdir", f"{project}/full", f"{project}/empty").ok()
+    cli("cp", "-", f"{project}/full/a.csv", input=b"a\n").ok()
+    result = cli("download", f"{project}/", str(tmp_path / "down")).ok()
     assert "; 1 empty directory made" in result.err
     assert sorted(p.name for p in (tmp_path / "down").iterdir()) == ["empty", "full"]
 
@@ -113,22 +108,22 @@ def test_rm_of_a_missing_file_is_one_line(cli: Any, project: str) -> None:
 
 
 def test_a_refusal_without_yes_is_no_failed_file(cli: Any, project: str) -> None:
-    ok(cli("cp", "-", f"{project}/keep.csv", input=b"k\n"))
+    cli("cp", "-", f"{project}/keep.csv", input=b"k\n").ok()
     result = cli("rm", "-r", f"{project}/keep.csv", project)
     assert result.code == 2
     assert len(result.err.splitlines()) == 1
     assert "add --yes" in result.err
     assert "failed" not in result.err
-    assert ok(cli("ls", project)).out == "keep.csv\n"  # nothing removed
+    assert cli("ls", project).ok().out == "keep.csv\n"  # nothing removed
 
 
 def test_rm_dry_run_lists_no_markers(cli: Any, project: str) -> None:
-    ok(cli("mkdir", f"{project}/d/empty"))
-    ok(cli("cp", "-", f"{project}/d/a.csv", input=b"a\n"))
-    dry = ok(cli("rm", "-r", "--dry-run", f"{project}/d"))
+    cli("mkdir", f"{project}/d/empty").ok()
+    cli("cp", "-", f"{project}/d/a.csv", input=b"a\n").ok()
+    dry = cli("rm", "-r", "--dry-run", f"{project}/d").ok()
     assert dry.out.splitlines() == [f"would remove anaconda://{project}/d/a.csv"]
     assert "would have removed 1 file;" in dry.err
-    assert "Removed 1 file " in ok(cli("rm", "-r", f"{project}/d")).err
+    assert "Removed 1 file " in cli("rm", "-r", f"{project}/d").ok().err
 
 
 # -- hints and paths -----------------------------------------------------------------------
@@ -137,9 +132,9 @@ def test_rm_dry_run_lists_no_markers(cli: Any, project: str) -> None:
 def test_no_mkdir_hint_for_a_project_the_caller_cannot_see(
     cli: Any, project: str, other_user: Any
 ) -> None:
-    ok(cli("cp", "-", f"{project}/a.csv", input=b"a\n"))
+    cli("cp", "-", f"{project}/a.csv", input=b"a\n").ok()
     theirs = f"{other_user.name}/shared"
-    ok(cli("mkdir", theirs, account=other_user))
+    cli("mkdir", theirs, account=other_user).ok()
     result = cli("cp", f"{project}/a.csv", f"{theirs}/")
     assert result.code == 3
     assert "mkdir" not in result.err
@@ -149,7 +144,7 @@ def test_no_mkdir_hint_for_a_project_the_caller_cannot_see(
 
 
 def test_rmdir_of_a_full_project_suggests_rm_r(cli: Any, project: str) -> None:
-    ok(cli("cp", "-", f"{project}/a.csv", input=b"a\n"))
+    cli("cp", "-", f"{project}/a.csv", input=b"a\n").ok()
     result = cli("rmdir", project)
     assert result.code == 5
     assert f"anaconda storage rm -r {project}" in result.err
@@ -157,4 +152,4 @@ def test_rmdir_of_a_full_project_suggests_rm_r(cli: Any, project: str) -> None:
 
 
 def test_remote_paths_are_shown_with_the_scheme(cli: Any, project: str) -> None:
-    assert f"anaconda://{project}\n" in ok(cli("stat", project)).out
+    assert f"anaconda://{project}\n" in cli("stat", project).ok().out

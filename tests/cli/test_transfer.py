@@ -10,11 +10,6 @@ from typing import Any
 import pytest
 
 
-def ok(result: Any) -> Any:
-    assert result.code == 0, result
-    return result
-
-
 def files_below(root: Path) -> list[str]:
     return sorted(
         p.relative_to(root).as_posix() + ("/" if p.is_dir() else "")
@@ -26,7 +21,7 @@ def files_below(root: Path) -> list[str]:
 @pytest.fixture
 def project(cli: Any) -> str:
     name = f"{cli.account.name}/p"
-    ok(cli("mkdir", name))
+    cli("mkdir", name).ok()
     return name
 
 
@@ -36,9 +31,9 @@ def project(cli: Any) -> str:
 @pytest.mark.parametrize("existing", [False, True])
 def test_upload_directory_itself(cli: Any, project: str, tree: Path, existing: bool) -> None:
     if existing:
-        ok(cli("mkdir", f"{project}/in"))
-    ok(cli("upload", str(tree), f"{project}/in"))
-    assert ok(cli("ls", "-R", project)).out.splitlines() == [
+        cli("mkdir", f"{project}/in").ok()
+    cli("upload", str(tree), f"{project}/in").ok()
+    assert cli("ls", "-R", project).ok().out.splitlines() == [
         "in/data/a.csv",
         "in/data/empty/",
         "in/data/sub/b.txt",
@@ -48,9 +43,9 @@ def test_upload_directory_itself(cli: Any, project: str, tree: Path, existing: b
 @pytest.mark.parametrize("existing", [False, True])
 def test_upload_directory_contents(cli: Any, project: str, tree: Path, existing: bool) -> None:
     if existing:
-        ok(cli("mkdir", f"{project}/in"))
-    ok(cli("upload", f"{tree}/", f"anaconda://{project}/in"))
-    assert ok(cli("ls", "-R", project)).out.splitlines() == [
+        cli("mkdir", f"{project}/in").ok()
+    cli("upload", f"{tree}/", f"anaconda://{project}/in").ok()
+    assert cli("ls", "-R", project).ok().out.splitlines() == [
         "in/a.csv",
         "in/empty/",
         "in/sub/b.txt",
@@ -58,34 +53,34 @@ def test_upload_directory_contents(cli: Any, project: str, tree: Path, existing:
 
 
 def test_upload_files(cli: Any, project: str, tree: Path) -> None:
-    ok(cli("upload", str(tree / "a.csv"), f"{project}/renamed.csv"))
-    ok(cli("upload", str(tree / "a.csv"), f"{project}/dir/"))
-    ok(cli("upload", str(tree / "a.csv"), str(tree / "sub" / "b.txt"), f"{project}/many"))
-    assert ok(cli("ls", "-R", project)).out.splitlines() == [
+    cli("upload", str(tree / "a.csv"), f"{project}/renamed.csv").ok()
+    cli("upload", str(tree / "a.csv"), f"{project}/dir/").ok()
+    cli("upload", str(tree / "a.csv"), str(tree / "sub" / "b.txt"), f"{project}/many").ok()
+    assert cli("ls", "-R", project).ok().out.splitlines() == [
         "dir/a.csv",
         "many/a.csv",
         "many/b.txt",
         "renamed.csv",
     ]
-    assert ok(cli("cat", f"{project}/renamed.csv")).out == "a,b\n1,2\n"
+    assert cli("cat", f"{project}/renamed.csv").ok().out == "a,b\n1,2\n"
 
 
 def test_upload_dot_means_contents(cli: Any, project: str, tree: Path) -> None:
-    ok(cli.run("upload", "-q", ".", project, cwd=tree))
-    assert "a.csv" in ok(cli("ls", project)).out.split()
+    cli.run("upload", "-q", ".", project, cwd=tree).ok()
+    assert "a.csv" in cli("ls", project).ok().out.split()
 
 
 def test_upload_summary_and_log_lines(cli: Any, project: str, tree: Path) -> None:
-    result = ok(cli("upload", str(tree), project))
+    result = cli("upload", str(tree), project).ok()
     assert f"uploaded {tree / 'a.csv'} -> anaconda://{project}/data/a.csv (8 B)" in result.err
     assert "Uploaded 2 files, 12 B" in result.err
     assert "1 empty directory made" in result.err
     assert result.out == ""
-    assert ok(cli("upload", "-q", str(tree), f"{project}/again")).err == ""
+    assert cli("upload", "-q", str(tree), f"{project}/again").ok().err == ""
 
 
 def test_upload_json_summary(cli: Any, project: str, tree: Path) -> None:
-    summary = json.loads(ok(cli("upload", "--json", "-q", f"{tree}/", project)).out)
+    summary = json.loads(cli("upload", "--json", "-q", f"{tree}/", project).ok().out)
     assert summary["operation"] == "upload"
     assert summary["bytes"] == 12
     assert summary["failed"] == []
@@ -98,11 +93,11 @@ def test_upload_json_summary(cli: Any, project: str, tree: Path) -> None:
 
 
 def test_upload_dry_run_changes_nothing(cli: Any, project: str, tree: Path) -> None:
-    result = ok(cli("upload", "--dry-run", str(tree), f"{project}/in"))
+    result = cli("upload", "--dry-run", str(tree), f"{project}/in").ok()
     assert f"would upload {tree / 'a.csv'} -> anaconda://{project}/in/data/a.csv" in result.out
     assert f"would make directory anaconda://{project}/in/data/empty" in result.out
     assert "nothing was changed" in result.err
-    assert ok(cli("ls", project)).out == ""
+    assert cli("ls", project).ok().out == ""
 
 
 def test_upload_many_files_concurrently(cli: Any, project: str, tmp_path: Path) -> None:
@@ -110,9 +105,9 @@ def test_upload_many_files_concurrently(cli: Any, project: str, tmp_path: Path) 
     folder.mkdir()
     for i in range(40):
         (folder / f"f{i:02}.txt").write_text(str(i))
-    result = ok(cli("upload", "-j", "16", "--json", f"{folder}/", project))
+    result = cli("upload", "-j", "16", "--json", f"{folder}/", project).ok()
     assert len(json.loads(result.out)["files"]) == 40
-    assert len(ok(cli("ls", project)).out.splitlines()) == 40
+    assert len(cli("ls", project).ok().out.splitlines()) == 40
 
 
 @pytest.mark.skipif(os.sep == "\\", reason="a backslash is a separator on Windows")
@@ -122,7 +117,7 @@ def test_upload_partial_failure(cli: Any, project: str, tree: Path) -> None:
     assert result.code == 6, result
     assert "bad\\name.csv" in result.err
     assert "1 failed" in result.err
-    assert "a.csv" in ok(cli("ls", project)).out  # the others went
+    assert "a.csv" in cli("ls", project).ok().out  # the others went
 
 
 def test_upload_errors(cli: Any, project: str, tree: Path) -> None:
@@ -133,7 +128,7 @@ def test_upload_errors(cli: Any, project: str, tree: Path) -> None:
     assert "mkdir" in cli("upload", str(tree), f"{cli.account.name}/no-project").err
     assert cli("upload", str(tree), f"{project}#-1").code == 2
     assert cli("upload", str(tree)).code == 2
-    ok(cli("upload", str(tree / "a.csv"), f"{project}/file.csv"))
+    cli("upload", str(tree / "a.csv"), f"{project}/file.csv").ok()
     onto_file = cli("upload", str(tree), f"{project}/file.csv")
     assert onto_file.code == 2
     assert "onto file" in onto_file.err
@@ -144,18 +139,18 @@ def test_upload_errors(cli: Any, project: str, tree: Path) -> None:
 
 @pytest.fixture
 def filled(cli: Any, project: str, tree: Path) -> str:
-    ok(cli("upload", "-q", f"{tree}/", project))
+    cli("upload", "-q", f"{tree}/", project).ok()
     return project
 
 
 def test_download_whole_project(cli: Any, filled: str, tmp_path: Path) -> None:
-    ok(cli("download", filled, str(tmp_path / "here")))
+    cli("download", filled, str(tmp_path / "here")).ok()
     assert files_below(tmp_path / "here") == ["p/a.csv", "p/empty/", "p/sub/b.txt"]
     assert (tmp_path / "here" / "p" / "a.csv").read_text() == "a,b\n1,2\n"
 
 
 def test_download_project_contents(cli: Any, filled: str, tmp_path: Path) -> None:
-    ok(cli("download", f"{filled}/", str(tmp_path / "flat")))
+    cli("download", f"{filled}/", str(tmp_path / "flat")).ok()
     assert files_below(tmp_path / "flat") == ["a.csv", "empty/", "sub/b.txt"]
 
 
@@ -164,32 +159,32 @@ def test_download_directory(
     cli: Any, filled: str, tmp_path: Path, slash: str, expected: list[str]
 ) -> None:
     (tmp_path / "x").mkdir()
-    ok(cli("download", f"{filled}/sub{slash}", str(tmp_path / "x")))
+    cli("download", f"{filled}/sub{slash}", str(tmp_path / "x")).ok()
     assert files_below(tmp_path / "x") == expected
 
 
 def test_download_files_and_history(cli: Any, filled: str, tmp_path: Path) -> None:
-    ok(cli("cp", "-", f"{filled}/a.csv", input="changed\n"))
-    ok(cli("download", f"{filled}/a.csv#-1", str(tmp_path / "old.csv")))
+    cli("cp", "-", f"{filled}/a.csv", input="changed\n").ok()
+    cli("download", f"{filled}/a.csv#-1", str(tmp_path / "old.csv")).ok()
     assert (tmp_path / "old.csv").read_text() == "a,b\n1,2\n"
-    ok(cli("download", f"{filled}/a.csv", f"{filled}/sub/b.txt", str(tmp_path / "both")))
+    cli("download", f"{filled}/a.csv", f"{filled}/sub/b.txt", str(tmp_path / "both")).ok()
     assert files_below(tmp_path / "both") == ["a.csv", "b.txt"]
-    ok(cli("download", f"{filled}/a.csv", f"{tmp_path}/new/"))
+    cli("download", f"{filled}/a.csv", f"{tmp_path}/new/").ok()
     assert (tmp_path / "new" / "a.csv").read_text() == "changed\n"
 
 
 def test_download_at_a_checkpoint(cli: Any, filled: str, tmp_path: Path) -> None:
-    ok(cli("checkpoint", filled))
-    ok(cli("rm", "-r", f"{filled}/sub"))
-    ok(cli("download", f"{filled}#-1/", str(tmp_path / "then")))
+    cli("checkpoint", filled).ok()
+    cli("rm", "-r", f"{filled}/sub").ok()
+    cli("download", f"{filled}#-1/", str(tmp_path / "then")).ok()
     assert files_below(tmp_path / "then") == ["a.csv", "empty/", "sub/b.txt"]
 
 
 def test_download_dry_run_and_json(cli: Any, filled: str, tmp_path: Path) -> None:
-    dry = ok(cli("download", "--dry-run", filled, str(tmp_path / "d")))
+    dry = cli("download", "--dry-run", filled, str(tmp_path / "d")).ok()
     assert "would download" in dry.out
     assert not (tmp_path / "d").exists()
-    summary = json.loads(ok(cli("download", "--json", filled, str(tmp_path / "d"))).out)
+    summary = json.loads(cli("download", "--json", filled, str(tmp_path / "d")).ok().out)
     assert summary["bytes"] == 12
     assert len(summary["files"]) == 2
 
@@ -212,20 +207,20 @@ def test_cp_needs_recursive_for_a_directory(cli: Any, filled: str) -> None:
 
 @pytest.mark.parametrize(("slash", "expected"), [("", ["copy/sub/b.txt"]), ("/", ["copy/b.txt"])])
 def test_cp_directory_both_ways(cli: Any, filled: str, slash: str, expected: list[str]) -> None:
-    ok(cli("cp", "-r", f"{filled}/sub{slash}", f"{filled}/copy"))
+    cli("cp", "-r", f"{filled}/sub{slash}", f"{filled}/copy").ok()
     listed = [
-        line for line in ok(cli("ls", "-R", filled)).out.splitlines() if line.startswith("copy")
+        line for line in cli("ls", "-R", filled).ok().out.splitlines() if line.startswith("copy")
     ]
     assert listed == expected
 
 
 def test_cp_between_projects_and_users(cli: Any, filled: str, other_user: Any) -> None:
     target = f"{other_user.name}/inbox"
-    ok(cli("mkdir", target, account=other_user))
-    ok(cli("chmod", target, f"u/{cli.account.name}+w", account=other_user))
-    result = ok(cli("cp", "-r", filled, target))
+    cli("mkdir", target, account=other_user).ok()
+    cli("chmod", target, f"u/{cli.account.name}+w", account=other_user).ok()
+    result = cli("cp", "-r", filled, target).ok()
     assert "Copied 3 files" in result.err
-    assert ok(cli("ls", "-R", target, account=other_user)).out.splitlines() == [
+    assert cli("ls", "-R", target, account=other_user).ok().out.splitlines() == [
         "p/a.csv",
         "p/empty/",
         "p/sub/b.txt",
@@ -234,17 +229,17 @@ def test_cp_between_projects_and_users(cli: Any, filled: str, other_user: Any) -
 
 def test_cp_restores_an_old_revision(cli: Any, filled: str) -> None:
     path = f"{filled}/a.csv"
-    ok(cli("cp", "-", path, input="oops\n"))
-    ok(cli("cp", f"{path}#-1", path))
-    assert ok(cli("cat", path)).out == "a,b\n1,2\n"
-    assert len(json.loads(ok(cli("ls", "--revisions", "--json", path)).out)) == 3
+    cli("cp", "-", path, input="oops\n").ok()
+    cli("cp", f"{path}#-1", path).ok()
+    assert cli("cat", path).ok().out == "a,b\n1,2\n"
+    assert len(json.loads(cli("ls", "--revisions", "--json", path).ok().out)) == 3
 
 
 def test_cp_file_to_a_new_name_and_into_a_directory(cli: Any, filled: str) -> None:
-    ok(cli("cp", f"{filled}/a.csv", f"{filled}/b.csv"))
-    ok(cli("cp", f"{filled}/a.csv", f"{filled}/sub"))
-    ok(cli("cp", f"{filled}/a.csv", f"{filled}/new/"))
-    assert ok(cli("ls", "-R", filled)).out.splitlines() == [
+    cli("cp", f"{filled}/a.csv", f"{filled}/b.csv").ok()
+    cli("cp", f"{filled}/a.csv", f"{filled}/sub").ok()
+    cli("cp", f"{filled}/a.csv", f"{filled}/new/").ok()
+    assert cli("ls", "-R", filled).ok().out.splitlines() == [
         "a.csv",
         "b.csv",
         "empty/",
@@ -255,40 +250,40 @@ def test_cp_file_to_a_new_name_and_into_a_directory(cli: Any, filled: str) -> No
 
 
 def test_cp_stdin_and_stdout(cli: Any, project: str) -> None:
-    ok(cli("cp", "-", f"{project}/in.txt", input="from stdin\n"))
-    assert ok(cli("cp", f"{project}/in.txt", "-")).out == "from stdin\n"
+    cli("cp", "-", f"{project}/in.txt", input="from stdin\n").ok()
+    assert cli("cp", f"{project}/in.txt", "-").ok().out == "from stdin\n"
     assert cli("cp", "-", project).code == 2
 
 
 def test_cp_dry_run_and_json(cli: Any, filled: str) -> None:
-    dry = ok(cli("cp", "-r", "--dry-run", f"{filled}/", f"{filled}/backup"))
+    dry = cli("cp", "-r", "--dry-run", f"{filled}/", f"{filled}/backup").ok()
     assert (
         f"would copy anaconda://{filled}/sub/b.txt -> anaconda://{filled}/backup/sub/b.txt"
         in dry.out
     )
-    assert "backup" not in ok(cli("ls", filled)).out
-    summary = json.loads(ok(cli("cp", "-r", "--json", f"{filled}/sub", f"{filled}/backup")).out)
+    assert "backup" not in cli("ls", filled).ok().out
+    summary = json.loads(cli("cp", "-r", "--json", f"{filled}/sub", f"{filled}/backup").ok().out)
     assert summary["files"][0]["destination"] == f"anaconda://{filled}/backup/sub/b.txt"
     assert summary["files"][0]["size"] is None
 
 
 def test_mv_rename_and_directories(cli: Any, filled: str) -> None:
-    ok(cli("mv", f"{filled}/a.csv", f"{filled}/renamed.csv"))
-    ok(cli("mv", f"{filled}/sub", f"{filled}/moved"))  # the directory itself goes inside
-    ok(cli("mv", f"{filled}/empty/", f"{filled}/was-empty"))  # its contents go in
-    assert ok(cli("ls", "-R", filled)).out.splitlines() == [
+    cli("mv", f"{filled}/a.csv", f"{filled}/renamed.csv").ok()
+    cli("mv", f"{filled}/sub", f"{filled}/moved").ok()  # the directory itself goes inside
+    cli("mv", f"{filled}/empty/", f"{filled}/was-empty").ok()  # its contents go in
+    assert cli("ls", "-R", filled).ok().out.splitlines() == [
         "moved/sub/b.txt",
         "renamed.csv",
         "was-empty/",
     ]
     # history stays with the old path
-    assert ok(cli("cat", f"{filled}/a.csv#-1")).out == "a,b\n1,2\n"
+    assert cli("cat", f"{filled}/a.csv#-1").ok().out == "a,b\n1,2\n"
 
 
 def test_mv_dry_run_and_errors(cli: Any, filled: str) -> None:
-    dry = ok(cli("mv", "--dry-run", f"{filled}/sub", f"{filled}/elsewhere"))
+    dry = cli("mv", "--dry-run", f"{filled}/sub", f"{filled}/elsewhere").ok()
     assert "would move" in dry.out
-    assert "elsewhere" not in ok(cli("ls", filled)).out
+    assert "elsewhere" not in cli("ls", filled).ok().out
     assert cli("mv", f"{filled}/a.csv#-1", f"{filled}/x.csv").code == 2
     assert cli("mv", f"{filled}/nope", f"{filled}/x.csv").code == 3
     into_itself = cli("mv", f"{filled}/sub", f"{filled}/sub/deeper")

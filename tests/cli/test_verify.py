@@ -19,11 +19,6 @@ CONTENT = b"a,b\n1,2\n"
 WRONG = {checksum.HEADER: checksum.encode(0), "X-Storage-Sha256": "0" * 64}
 
 
-def ok(result: Any) -> Any:
-    assert result.code == 0, result
-    return result
-
-
 class Tampering(httpx.BaseTransport):
     """Real HTTP, with one header of every content answer replaced by a wrong value."""
 
@@ -44,8 +39,8 @@ class Tampering(httpx.BaseTransport):
 @pytest.fixture
 def project(cli: Any) -> str:
     name = f"{cli.account.name}/p"
-    ok(cli("mkdir", name))
-    ok(cli("cp", "-", f"{name}/dir/a.csv", input=CONTENT))
+    cli("mkdir", name).ok()
+    cli("cp", "-", f"{name}/dir/a.csv", input=CONTENT).ok()
     return name
 
 
@@ -75,10 +70,10 @@ def test_download_checks_the_crc32c_by_default(
     assert "checksum mismatch" in failed.err.lower(), failed
     assert not target.exists()
     assert list(tmp_path.glob(".*.part")) == []
-    ok(cli("download", "--verify", "sha256", f"{project}/dir/a.csv", str(target)))
+    cli("download", "--verify", "sha256", f"{project}/dir/a.csv", str(target)).ok()
     assert target.read_bytes() == CONTENT
     target.unlink()
-    ok(cli("download", "--verify", "none", f"{project}/dir/a.csv", str(target)))
+    cli("download", "--verify", "none", f"{project}/dir/a.csv", str(target)).ok()
     assert target.read_bytes() == CONTENT
 
 
@@ -87,7 +82,7 @@ def test_download_verify_sha256_checks_the_sha256(
 ) -> None:
     tamper("X-Storage-Sha256")
     target = tmp_path / "out.csv"
-    ok(cli("download", f"{project}/dir/a.csv", str(target)))  # the CRC32C is right
+    cli("download", f"{project}/dir/a.csv", str(target)).ok()  # the CRC32C is right
     target.unlink()
     failed = cli("download", "--verify", "SHA256", f"{project}/dir/a.csv", str(target))
     assert failed.code != 0
@@ -102,7 +97,7 @@ def test_cat_and_cp_to_stdout(cli: Any, project: str, tamper: Any) -> None:
         failed = cli(*command, f"{project}/dir/a.csv", *extra)
         assert failed.code != 0, command
         assert "checksum mismatch" in failed.err.lower(), failed
-        done = ok(cli(*command, "--verify", "sha256", f"{project}/dir/a.csv", *extra))
+        done = cli(*command, "--verify", "sha256", f"{project}/dir/a.csv", *extra).ok()
         assert done.out_bytes == CONTENT
 
 
@@ -112,7 +107,7 @@ def test_sync_to_local(cli: Any, project: str, tmp_path: Path, tamper: Any) -> N
     failed = cli("sync", f"{project}/dir/", str(local))
     assert failed.code != 0
     assert not (local / "a.csv").exists()
-    ok(cli("sync", "--verify", "sha256", f"{project}/dir/", str(local)))
+    cli("sync", "--verify", "sha256", f"{project}/dir/", str(local)).ok()
     assert (local / "a.csv").read_bytes() == CONTENT
 
 

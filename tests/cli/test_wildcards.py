@@ -11,12 +11,6 @@ import pytest
 from anaconda_storage_cli.errors import UsageProblem
 from anaconda_storage_cli.wildcards import has_wildcard, parse_pattern
 
-
-def ok(result: Any) -> Any:
-    assert result.code == 0, result
-    return result
-
-
 # -- the grammar ---------------------------------------------------------------------------
 
 
@@ -80,31 +74,31 @@ def filled(cli: Any, tmp_path: Path) -> str:
         (root / name).write_text(name)
     (root / "empty").mkdir()
     project = f"{cli.account.name}/p"
-    ok(cli("mkdir", project))
-    ok(cli("upload", f"{root}/", project))
+    cli("mkdir", project).ok()
+    cli("upload", f"{root}/", project).ok()
     return project
 
 
 def test_ls_of_a_pattern(cli: Any, filled: str) -> None:
-    assert ok(cli("ls", f"{filled}/2024/*.csv")).out.splitlines() == ["a.csv", "b.csv"]
-    assert ok(cli("ls", f"{filled}/**/*.csv")).out.splitlines() == [
+    assert cli("ls", f"{filled}/2024/*.csv").ok().out.splitlines() == ["a.csv", "b.csv"]
+    assert cli("ls", f"{filled}/**/*.csv").ok().out.splitlines() == [
         "2024/a.csv",
         "2024/b.csv",
         "2024/sub/c.csv",
         "2025/d.csv",
     ]
     # Directories match as themselves, not opened (ls -d); a trailing / keeps only them.
-    assert ok(cli("ls", f"anaconda://{filled}/20*")).out.splitlines() == ["2024/", "2025/"]
-    assert ok(cli("ls", f"{filled}/2024/*/")).out.splitlines() == ["sub/"]
-    long = ok(cli("ls", "-l", f"{filled}/2024/[ax]*")).out.splitlines()
+    assert cli("ls", f"anaconda://{filled}/20*").ok().out.splitlines() == ["2024/", "2025/"]
+    assert cli("ls", f"{filled}/2024/*/").ok().out.splitlines() == ["sub/"]
+    long = cli("ls", "-l", f"{filled}/2024/[ax]*").ok().out.splitlines()
     assert [line.split()[-1] for line in long] == ["a.csv", "x.txt"]
 
 
 def test_ls_of_a_pattern_reads_a_checkpoint(cli: Any, filled: str) -> None:
-    ok(cli("checkpoint", filled))
-    ok(cli("rm", f"{filled}/2024/a.csv"))
-    assert ok(cli("ls", f"{filled}/2024/*.csv")).out.splitlines() == ["b.csv"]
-    assert ok(cli("ls", f"{filled}#-1/2024/*.csv")).out.splitlines() == ["a.csv", "b.csv"]
+    cli("checkpoint", filled).ok()
+    cli("rm", f"{filled}/2024/a.csv").ok()
+    assert cli("ls", f"{filled}/2024/*.csv").ok().out.splitlines() == ["b.csv"]
+    assert cli("ls", f"{filled}#-1/2024/*.csv").ok().out.splitlines() == ["a.csv", "b.csv"]
 
 
 def test_no_match_is_a_clear_error(cli: Any, filled: str) -> None:
@@ -119,15 +113,15 @@ def test_no_match_is_a_clear_error(cli: Any, filled: str) -> None:
 
 
 def test_cat_of_a_pattern_reads_each_file(cli: Any, filled: str) -> None:
-    assert ok(cli("cat", f"{filled}/2024/?.csv")).out == "2024/a.csv2024/b.csv"
+    assert cli("cat", f"{filled}/2024/?.csv").ok().out == "2024/a.csv2024/b.csv"
     result = cli("cat", f"{filled}/202?")
     assert result.code == 2
     assert "matches only directories" in result.err
 
 
 def test_cp_and_mv_of_a_pattern(cli: Any, filled: str) -> None:
-    ok(cli("cp", f"{filled}/**/*.csv", f"{filled}/all/"))
-    assert ok(cli("ls", f"{filled}/all")).out.splitlines() == [
+    cli("cp", f"{filled}/**/*.csv", f"{filled}/all/").ok()
+    assert cli("ls", f"{filled}/all").ok().out.splitlines() == [
         "a.csv",
         "b.csv",
         "c.csv",
@@ -137,30 +131,30 @@ def test_cp_and_mv_of_a_pattern(cli: Any, filled: str) -> None:
     result = cli("cp", f"{filled}/202*", f"{filled}/years/")
     assert result.code == 2
     assert "is a directory: use cp -r" in result.err
-    ok(cli("cp", "-r", f"{filled}/202*", f"{filled}/years/"))
-    assert ok(cli("ls", f"{filled}/years")).out.splitlines() == ["2024/", "2025/"]
-    ok(cli("mv", f"{filled}/all/[ab].csv", f"{filled}/ab/"))
-    assert ok(cli("ls", f"{filled}/all")).out.splitlines() == ["c.csv", "d.csv"]
+    cli("cp", "-r", f"{filled}/202*", f"{filled}/years/").ok()
+    assert cli("ls", f"{filled}/years").ok().out.splitlines() == ["2024/", "2025/"]
+    cli("mv", f"{filled}/all/[ab].csv", f"{filled}/ab/").ok()
+    assert cli("ls", f"{filled}/all").ok().out.splitlines() == ["c.csv", "d.csv"]
     result = cli("cp", f"{filled}/all/c.csv", f"{filled}/x*")
     assert result.code == 2
     assert "%2A" in result.err
 
 
 def test_rm_of_a_pattern(cli: Any, filled: str) -> None:
-    dry = ok(cli("rm", "--dry-run", f"{filled}/**/*.csv"))
+    dry = cli("rm", "--dry-run", f"{filled}/**/*.csv").ok()
     assert len(dry.out.splitlines()) == 4
-    ok(cli("rm", f"{filled}/2024/*.csv"))
-    assert ok(cli("ls", "-R", f"{filled}/2024")).out.splitlines() == ["sub/c.csv", "x.txt"]
+    cli("rm", f"{filled}/2024/*.csv").ok()
+    assert cli("ls", "-R", f"{filled}/2024").ok().out.splitlines() == ["sub/c.csv", "x.txt"]
     # **: what lies below a matched directory goes with it, not twice.
-    ok(cli("rm", "-r", f"{filled}/2024/**"))
-    assert ok(cli("ls", filled)).out.splitlines() == ["2025/", "empty/"]
+    cli("rm", "-r", f"{filled}/2024/**").ok()
+    assert cli("ls", filled).ok().out.splitlines() == ["2025/", "empty/"]
 
 
 def test_download_of_a_pattern(cli: Any, filled: str, tmp_path: Path) -> None:
     target = tmp_path / "down"
-    ok(cli("download", f"{filled}/**/*.csv", f"{target}/"))
+    cli("download", f"{filled}/**/*.csv", f"{target}/").ok()
     assert sorted(p.name for p in target.iterdir()) == ["a.csv", "b.csv", "c.csv", "d.csv"]
-    ok(cli("download", f"{filled}/*/", str(tmp_path / "contents")))
+    cli("download", f"{filled}/*/", str(tmp_path / "contents")).ok()
     assert sorted(
         p.relative_to(tmp_path / "contents").as_posix() for p in (tmp_path / "contents").rglob("*")
     ) == ["a.csv", "b.csv", "d.csv", "sub", "sub/c.csv", "x.txt"]
