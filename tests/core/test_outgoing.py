@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import pickle
 
 import httpx
@@ -46,6 +47,22 @@ def test_a_body_and_its_headers() -> None:
     assert put.headers["Host"] == "127.0.0.1:8765"
     assert "If-Match" in put.headers
     assert put.read() == expected.read()
+
+
+def test_a_json_body_is_built_as_any_other_body() -> None:
+    # Every request a client builds is an OutgoingRequest, a JSON one too (so the aiohttp
+    # sender sends only its own headers with each): compact UTF-8, as httpx 0.28 encodes.
+    body = {"name": "sälës", "attributes": {"n": 1}}
+    request = API.request("POST", "/api/storage/projects/alice", json=body)
+    assert type(request) is OutgoingRequest
+    assert request.parts is not None
+    assert request.parts.own == {"Content-Type": "application/json"}
+    assert request.parts.content == '{"name":"sälës","attributes":{"n":1}}'.encode()
+    assert json.loads(request.content) == body
+    assert request.headers["Content-Type"] == "application/json"
+    assert request.headers["Content-Length"] == str(len(request.content))
+    with pytest.raises(ValueError, match="JSON"):
+        API.request("POST", "/api/storage/projects/alice", json={"n": float("nan")})
 
 
 def test_a_request_header_replaces_the_clients_in_any_case() -> None:

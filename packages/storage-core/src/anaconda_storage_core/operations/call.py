@@ -13,6 +13,7 @@ import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
+from json import dumps
 from typing import Any, Generic, TypeVar
 from urllib.parse import quote, urlencode
 
@@ -20,7 +21,7 @@ import httpx
 
 from ..config import StorageConfig
 from ..errors import LOGIN_HINT, AuthenticationRequired, raise_for_response
-from ..outgoing import OutgoingRequest, Parts, merged
+from ..outgoing import OutgoingRequest, Parts
 from ..transfer.bodies import CHUNK_SIZE, BytesBody
 from ..uri import InvalidURI, StorageURI
 
@@ -165,9 +166,13 @@ class Api:
             raise AuthenticationRequired(f"not logged in: {LOGIN_HINT}")
         # Routes are quoted already, so the query is the only part left to encode.
         url = f"{self.url(route)}?{urlencode(query)}" if query else self.url(route)
-        if json is not None:  # not a hot path: httpx encodes it, as it always did
-            return httpx.Request(method, url, headers=merged(self.headers, headers), json=json)
         own = headers
+        if json is not None:
+            # As httpx encodes it (compact UTF-8, NaN refused), then sent as any bytes body:
+            # every request a client builds is an OutgoingRequest (see `AiohttpSender`).
+            text = dumps(json, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+            content = text.encode("utf-8")
+            own = {**(own or {}), "Content-Type": "application/json"}
         if content is not None and len(content) > CHUNK_SIZE:
             stream, content = BytesBody(content), None
             own = {**(own or {}), "Content-Length": str(len(stream.data))}
