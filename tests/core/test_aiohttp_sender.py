@@ -6,7 +6,7 @@ from __future__ import annotations
 import pickle
 import socket
 import traceback
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from typing import TYPE_CHECKING, Any
 
 import httpx
@@ -193,7 +193,16 @@ def gzip_answer(content: bytes) -> bytes:
     return head.encode("ascii") + body
 
 
+@pytest.fixture
+async def sender() -> AsyncIterator[AiohttpSender]:
+    """A sender of its own that reads no proxy from the environment, closed after the test."""
+    made = AiohttpSender(verify=True, limits=httpx.Limits(max_connections=2), trust_env=False)
+    yield made
+    await made.aclose()
+
+
 async def test_an_encoded_body_is_decoded_as_httpx_decodes_it(
+    sender: AiohttpSender,
     raw_server: Callable[..., RawServer],
 ) -> None:
     # Open bodies come straight from aiohttp (auto_decompress off) unless content-encoded:
@@ -202,14 +211,10 @@ async def test_an_encoded_body_is_decoded_as_httpx_decodes_it(
 
     content = b"a,b\n1,2\n" * 1000
     server = raw_server(gzip_answer(content))
-    sender = AiohttpSender(verify=True, limits=httpx.Limits(max_connections=2), trust_env=False)
-    try:
-        response = await sender.send(httpx.Request("GET", server.url), stream=True)
-        assert response.headers["Content-Encoding"] == "gzip"
-        assert b"".join([chunk async for chunk in body_chunks(response)]) == content
-        await response.aclose()
-    finally:
-        await sender.aclose()
+    response = await sender.send(httpx.Request("GET", server.url), stream=True)
+    assert response.headers["Content-Encoding"] == "gzip"
+    assert b"".join([chunk async for chunk in body_chunks(response)]) == content
+    await response.aclose()
 
 
 @pytest.mark.parametrize(
@@ -225,46 +230,44 @@ async def test_an_encoded_body_is_decoded_as_httpx_decodes_it(
     ],
 )
 async def test_a_small_streamed_answer_is_read_in_full_when_asked(
-    raw_server: Callable[..., RawServer], answer: bytes, read_within: int, whole: bool
+    sender: AiohttpSender,
+    raw_server: Callable[..., RawServer],
+    answer: bytes,
+    read_within: int,
+    whole: bool,
 ) -> None:
     from anaconda_storage_core.aiohttp_sender import body_chunks
 
     server = raw_server(answer)
-    sender = AiohttpSender(verify=True, limits=httpx.Limits(max_connections=2), trust_env=False)
-    try:
-        request = httpx.Request("GET", server.url)
-        response = await sender.send(request, stream=True, read_within=read_within)
-        assert response.is_closed is whole
-        if whole:
-            assert response.content == b"hello"
-        else:
-            body = b"".join([chunk async for chunk in body_chunks(response)])
-            assert body == (b"" if b"Content-Length: 0" in answer else b"hello")
-            await response.aclose()
-    finally:
-        await sender.aclose()
+    request = httpx.Request("GET", server.url)
+    response = await sender.send(request, stream=True, read_within=read_within)
+    assert response.is_closed is whole
+    if whole:
+        assert response.content == b"hello"
+    else:
+        body = b"".join([chunk async for chunk in body_chunks(response)])
+        assert body == (b"" if b"Content-Length: 0" in answer else b"hello")
+        await response.aclose()
 
 
 async def test_a_small_answer_that_breaks_is_answered_open_its_read_raising(
+    sender: AiohttpSender,
     raw_server: Callable[..., RawServer],
 ) -> None:
     # The headers arrived: the flow gets them (the revision to pin a read again to), and
     # the break when it reads the body, never a body shorter than announced.
     server = raw_server(b'HTTP/1.1 200 OK\r\nContent-Length: 10\r\nETag: "r1"\r\n\r\nhello')
-    sender = AiohttpSender(verify=True, limits=httpx.Limits(max_connections=2), trust_env=False)
-    try:
-        response = await sender.send(httpx.Request("GET", server.url), stream=True, read_within=10)
-        assert not response.is_closed
-        assert response.headers["ETag"] == '"r1"'
-        with pytest.raises(httpx.RemoteProtocolError) as caught:
-            await response.aread()
-        assert caught.value.__context__ is None  # no aiohttp exception (it holds headers)
-        await response.aclose()
-    finally:
-        await sender.aclose()
+    response = await sender.send(httpx.Request("GET", server.url), stream=True, read_within=10)
+    assert not response.is_closed
+    assert response.headers["ETag"] == '"r1"'
+    with pytest.raises(httpx.RemoteProtocolError) as caught:
+        await response.aread()
+    assert caught.value.__context__ is None  # no aiohttp exception (it holds headers)
+    await response.aclose()
 
 
 async def test_the_clients_headers_go_once_to_the_session_and_a_requests_own_win(
+    sender: AiohttpSender,
     raw_server: Callable[..., RawServer],
 ) -> None:
     # The session's defaults are the client's headers (Parts.base); each request passes
@@ -274,21 +277,17 @@ async def test_the_clients_headers_go_once_to_the_session_and_a_requests_own_win
 
     server = raw_server(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
     api = Api(base_url=server.url, headers={"Authorization": f"Bearer {KEY}", "x-mine": "a"})
-    sender = AiohttpSender(verify=True, limits=httpx.Limits(max_connections=2), trust_env=False)
-    try:
-        for own in (None, {"X-Mine": "b"}):
-            response = await sender.send(api.request("GET", "/api/storage/owners", headers=own))
-            assert response.content == b"ok"
-        # The defaults (the key among them) never go with a request the client did not
-        # build, nor to another origin: refused, never sent.
-        other = Api(base_url=server.url, headers={})
-        with pytest.raises(RuntimeError, match="one client"):
-            await sender.send(other.request("GET", "/api/health"))
-        elsewhere = Api(base_url="http://127.0.0.1:9", headers=api.headers)
-        with pytest.raises(RuntimeError, match="not to the client's"):
-            await sender.send(elsewhere.request("GET", "/api/storage/owners"))
-    finally:
-        await sender.aclose()
+    for own in (None, {"X-Mine": "b"}):
+        response = await sender.send(api.request("GET", "/api/storage/owners", headers=own))
+        assert response.content == b"ok"
+    # The defaults (the key among them) never go with a request the client did not
+    # build, nor to another origin: refused, never sent.
+    other = Api(base_url=server.url, headers={})
+    with pytest.raises(RuntimeError, match="one client"):
+        await sender.send(other.request("GET", "/api/health"))
+    elsewhere = Api(base_url="http://127.0.0.1:9", headers=api.headers)
+    with pytest.raises(RuntimeError, match="not to the client's"):
+        await sender.send(elsewhere.request("GET", "/api/storage/owners"))
     first, second = (request.lower() for request in server.received)
     assert f"authorization: bearer {KEY}\r\n".lower().encode() in first
     assert b"x-mine: a\r\n" in first

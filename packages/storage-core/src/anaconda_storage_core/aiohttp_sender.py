@@ -189,31 +189,22 @@ class AiohttpSender:
             error = _transport_error(exc, request)
             if error is None:
                 raise
+        body: httpx.AsyncByteStream
         if error is not None:
-            if stream and answer is not None:  # a small body broke: see `read_within`
-                return httpx.Response(
-                    answer.status,
-                    headers=headers_of(answer.raw_headers),
-                    stream=_Broken(error),
-                    request=request,
+            if not stream or answer is None:
+                # Raised here, outside the handler: aiohttp's exception is neither the
+                # cause nor the context (some hold the request's headers, the API key).
+                raise error
+            body = _Broken(error)  # a small body broke: see `read_within`
+        else:
+            assert answer is not None
+            if whole:
+                return full_response(
+                    answer.status, headers_of(answer.raw_headers), content, request, encoded=encoded
                 )
-            # Raised here, outside the handler: aiohttp's exception is neither the cause
-            # nor the context (some hold the request's headers, the API key among them).
-            raise error
-        assert answer is not None
-        if not whole:
-            return httpx.Response(
-                answer.status,
-                headers=headers_of(answer.raw_headers),
-                stream=_Body(answer, request),
-                request=request,
-            )
-        return full_response(
-            answer.status,
-            headers_of(answer.raw_headers),
-            content,
-            request,
-            encoded=encoded,
+            body = _Body(answer, request)
+        return httpx.Response(
+            answer.status, headers=headers_of(answer.raw_headers), stream=body, request=request
         )
 
     def _proxy(self, origin: str) -> str | None:

@@ -49,8 +49,9 @@ class Attempt:
     `read_within` (with `stream`): a runner may answer a success whose `Content-Length` is
     above 0 and at most this many bytes read in full and closed (`is_closed`), as if not
     streamed. A small file's read then takes one effect, not two (issue 15: the client's
-    CPU per small read); a body that breaks fails the attempt. A runner that does not
-    answers it open, as for any `stream`, and the flow reads it with `ReadRest`."""
+    CPU per small read). A body that breaks is answered open, its read raising the break,
+    so the flow has the headers. A runner that does not read it in full answers it open,
+    as for any `stream`, and the flow reads it with `ReadRest`."""
 
     request: httpx.Request
     stream: bool = False
