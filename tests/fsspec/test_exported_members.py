@@ -20,7 +20,7 @@ def test_all_exports_exist_and_nothing_else_is_public(module: object) -> None:
     public = {name for name in vars(module) if not name.startswith("_")}
     modules = {
         *("addresses", "base", "content", "entries", "files", "filesystem", "gathered"),
-        "namespace",
+        *("namespace", "saving"),
     }
     assert public - exported <= {"annotations", "path", *modules}
 

@@ -33,6 +33,7 @@ from .base import checksum_option
 from .files import AnacondaFile, AsyncAnacondaFile
 from .gathered import CONCURRENCY, INLINE_LIMIT, GatheredReads, gathered, gathering
 from .namespace import Namespace
+from .saving import Saving
 
 __all__ = ["GATHERED_WINDOW", "Content"]
 
@@ -347,7 +348,8 @@ class Content(Namespace):
         **kwargs: Any,
     ) -> None:
         """``get`` of files named one by one, two lists of as many paths: one stream of
-        core's ``read_files``, each content written as it arrives, no coroutine per file
+        core's ``read_files``, the contents written by a worker thread as runs of them arrive
+        (``saving.py``), no coroutine per file
         (fsspec's, with their futures, cost as much CPU as reading and writing a small
         file: about 47 us each). What fsspec's ``get`` of two lists does otherwise: the
         same parent directories made, the same callbacks, the first error raised."""
@@ -363,6 +365,7 @@ class Content(Namespace):
         client = await self._client()
         uris = [self._uri(path) for path in rpaths]
         alone: list[Coroutine[Any, Any, None]] = []
+        saving = Saving(callback)
         try:
             index = 0
             reading = client.read_files(
@@ -370,11 +373,11 @@ class Content(Namespace):
             )
             async for read in reading:
                 lpath, index = lpaths[index], index + 1
+                if read.data is not None:
+                    await saving.add(rpaths[index - 1], lpath, read)  # counted once written
+                    continue
                 if _local_size(lpath) is None:
                     pass  # a directory, as fsspec's get leaves it
-                elif read.data is not None:
-                    with callback.branched(rpaths[index - 1], lpath) as child:
-                        _write_whole(lpath, read, child)
                 elif read.error is None:  # too large to come with the others
                     rpath = rpaths[index - 1]
                     alone.append(self._get_alone(read.pinned, rpath, lpath, callback, **kwargs))
@@ -384,9 +387,12 @@ class Content(Namespace):
                 ):
                     os.makedirs(lpath, exist_ok=True)  # an empty directory (only its .keep)
                 else:
+                    await saving.close()  # the files before it are written, as one by one
                     raise read.error
                 callback.relative_update(1)
+            await saving.close()
         except BaseException:
+            await saving.abandon()
             for coroutine in alone:
                 coroutine.close()
             raise
