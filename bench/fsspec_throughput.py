@@ -20,11 +20,13 @@ request (20 by default, a close cloud region), in one run. For each operation, t
   the driver's way.
 
 Targets (issue 15): `anaconda` at least 10x `sequential` (20x for `put`), at least 1.15x
-faster than `fsspec-http`, and within 1.1x of the fastest raw aiohttp client. Then a
+faster than `fsspec-http`, and within 1.1x of the fastest raw aiohttp client; the last two
+judged on the median of each round's own ratio (printed with its spread), as
+`client_layers.py` judges its target. Then a
 sweep of the concurrency (`cat` of the same files by `anaconda` and `aiohttp` at each
 batch size) shows where throughput stops growing.
 
-    TMPDIR=/dev/shm python bench/fsspec_throughput.py --rounds 5 --sweep ""
+    TMPDIR=/dev/shm python bench/fsspec_throughput.py --rounds 15 --sweep ""
         # the figures of the README ("Speed"): the server's store and the files on a tmpfs
         # (on a disk, creating 1,000 files and fsyncing PUTs make the rounds span 2x)
     python bench/fsspec_throughput.py --files 200 --rounds 1 --sweep ""   # a quick look
@@ -328,10 +330,21 @@ def _per_file_ms(values: list[float | None], files: int) -> str:
     return f"{1000 * statistics.median(known) / files:6.2f}" if known else f"{'':6}"
 
 
+def _paired(ours: list[Run], theirs: list[Run] | list[float]) -> list[float]:
+    """Each round's own ratio of ``ours`` to ``theirs`` (wall times), sorted."""
+    seconds = [t if isinstance(t, float) else t.seconds for t in theirs]
+    return sorted(o.seconds / t for o, t in zip(ours, seconds, strict=True))
+
+
+def _summary(ratios: list[float]) -> str:
+    return f"{statistics.median(ratios):.2f} ({ratios[0]:.2f}-{ratios[-1]:.2f})"
+
+
 def report(runs: dict[str, dict[str, list[Run]]], files: int) -> bool:
     """Print each operation's figures (the median of the rounds, then the fastest and the
     slowest round, and CPU ms per file of client and server) and whether the targets are
-    met, judged on the medians."""
+    met: against one at a time on the medians (it runs one round), against the other
+    clients on the median of each round's own ratio."""
     print(
         f"\n{'':4} {'client':12} {'seconds':>8} {'files/s':>9}   vs anaconda"
         "      rounds: best-worst   CPU ms/file: client server"
@@ -350,15 +363,31 @@ def report(runs: dict[str, dict[str, list[Run]]], files: int) -> bool:
                 f"               {_per_file_ms([r.client_cpu for r in by_client[client]], files)}"
                 f" {_per_file_ms([r.server_cpu for r in by_client[client]], files)}"
             )
+        # The ratios against the other clients are judged on each round's own (the median
+        # of them, with their spread): the clients of a round ran within a second or two,
+        # so what drifts over a run weighs on them alike; a run of 0.1 s is as short as
+        # this machine's noise is large.
+        raw = [c for c in by_client if "aiohttp" in c]
+        # Against the fastest raw client of each round: for cat and get, raw aiohttp
+        # through the same route as the driver (one request per 1,000 files), not one GET
+        # per file.
+        fastest = [
+            min(run.seconds for run in round_)
+            for round_ in zip(*(by_client[c] for c in raw), strict=True)
+        ]
+        to_raw = _paired(by_client["anaconda"], fastest)
+        to_http = _paired(by_client["anaconda"], by_client["fsspec-http"])
+        print(
+            f"{'':4} each round's own: anaconda's time / the fastest raw aiohttp's"
+            f" {_summary(to_raw)}, / fsspec-http's {_summary(to_http)}"
+        )
         # Issue 15: a `put` of many small files at least 20x one at a time (group commit).
         floor = 20 if operation == "put" else 10
         checks = {
             f">= {floor}x sequential": times["sequential"] / ours >= floor,
             # Issue 15: at least 1.15x faster than HTTPFileSystem, within 1.1x of raw aiohttp.
-            ">= 1.15x faster than fsspec-http": times["fsspec-http"] >= 1.15 * ours,
-            # Against the fastest raw client: for cat and get, raw aiohttp through the same
-            # route as the driver (one request per few hundred files), not one GET per file.
-            "<= 1.1x aiohttp": ours <= 1.1 * min(t for c, t in times.items() if "aiohttp" in c),
+            ">= 1.15x faster than fsspec-http": statistics.median(to_http) <= 1 / 1.15,
+            "<= 1.1x aiohttp": statistics.median(to_raw) <= 1.1,
         }
         line = ", ".join(f"{name}: {'yes' if ok else 'NO'}" for name, ok in checks.items())
         print(f"{'':4} targets: {line}\n")
