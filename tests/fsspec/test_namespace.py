@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from anaconda_storage_core import AuthenticationRequired, ServerError
-from anaconda_storage_fsspec import AnacondaFileSystem
+from anaconda_storage_fsspec import AnacondaFileSystem, namespace
 from anaconda_storage_server.testing import LocalServer
 
 
@@ -242,6 +242,34 @@ def test_a_listing_is_cached_until_a_change(
         assert f"{tree}/new.csv" not in uncached.ls(tree, detail=False)
     finally:
         uncached.close()
+
+
+def test_info_from_a_cached_listing_follows_each_new_listing(
+    fs: AnacondaFileSystem,
+    tree: str,
+    make_fs: Callable[..., AnacondaFileSystem],
+    account: object,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Entries are looked up by name in an index of the listing; a new listing (refresh,
+    # or after a change) is indexed anew, never answered from the old one's index.
+    monkeypatch.setattr(namespace, "NAMED", 2)
+    other = make_fs(account)  # another client: its changes are unknown to `fs`
+    fs.ls(f"{tree}/2024")
+    assert fs.info(f"{tree}/2024/q2.csv")["size"] == 3
+    assert fs.isdir(f"{tree}/2024/deep")
+    other.pipe_file(f"{tree}/2024/q2.csv", b"q2 longer")
+    other.rm(f"{tree}/2024/q1.csv")
+    assert fs.isfile(f"{tree}/2024/q1.csv")  # the cached listing still says so
+    fs.ls(f"{tree}/2024", refresh=True)
+    assert not fs.isfile(f"{tree}/2024/q1.csv")
+    assert fs.info(f"{tree}/2024/q2.csv")["size"] == len(b"q2 longer")
+    with pytest.raises(FileNotFoundError):
+        fs.info(f"{tree}/2024/nothing.csv")
+    for directory in (tree, f"{tree}/2024/deep", f"{tree}/empty"):
+        fs.ls(directory)
+        fs.exists(f"{directory}/anything")
+    assert len(fs._names) == 2  # the last two directories asked, no more
 
 
 def test_relative_checkpoints_are_resolved_before_caching(

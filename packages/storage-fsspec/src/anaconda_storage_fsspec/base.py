@@ -223,6 +223,9 @@ class FileSystemBase(AsyncFileSystem):  # type: ignore[misc]  # fsspec is untype
         self.download_check: Verify = checksum_option(checksum)
         self._sessions = _Sessions()
         weakref.finalize(self, self._sessions.close_all)
+        # Cached listings by entry name, for the `info` and `isdir` of one path at a time
+        # (namespace.py, `_named`).
+        self._names: dict[str, tuple[list[Info], dict[str, Info]]] = {}
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(domain={self.config.domain!r})"
