@@ -157,6 +157,31 @@ def test_get_of_many_files_reads_them_together(
             assert (local / name.removeprefix("d/")).read_bytes() == name.encode()
 
 
+def test_get_of_a_pattern_or_a_whole_project_reads_the_files_together(
+    fs: AnacondaFileSystem, project: str, tmp_path: Path
+) -> None:
+    names = [f"{i}.csv" for i in range(5)] + ["notes.txt", "sub/deep.csv"]
+    fs.pipe({f"{project}/{name}": name.encode() for name in names})
+    fs.invalidate_cache()
+    sent = _record_requests(fs)
+    fs.get(f"{project}/*.csv", str(tmp_path / "glob") + "/")
+    assert sorted(p.name for p in (tmp_path / "glob").iterdir()) == [f"{i}.csv" for i in range(5)]
+    assert "GET" not in {r.method for r in sent if not r.url.path.endswith("/tree")}
+    assert len([r for r in sent if r.method == "POST"]) == 1
+    counted = _Counted()
+    fs.get(f"{project}/", str(tmp_path / "whole") + "/", recursive=True, callback=counted)
+    got = {p.relative_to(tmp_path / "whole").as_posix() for p in (tmp_path / "whole").rglob("*")}
+    assert got == {*names, "sub"}  # no temporary file
+    for name in names:
+        assert (tmp_path / "whole" / name).read_bytes() == name.encode()
+    assert counted.files == len(names) + 1  # and "sub", a pair of its own as fsspec counts
+    empty = f"{project}-empty"
+    fs.mkdir(empty)
+    fs.get(f"{empty}/", str(tmp_path / "empty") + "/", recursive=True)
+    assert (tmp_path / "empty").is_dir()
+    assert list((tmp_path / "empty").iterdir()) == []
+
+
 def test_cat_of_many_files_reads_them_together(fs: AnacondaFileSystem, project: str) -> None:
     contents = {f"{project}/c/{i:03}.txt": f"file {i}".encode() * (i + 1) for i in range(150)}
     fs.pipe(contents)

@@ -19,7 +19,7 @@ def test_all_exports_exist_and_nothing_else_is_public(module: object) -> None:
     assert all(hasattr(module, name) for name in exported)
     public = {name for name in vars(module) if not name.startswith("_")}
     modules = {
-        *("addresses", "base", "content", "entries", "files", "filesystem", "gathered"),
+        *("addresses", "base", "content", "entries", "files", "filesystem"),
         *("namespace", "saving"),
     }
     assert public - exported <= {"annotations", "path", *modules}

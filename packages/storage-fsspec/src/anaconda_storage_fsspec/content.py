@@ -2,8 +2,7 @@
 
 Each file is one request each way (a range read, a streamed ``PUT``), so fsspec's batched
 ``put`` of many files keeps ``batch_size`` requests in flight; ``cat`` and ``get`` of many
-files read them together, up to 1,000 in one request (core's ``read_files``; for a ``get``
-of a directory or a pattern, through ``gathered.py``). Downloads are
+files read them together, up to 1,000 in one request (core's ``read_files``). Downloads are
 core's: written beside the target, checked against the checksum the server announced (its
 CRC32C by default, its sha256 with ``checksum="sha256"``), renamed into place, resumed at
 the same revision when a connection breaks. A whole file read into memory is checked the
@@ -23,26 +22,34 @@ from fsspec.asyn import _run_coros_in_chunks, sync
 from fsspec.callbacks import DEFAULT_CALLBACK, Callback
 from fsspec.utils import isfilelike
 
-from anaconda_storage_core.models import FileInfo, FileRead, Upload, UploadPart
+from anaconda_storage_core.models import FileInfo, Upload, UploadPart
 from anaconda_storage_core.transfer.digest import Verify
-from anaconda_storage_core.transfer.download import save_whole
 from anaconda_storage_core.uri import StorageURI
 from anaconda_storage_core.workers import in_workers
 
 from .base import checksum_option
 from .files import AnacondaFile, AsyncAnacondaFile
-from .gathered import CONCURRENCY, INLINE_LIMIT, GatheredReads, gathered, gathering
 from .namespace import Namespace
 from .saving import Saving
 
-__all__ = ["GATHERED_WINDOW", "Content"]
+__all__ = ["CONCURRENCY", "INLINE_LIMIT", "Content"]
 
 T = TypeVar("T")
 
-GATHERED_WINDOW = 1000
-"""How many of fsspec's per-file coroutines a ``get`` of a directory or a pattern starts at
-once while their reads are gathered (at least ``batch_size``): as many files as one
-``POST .../read`` takes. Each waits on a future, not on a connection of its own."""
+INLINE_LIMIT = 256 * 1024
+"""The largest file read with the others (core's ``inline_limit``); a larger one is read
+on its own, where one request more costs little beside its bytes. With ``CONCURRENCY``
+it bounds what a ``cat`` or ``get`` holds in memory: at most 2 x 1,000 files of 256 KiB."""
+
+CONCURRENCY = 2
+"""Requests of up to 1,000 files each that core's ``read_files`` sends at once."""
+
+_PLANNED = 1000
+"""fsspec's batch size while it plans a ``get`` (see ``Content._get``): its coroutines
+only note a pair of paths each."""
+
+# The keyword that makes `_get_file` note its pair of paths rather than download.
+_PLAN = "_anaconda_plan"
 
 
 def _local_size(path: str) -> int | None:
@@ -56,23 +63,6 @@ def _local_size(path: str) -> int | None:
     except FileNotFoundError:
         return 0
     return None if stat.S_ISDIR(status.st_mode) else status.st_size
-
-
-def _gathered_window(batch_size: int) -> int:
-    """fsspec's batch size for a ``get`` whose reads are gathered (-1: all at once)."""
-    return batch_size if batch_size < 0 else max(batch_size, GATHERED_WINDOW)
-
-
-def _write_whole(lpath: str, read: FileRead, callback: Callback) -> None:
-    """Write a content read whole (and checked) to ``lpath`` as a download does (core's
-    ``save_whole``: beside it first, renamed onto it once complete), telling ``callback``
-    its size, then its bytes once written."""
-    data = read.data
-    assert data is not None
-    assert read.info is not None
-    callback.set_size(len(data))
-    save_whole(lpath, data, read.info.revision)
-    callback.relative_update(len(data))
 
 
 async def _caught(coroutine: Coroutine[Any, Any, T]) -> T | Exception:
@@ -319,25 +309,49 @@ class Content(Namespace):
         callback: Callback = DEFAULT_CALLBACK,
         maxdepth: int | None = None,
         **kwargs: Any,
-    ) -> Any:
-        """Download files (fsspec's ``get``), the reads of many files gathered into few
-        requests (``gathered.py``); each file is written atomically, as ``get_file``
-        writes it."""
+    ) -> None:
+        """Download files (fsspec's ``get``): read together, up to 1,000 in one request,
+        each written atomically, as ``get_file`` writes it.
+
+        For a directory or a pattern, fsspec's ``get`` decides which files and where each
+        goes (its rules for a trailing ``/``, for flattening, for names that would leave the
+        target), but it is only asked: the pairs of paths it would download one coroutine
+        each are noted, then read as two lists (``_get_listed``). A coroutine per file, each
+        waiting on its share of a gathered read, cost twice the time of two lists for 1,000
+        small files.
+        """
         window = kwargs.pop("batch_size", None) or self.batch_size
-        listed = isinstance(rpath, list) and isinstance(lpath, list)
-        if listed and not any(isfilelike(target) for target in lpath):
-            await self._get_listed(list(rpath), list(lpath), callback, window, **kwargs)
-            return None
-        async with gathering(GatheredReads(self._client, window)):
-            return await super()._get(
+        if isinstance(rpath, list) and isinstance(lpath, list):
+            rpaths, lpaths = list(rpath), list(lpath)
+        else:
+            pairs: list[tuple[str, Any]] = []
+            await super()._get(
                 rpath,
                 lpath,
                 recursive=recursive,
-                callback=callback,
                 maxdepth=maxdepth,
-                batch_size=_gathered_window(window),
-                **kwargs,
+                batch_size=_PLANNED,
+                **{**kwargs, _PLAN: pairs.append},
             )
+            rpaths, lpaths = [], []
+            for planned, target in pairs:
+                if self._uri(planned).path:
+                    rpaths.append(planned)
+                    lpaths.append(target)
+                elif isinstance(target, str):
+                    # The project itself (or an owner), listed by fsspec: a directory.
+                    os.makedirs(target, exist_ok=True)
+        if len(rpaths) == 1 or any(isfilelike(target) for target in lpaths):
+            # One file (a GET costs what a POST .../read does, and streams to disk), or
+            # open files to write into: each downloaded on its own.
+            coroutines = [
+                self._get_alone(self._uri(r), r, lp, callback, **kwargs)
+                for r, lp in zip(rpaths, lpaths, strict=True)
+            ]
+            callback.set_size(len(coroutines))
+            await _run_coros_in_chunks(coroutines, batch_size=window, callback=callback)
+            return
+        await self._get_listed(rpaths, lpaths, callback, window, **kwargs)
 
     async def _get_listed(
         self,
@@ -415,6 +429,10 @@ class Content(Namespace):
         """Download a file, checked as the ``checksum`` option (or a ``checksum=`` given
         here) says: to a path atomically (written beside it, then renamed, only if it
         checks out), or into an open file."""
+        plan = kwargs.pop(_PLAN, None)
+        if plan is not None:  # fsspec's get planning, for `_get`: note, download nothing
+            plan((rpath, lpath))
+            return
         uri = self._uri(rpath)
         client = await self._client()
         verify = self._checksum(kwargs)
@@ -423,21 +441,8 @@ class Content(Namespace):
             return
         if _local_size(lpath) is None:
             return  # a directory fsspec's get already made
-        reads = gathered()
         try:
-            if reads is None:
-                await client.download(uri, lpath, progress=callback.relative_update, verify=verify)
-                return
-            read = await reads.read(uri, verify)
-            if read.error is not None:
-                raise read.error
-            if read.data is not None:
-                _write_whole(lpath, read, callback)
-                return
-            async with reads.alone:
-                await client.download(
-                    read.pinned, lpath, progress=callback.relative_update, verify=verify
-                )
+            await client.download(uri, lpath, progress=callback.relative_update, verify=verify)
         except FileNotFoundError:
             if await self._isdir(uri.fs_path):
                 os.makedirs(lpath, exist_ok=True)  # an empty directory (only its .keep)
