@@ -8,6 +8,7 @@ end against the real local server.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 import uuid
@@ -109,6 +110,7 @@ class Server:
             it does not).
         mangle: Rewrites each answer's body (a hostile server).
         chunk: The size of the body's chunks.
+        body: What sends an answer's body.
     """
 
     def __init__(
@@ -119,8 +121,10 @@ class Server:
         cuts: list[int | None] | None = None,
         mangle: Any = None,
         chunk: int = 1000,
+        body: type[Body] = Body,
     ) -> None:
         self.files = dict(files or {})
+        self.body = body
         self.history = {revision_of(p, d): d for p, d in self.files.items()}
         self.before = list(before or [])
         self.cuts = list(cuts or [])
@@ -153,7 +157,7 @@ class Server:
             headers["X-Storage-Checkpoint-At"] = "2024-05-01T12:00:00Z"
         if self.on_answer is not None:
             self.on_answer()
-        return httpx.Response(200, headers=headers, stream=Body(frames, self.chunk, cut))
+        return httpx.Response(200, headers=headers, stream=self.body(frames, self.chunk, cut))
 
     def _frame(self, item: dict[str, Any]) -> bytes:
         path = item["path"]
@@ -373,6 +377,51 @@ def corrupt(path: str) -> Any:
         return body[:last] + bytes([body[last] ^ 1]) + body[last + 1 :]
 
     return mangle
+
+
+async def test_the_async_client_hands_out_each_read_as_its_frame_arrives() -> None:
+    # The answer's second chunk is sent only once the first file was handed out: a client
+    # that held the reads until the answer ended would wait for it in vain.
+    files = {f"{i}.csv": f"file {i}".encode() for i in range(3)}
+    handed_out = asyncio.Event()
+
+    class Held(Body):
+        async def __aiter__(self) -> AsyncIterator[bytes]:
+            chunks = list(self._chunks())
+            yield chunks[0]
+            await asyncio.wait_for(handed_out.wait(), 10)
+            for chunk in chunks[1:]:
+                yield chunk
+
+    first = len(frame(header("0.csv", files["0.csv"]), files["0.csv"]))
+    server = Server(files, chunk=first, body=Held)
+    reads = []
+    async for read in Reader("async", server).client.read_files(alice(*files)):
+        reads.append(read.data)
+        handed_out.set()
+    assert reads == list(files.values())
+    assert len(server.requests) == 1
+
+
+def test_the_blocking_client_hands_out_each_read_as_its_frame_arrives() -> None:
+    files = {f"{i}.csv": f"file {i}".encode() for i in range(3)}
+    reads: list[bytes | None] = []
+
+    class Checked(Body):
+        def __iter__(self) -> Iterator[bytes]:
+            chunks = list(self._chunks())
+            yield chunks[0]
+            assert reads, "the next chunk was read before the first file was handed out"
+            yield from chunks[1:]
+
+    first = len(frame(header("0.csv", files["0.csv"]), files["0.csv"]))
+    server = Server(files, chunk=first, body=Checked)
+    with StorageClient(
+        api_key="secret-key", domain=BASE, transport=httpx.MockTransport(server)
+    ) as c:
+        for read in c.read_files(alice(*files)):
+            reads.append(read.data)
+    assert reads == list(files.values())
 
 
 async def test_a_corrupted_content_is_that_files_checksum_mismatch_only(kind: str) -> None:
@@ -716,7 +765,7 @@ def test_reads_are_handed_out_once_those_before_them_are_in() -> None:
 
     handed: list[StorageURI] = []
     for batch in batches:
-        handed += [read.uri for read in order.place(batch, reads(batch))]
+        handed += [read.uri for read in order.place(batch.positions, reads(batch))]
         if batch.positions == [4]:
             assert handed == [uris[0]]  # 1 is not in yet
     assert handed == uris

@@ -15,6 +15,7 @@ client sends through httpx instead, with the same flows, retries and typed error
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 from collections import deque
 from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
@@ -799,9 +800,10 @@ class AsyncStorageClient:
 
         The files are grouped by project and checkpoint, at most 1,000 to a request, and
         `concurrency` requests run at once (the blocking client sends them one after
-        another). At most that many requests' files are held before they are handed out,
-        so any number of files may be read. A connection that breaks mid-answer is resumed
-        with the files not yet complete, each pinned to the revision its answer named.
+        another). Each file is handed out as its frame arrives, once those before it are
+        out; at most that many requests' files are held, so any number may be read. A
+        connection that breaks mid-answer is resumed with the files not yet complete, each
+        pinned to the revision its answer named.
 
         Example:
             >>> async for read in client.read_files(["alice/sales/q1.csv", "alice/sales/q2.csv"]):
@@ -849,13 +851,14 @@ class AsyncStorageClient:
     async def _file_reads(
         self, batches: Iterable[many.Batch], verify: Verify, inline_limit: int, concurrency: int
     ) -> AsyncIterator[FileRead]:
-        # Up to `concurrency` batches run while the reads of the oldest are handed out (on
-        # asyncio; the blocking runner runs each when it is finished).
+        # Up to `concurrency` batches run while the reads of the oldest are handed out as
+        # their frames complete (on asyncio; the blocking runner runs each batch in turn).
         order = many.InOrder()
         started: deque[tuple[many.Batch, Any]] = deque()
         try:
             for batch in batches:
-                flow = many.read_batch(
+                flow = functools.partial(
+                    many.read_batch,
                     self._api,
                     self.retry,
                     batch,
@@ -863,19 +866,32 @@ class AsyncStorageClient:
                     verify=verify,
                     inline_limit=inline_limit,
                 )
-                started.append((batch, self._runner.start(flow)))
+                started.append((batch, self._runner.start_delivering(flow)))
                 if len(started) < concurrency:
                     continue
-                done, pending = started.popleft()
-                for read in order.place(done, await self._runner.finish(pending)):
-                    yield read
+                async for due in self._due(order, started):
+                    for read in due:
+                        yield read
             while started:
-                done, pending = started.popleft()
-                for read in order.place(done, await self._runner.finish(pending)):
-                    yield read
+                async for due in self._due(order, started):
+                    for read in due:
+                        yield read
         finally:
             for _, pending in started:
                 await self._runner.abandon(pending)
+
+    async def _due(
+        self, order: many.InOrder, started: deque[tuple[many.Batch, Any]]
+    ) -> AsyncIterator[list[FileRead]]:
+        """The reads now due, a run at a time, as the oldest batch's flow delivers its
+        own; then that batch is no longer `started`."""
+        batch, pending = started[0]
+        offset = 0
+        async for reads in self._runner.delivered(pending):
+            end = offset + len(reads)
+            yield order.place(batch.positions[offset:end], reads)
+            offset = end
+        started.popleft()
 
     @contextlib.asynccontextmanager
     async def stream(

@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 from collections import deque
 from collections.abc import AsyncIterator, Callable
-from typing import Any, Protocol, TypeAlias, TypeVar
+from typing import Any, Generic, Protocol, TypeAlias, TypeVar
 
 import httpx
 
@@ -34,7 +34,7 @@ from .effects import (
 from .models import ContentInfo
 from .workers import in_workers
 
-__all__ = ["AsyncContentStream", "AsyncRunner", "Sender", "default_http_client"]
+__all__ = ["AsyncContentStream", "AsyncRunner", "Delivering", "Sender", "default_http_client"]
 
 T = TypeVar("T")
 
@@ -54,6 +54,41 @@ class Sender(Protocol):
     async def send(self, request: httpx.Request, *, stream: bool = False) -> httpx.Response: ...
 
     async def aclose(self) -> None: ...
+
+
+class Delivering(Generic[T]):
+    """A flow started by `AsyncRunner.start_delivering`: what it delivered, not yet taken.
+
+    Attributes:
+        task: The flow's run.
+    """
+
+    __slots__ = ("_event", "_items", "task")
+
+    task: asyncio.Future[Any]
+
+    def __init__(self) -> None:
+        self._items: list[T] = []
+        self._event = asyncio.Event()
+
+    def put(self, item: T) -> None:
+        """Take an item from the flow (its `deliver`)."""
+        self._items.append(item)
+        self._event.set()
+
+    def wake(self, _: object = None) -> None:
+        """Wake whoever waits (the flow has returned)."""
+        self._event.set()
+
+    def take(self) -> list[T]:
+        """The items delivered since the last `take`."""
+        items, self._items = self._items, []
+        self._event.clear()
+        return items
+
+    async def wait(self) -> None:
+        """Until an item is delivered, or the flow returns."""
+        await self._event.wait()
 
 
 class AsyncRunner:
@@ -92,8 +127,33 @@ class AsyncRunner:
         """The result of a flow given to `start` (or its exception)."""
         return await started
 
-    async def abandon(self, started: asyncio.Future[Any] | None) -> None:
-        """Stop a flow given to `start` whose result is no longer wanted."""
+    def start_delivering(self, flow: Callable[..., Flow[Any]]) -> Delivering[Any]:
+        """Start, in the background, the flow `flow(deliver=...)` makes: one that hands
+        out what it has (a batch's reads as their frames complete) as it goes, to
+        `deliver`; `delivered` gives those items as they come."""
+        delivering: Delivering[Any] = Delivering()
+        delivering.task = self.start(flow(deliver=delivering.put))
+        delivering.task.add_done_callback(delivering.wake)
+        return delivering
+
+    async def delivered(self, started: Delivering[T]) -> AsyncIterator[T]:
+        """The items of a flow given to `start_delivering`, as they come, until it has
+        returned (its exception raised once the items before it are out)."""
+        task = started.task
+        while True:
+            finished = task.done()
+            for item in started.take():
+                yield item
+            if finished:
+                break
+            await started.wait()
+        await task
+
+    async def abandon(self, started: asyncio.Future[Any] | Delivering[Any] | None) -> None:
+        """Stop a flow given to `start` (or `start_delivering`) whose result is no longer
+        wanted."""
+        if isinstance(started, Delivering):
+            started = started.task
         if started is None:
             return
         if not started.done():

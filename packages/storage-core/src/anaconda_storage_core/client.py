@@ -10,6 +10,7 @@ The client only sends: each method builds its request(s) with the sans-IO `opera
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
@@ -792,9 +793,10 @@ class StorageClient:
 
         The files are grouped by project and checkpoint, at most 1,000 to a request, and
         `concurrency` requests run at once (the blocking client sends them one after
-        another). At most that many requests' files are held before they are handed out,
-        so any number of files may be read. A connection that breaks mid-answer is resumed
-        with the files not yet complete, each pinned to the revision its answer named.
+        another). Each file is handed out as its frame arrives, once those before it are
+        out; at most that many requests' files are held, so any number may be read. A
+        connection that breaks mid-answer is resumed with the files not yet complete, each
+        pinned to the revision its answer named.
 
         Example:
             >>> for read in client.read_files(["alice/sales/q1.csv", "alice/sales/q2.csv"]):
@@ -842,13 +844,14 @@ class StorageClient:
     def _file_reads(
         self, batches: Iterable[many.Batch], verify: Verify, inline_limit: int, concurrency: int
     ) -> Iterator[FileRead]:
-        # Up to `concurrency` batches run while the reads of the oldest are handed out (on
-        # asyncio; the blocking runner runs each when it is finished).
+        # Up to `concurrency` batches run while the reads of the oldest are handed out as
+        # their frames complete (on asyncio; the blocking runner runs each batch in turn).
         order = many.InOrder()
         started: deque[tuple[many.Batch, Any]] = deque()
         try:
             for batch in batches:
-                flow = many.read_batch(
+                flow = functools.partial(
+                    many.read_batch,
                     self._api,
                     self.retry,
                     batch,
@@ -856,19 +859,32 @@ class StorageClient:
                     verify=verify,
                     inline_limit=inline_limit,
                 )
-                started.append((batch, self._runner.start(flow)))
+                started.append((batch, self._runner.start_delivering(flow)))
                 if len(started) < concurrency:
                     continue
-                done, pending = started.popleft()
-                for read in order.place(done, self._runner.finish(pending)):
-                    yield read
+                for due in self._due(order, started):
+                    for read in due:
+                        yield read
             while started:
-                done, pending = started.popleft()
-                for read in order.place(done, self._runner.finish(pending)):
-                    yield read
+                for due in self._due(order, started):
+                    for read in due:
+                        yield read
         finally:
             for _, pending in started:
                 self._runner.abandon(pending)
+
+    def _due(
+        self, order: many.InOrder, started: deque[tuple[many.Batch, Any]]
+    ) -> Iterator[list[FileRead]]:
+        """The reads now due, a run at a time, as the oldest batch's flow delivers its
+        own; then that batch is no longer `started`."""
+        batch, pending = started[0]
+        offset = 0
+        for reads in self._runner.delivered(pending):
+            end = offset + len(reads)
+            yield order.place(batch.positions[offset:end], reads)
+            offset = end
+        started.popleft()
 
     @contextlib.contextmanager
     def stream(

@@ -12,7 +12,7 @@ import urllib.request
 from collections import deque
 from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
-from typing import Any, TypeAlias, TypeVar
+from typing import Any, Generic, TypeAlias, TypeVar
 
 import httpx
 
@@ -35,13 +35,23 @@ from .effects import (
 from .models import ContentInfo
 from .urllib3_transport import Urllib3Transport
 
-__all__ = ["ContentStream", "Runner", "default_http_client"]
+__all__ = ["ContentStream", "Delivering", "Runner", "default_http_client"]
 
 T = TypeVar("T")
 
 
 # The run of a flow by this runner: its open responses are read through Iterators.
 Run: TypeAlias = FlowRun[T, Iterator[bytes]]
+
+
+class Delivering(Generic[T]):
+    """A flow given to `Runner.start_delivering`, and the items it delivers as it runs."""
+
+    __slots__ = ("flow", "items")
+
+    def __init__(self, flow: Flow[Any], items: deque[T]) -> None:
+        self.flow = flow
+        self.items = items
 
 
 class Runner:
@@ -78,13 +88,46 @@ class Runner:
         """Run a flow given to `start`."""
         return self.run(started)
 
-    def abandon(self, started: Flow[Any] | None) -> None:
-        """Drop a flow given to `start` that was never run."""
+    def start_delivering(self, flow: Callable[..., Flow[Any]]) -> Delivering[Any]:
+        """What `AsyncRunner.start_delivering` is for asyncio: here the flow
+        `flow(deliver=...)` makes is run by `delivered`, which hands out its items as they
+        come."""
+        items: deque[Any] = deque()
+        return Delivering(flow(deliver=items.append), items)
+
+    def delivered(self, started: Delivering[T]) -> Iterator[T]:
+        """Run a flow given to `start_delivering`, handing out its items as they come."""
+        run: Run[Any] = FlowRun(started.flow)
+        items = started.items
+        try:
+            while True:
+                effect = self._advance(run)
+                # Handed out before the next effect (the next chunk's read) is performed.
+                while items:
+                    yield items.popleft()
+                if effect is None:
+                    return
+                self._perform_for(run, effect)
+        finally:
+            self.close(run)
+
+    def abandon(self, started: Flow[Any] | Delivering[Any] | None) -> None:
+        """Drop a flow given to `start` (or `start_delivering`) that was never run."""
+        if isinstance(started, Delivering):
+            started = started.flow
         if started is not None:
             started.close()
 
     def step(self, run: Run[Any]) -> bool:
         """Advance `run` by one effect; True once the flow has returned."""
+        effect = self._advance(run)
+        if effect is None:
+            return True
+        self._perform_for(run, effect)
+        return False
+
+    def _advance(self, run: Run[Any]) -> Effect | None:
+        """The flow's next effect; None once it has returned (`run.done`)."""
         try:
             if run.error is not None:
                 error, run.error = run.error, None
@@ -93,13 +136,15 @@ class Runner:
                 effect = run.flow.send(run.value)
         except StopIteration as stop:
             run.done, run.result = True, stop.value
-            return True
+            return None
         run.value = None
+        return effect
+
+    def _perform_for(self, run: Run[Any], effect: Effect) -> None:
         try:
             run.value = self.perform(effect, run)
         except Exception as exc:  # handed to the flow, which handles or re-raises it
             run.error = exc
-        return False
 
     def close(self, run: Run[Any]) -> None:
         """End `run`: close its generator and the responses it holds open."""

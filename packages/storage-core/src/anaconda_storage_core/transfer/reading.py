@@ -25,7 +25,7 @@ import itertools
 import json
 import logging
 import re
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -194,7 +194,7 @@ def _body_size(uri: StorageURI) -> int:
 
 
 class InOrder:
-    """Hands out the reads of batches in the caller's order, as batches finish.
+    """Hands out the reads of batches in the caller's order, as they come in.
 
     Batches of one window may interleave (files of two projects, alternating); a read is
     kept only until the reads before it are in.
@@ -206,9 +206,9 @@ class InOrder:
         self._held: dict[int, FileRead] = {}
         self._next = 0
 
-    def place(self, batch: Batch, reads: Sequence[FileRead]) -> list[FileRead]:
-        """Take a finished batch's reads; answer those now due, in order."""
-        positions = batch.positions
+    def place(self, positions: Sequence[int], reads: Sequence[FileRead]) -> list[FileRead]:
+        """Take reads (of a batch, or of a run of it: at `positions` of the caller's
+        order); answer those now due, in order."""
         if (
             positions[0] == self._next
             and positions[-1] - positions[0] == len(positions) - 1
@@ -244,7 +244,8 @@ class Frames:
         checkpoint_at: The answer's `X-Storage-Checkpoint-At`, for each `ContentInfo`.
 
     Attributes:
-        done: The reads of the complete frames, in order.
+        done: The reads of the complete frames not yet taken (`take`), in order.
+        count: How many frames are complete, taken or not.
         header: The `ContentInfo` of the frame whose content is awaited, if any: the
             revision a resumed read of that file is pinned to.
     """
@@ -253,6 +254,7 @@ class Frames:
         "_buffer",
         "_scanned",
         "checkpoint_at",
+        "count",
         "done",
         "header",
         "inline_limit",
@@ -275,6 +277,7 @@ class Frames:
         self.inline_limit = inline_limit
         self.checkpoint_at = checkpoint_at
         self.done: list[FileRead] = []
+        self.count = 0
         self.header: ContentInfo | None = None
         self._buffer = bytearray()
         self._scanned = 0  # how far the buffer was searched for the header's newline
@@ -282,7 +285,12 @@ class Frames:
     @property
     def complete(self) -> bool:
         """Whether every frame asked for is in."""
-        return len(self.done) == len(self.uris)
+        return self.count == len(self.uris)
+
+    def take(self) -> list[FileRead]:
+        """The reads completed since the last `take` (so that they need not be held)."""
+        done, self.done = self.done, []
+        return done
 
     def feed(self, chunk: bytes) -> None:
         """Parse what `chunk` completes.
@@ -293,12 +301,11 @@ class Frames:
         buffer = self._buffer
         buffer += chunk
         position = 0  # where the next frame's unparsed part starts
-        done = self.done
         try:
             while True:
                 header = self.header
                 if header is None:
-                    if len(done) == len(self.uris):
+                    if self.count == len(self.uris):
                         if position < len(buffer):
                             raise self._invalid("bytes follow the last frame")
                         return
@@ -323,7 +330,8 @@ class Frames:
                         data = view[position:end].tobytes()
                 position = end
                 self.header = None
-                done.append(self._content(header, data))
+                self.done.append(self._content(header, data))
+                self.count += 1
         finally:
             # One cut per chunk: what is left moves to the front (CPython moves the start
             # of a bytearray rather than its bytes).
@@ -331,7 +339,7 @@ class Frames:
             self._scanned = max(0, self._scanned - position)
 
     def _invalid(self, detail: str) -> ServerError:
-        frame = min(len(self.done) + 1, len(self.uris))  # bytes after the last: the last
+        frame = min(self.count + 1, len(self.uris))  # bytes after the last: the last
         return ServerError(
             f"invalid answer reading many files of {self.target}, at frame {frame}"
             f" of {len(self.uris)}: {detail}"
@@ -343,13 +351,14 @@ class Frames:
         header = self._json(line)
         if type(header) is not dict:
             raise self._invalid("the header is not a JSON object")
-        uri = self.uris[len(self.done)]
+        uri = self.uris[self.count]
         path = header.get("path")
         if path != uri.path:
             raise self._invalid(f"the header names path {path!r}, not {uri.path!r} as asked")
         error = header.get("error")
         if error is not None:
             self.done.append(FileRead(uri, None, None, self._error(error, uri)))
+            self.count += 1
             return None
         revision = header.get("revision")
         size = header.get("size")
@@ -379,6 +388,7 @@ class Frames:
         if inline:
             return info
         self.done.append(FileRead(uri, info, None, None))
+        self.count += 1
         return None
 
     def _json(self, line: bytearray) -> Any:
@@ -409,7 +419,7 @@ class Frames:
         return reading.file_error(error, _file_target(uri))
 
     def _content(self, info: ContentInfo, data: bytes) -> FileRead:
-        uri = self.uris[len(self.done)]
+        uri = self.uris[self.count]
         verify = self.verify
         if (
             info.crc32c is not None
@@ -445,6 +455,7 @@ def read_batch(
     *,
     verify: Verify = True,
     inline_limit: int = 1024 * 1024,
+    deliver: Callable[[list[FileRead]], object] | None = None,
 ) -> Flow[list[FileRead]]:
     """Read the files of one batch: one request, and more only if its answer breaks.
 
@@ -453,10 +464,13 @@ def read_batch(
         verify: How each content is checked (`digest.Verify`); a content that fails its
             check is that file's `ChecksumMismatch`, not the batch's.
         inline_limit: The largest content sent in the answer.
+        deliver: Given the reads as their frames complete (each chunk's, in order), rather
+            than all at the end: the caller hands them out while the rest arrive, and none
+            is held here.
 
     Returns:
         One read per file, in the batch's order: without `info` and `data` for all of
-        them from a server without the route.
+        them from a server without the route. Empty with `deliver` (every read went to it).
 
     Raises:
         StorageError: The request's typed error (`NotFound` for the project or the
@@ -464,15 +478,24 @@ def read_batch(
             answer that breaks the contract).
         StorageConnectionError: The answer kept breaking, `policy.attempts` times.
     """
-    if route.missing:
-        return unread(batch.uris)
     uris = batch.uris
     reads: list[FileRead] = []
+
+    def keep(new: list[FileRead]) -> None:
+        if deliver is None:
+            reads.extend(new)
+        elif new:
+            deliver(new)
+
+    if route.missing:
+        keep(unread(uris))
+        return reads
+    count = 0  # the files of the batch complete, kept or delivered
     pin: str | None = None  # the revision the first file not read is pinned to
     checkpoint_at: datetime | None = None
     breaks = 0
-    while len(reads) < len(uris):
-        first = len(reads)
+    while count < len(uris):
+        first = count
         checkpoint = batch.checkpoint
         if pin is not None and checkpoint is not None:
             # A revision and a checkpoint do not go together: the pinned file alone first.
@@ -495,7 +518,8 @@ def read_batch(
         if answer is None:
             route.missing = True
             logger.info("the server cannot read many files at once: reading them one by one")
-            return reads + unread(uris[first:])
+            keep(unread(uris[first:]))
+            return reads
         checkpoint_at = answer.checkpoint_at or checkpoint_at
         frames = Frames(
             uris[first : first + len(wanted)], call.target, verify, inline_limit, checkpoint_at
@@ -503,13 +527,16 @@ def read_batch(
         try:
             while chunk := (yield Read(response)):
                 frames.feed(chunk)
+                if deliver is not None and frames.done:
+                    deliver(frames.take())
             if not frames.complete:
                 raise httpx.RemoteProtocolError("the answer ended before its last frame")
         except httpx.TransportError as exc:
             yield Close(response)
-            reads += frames.done
+            keep(frames.take())
+            count += frames.count
             if not frames.complete:
-                if frames.done or frames.header is not None:
+                if frames.count or frames.header is not None:
                     pin = frames.header.revision if frames.header is not None else None
                 breaks += 1
                 if breaks >= policy.attempts:
@@ -517,7 +544,7 @@ def read_batch(
                 logger.info(
                     "resuming reading many files of %s at file %d of %d after %s",
                     call.target,
-                    len(reads) + 1,
+                    count + 1,
                     len(uris),
                     type(exc).__name__,
                 )
@@ -529,6 +556,7 @@ def read_batch(
             raise
         else:
             yield Close(response)
-            reads += frames.done
+            keep(frames.take())
+            count += frames.count
         pin = None
     return reads
