@@ -322,6 +322,10 @@ class Content(Namespace):
         """
         window = kwargs.pop("batch_size", None) or self.batch_size
         if isinstance(rpath, list) and isinstance(lpath, list):
+            if len(rpath) != len(lpath):
+                raise ValueError(
+                    f"get: {len(rpath)} remote paths for {len(lpath)} local ones; give as many"
+                )
             rpaths, lpaths = list(rpath), list(lpath)
         else:
             pairs: list[tuple[str, Any]] = []
@@ -367,10 +371,6 @@ class Content(Namespace):
         (fsspec's, with their futures, cost as much CPU as reading and writing a small
         file: about 47 us each). What fsspec's ``get`` of two lists does otherwise: the
         same parent directories made, the same callbacks, the first error raised."""
-        if len(rpaths) != len(lpaths):
-            raise ValueError(
-                f"get: {len(rpaths)} remote paths for {len(lpaths)} local ones; give as many"
-            )
         verify = self._checksum(kwargs)
         for parent in {os.path.dirname(target) for target in lpaths}:
             if parent:
