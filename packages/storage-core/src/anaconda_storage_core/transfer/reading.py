@@ -245,7 +245,6 @@ class Frames:
 
     Attributes:
         done: The reads of the complete frames not yet taken (`take`), in order.
-        count: How many frames are complete, taken or not.
         header: The `ContentInfo` of the frame whose content is awaited, if any: the
             revision a resumed read of that file is pinned to.
     """
@@ -253,8 +252,8 @@ class Frames:
     __slots__ = (
         "_buffer",
         "_scanned",
+        "_taken",
         "checkpoint_at",
-        "count",
         "done",
         "header",
         "inline_limit",
@@ -277,10 +276,15 @@ class Frames:
         self.inline_limit = inline_limit
         self.checkpoint_at = checkpoint_at
         self.done: list[FileRead] = []
-        self.count = 0
+        self._taken = 0  # reads handed over by `take`
         self.header: ContentInfo | None = None
         self._buffer = bytearray()
         self._scanned = 0  # how far the buffer was searched for the header's newline
+
+    @property
+    def count(self) -> int:
+        """How many frames are complete, taken or not."""
+        return self._taken + len(self.done)
 
     @property
     def complete(self) -> bool:
@@ -290,6 +294,7 @@ class Frames:
     def take(self) -> list[FileRead]:
         """The reads completed since the last `take` (so that they need not be held)."""
         done, self.done = self.done, []
+        self._taken += len(done)
         return done
 
     def feed(self, chunk: bytes) -> None:
@@ -331,7 +336,6 @@ class Frames:
                 position = end
                 self.header = None
                 self.done.append(self._content(header, data))
-                self.count += 1
         finally:
             # One cut per chunk: what is left moves to the front (CPython moves the start
             # of a bytearray rather than its bytes).
@@ -358,7 +362,6 @@ class Frames:
         error = header.get("error")
         if error is not None:
             self.done.append(FileRead(uri, None, None, self._error(error, uri)))
-            self.count += 1
             return None
         revision = header.get("revision")
         size = header.get("size")
@@ -388,7 +391,6 @@ class Frames:
         if inline:
             return info
         self.done.append(FileRead(uri, info, None, None))
-        self.count += 1
         return None
 
     def _json(self, line: bytearray) -> Any:
